@@ -1,0 +1,292 @@
+"""The corpus store: one SQLite file with the documents, their chunks, an FTS5 index over the
+chunks, and a log of ingest runs.
+
+    store = CorpusStore(home.corpus_db)
+    store.add(doc)                 # "loaded" | "unchanged" | "replaced"
+    store.search('"bitter lesson" -rl', kind="tweet", limit=10)
+
+Writes are transactional: a batch either lands whole or not at all. The schema carries a version
+(`PRAGMA user_version`) and is brought up to date by the migrations below when the file is opened.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from corpus.chunking import chunk_document
+from corpus.model import Chunk, Document
+from corpus.query import parse_query
+
+# Each migration brings the schema from version i to i + 1. Append, never edit a released one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE documents (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        title TEXT NOT NULL,
+        author TEXT NOT NULL,
+        date TEXT,
+        url TEXT,
+        origin TEXT NOT NULL,
+        text TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        meta TEXT NOT NULL,
+        words INTEGER NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX documents_kind_date ON documents(kind, date);
+    CREATE TABLE chunks (
+        rowid INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        doc_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        n INTEGER NOT NULL,
+        start INTEGER NOT NULL,
+        end INTEGER NOT NULL,
+        start_time REAL,
+        text TEXT NOT NULL
+    );
+    CREATE INDEX chunks_doc ON chunks(doc_id);
+    -- The FTS table keeps its own copy of the text (rowid = chunks.rowid); Porter stemming lets
+    -- "agents" match "agent". Title is a second column, weighted lower than the body in bm25().
+    CREATE VIRTUAL TABLE chunks_fts USING fts5(
+        text, title, tokenize = 'porter unicode61 remove_diacritics 2'
+    );
+    CREATE TABLE ingest_runs (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        sources TEXT NOT NULL,
+        summary TEXT
+    );
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used as asked; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    id: str  # chunk id
+    doc_id: str
+    kind: str
+    title: str
+    date: str | None
+    url: str | None
+    text: str
+    score: float  # higher is better (negated bm25)
+    snippet: str  # the best-matching stretch, matches wrapped in \x02 … \x03
+    start_time: float | None = None
+
+    def as_row(self) -> dict:
+        return {"id": self.id, "doc_id": self.doc_id, "kind": self.kind, "title": self.title,
+                "date": self.date, "url": self.url, "text": self.text, "score": self.score}
+
+
+class CorpusStore:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, isolation_level=None)  # explicit transactions only
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.execute("PRAGMA journal_mode = WAL")
+        self._migrate()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> "CorpusStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ---- schema -------------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} was written by a newer ktp (schema {version}, this one knows "
+                f"{SCHEMA_VERSION}); upgrade ktp, or point KTP_HOME at another data home")
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with self.transaction():
+                for statement in _statements(MIGRATIONS[target - 1]):
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {target}")
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def transaction(self) -> "_Transaction":
+        return _Transaction(self.db)
+
+    # ---- writing ------------------------------------------------------------------------------
+    def add(self, doc: Document, chunks: list[Chunk] | None = None) -> str:
+        """Add one document; returns "loaded", "unchanged" or "replaced"."""
+        with self.transaction():
+            return self._add(doc, chunks)
+
+    def add_many(self, docs: Iterable[Document]) -> dict[str, int]:
+        """Add a batch in one transaction; counts of loaded / unchanged / replaced."""
+        counts = {"loaded": 0, "unchanged": 0, "replaced": 0}
+        with self.transaction():
+            for doc in docs:
+                counts[self._add(doc, None)] += 1
+        return counts
+
+    def _add(self, doc: Document, chunks: list[Chunk] | None) -> str:
+        old = self.db.execute("SELECT hash FROM documents WHERE id = ?", (doc.id,)).fetchone()
+        if old is not None and old["hash"] == doc.hash:
+            return "unchanged"
+        if old is not None:
+            self._delete(doc.id)
+        self.db.execute(
+            "INSERT INTO documents (id, kind, title, author, date, url, origin, text, hash, meta,"
+            " words, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (doc.id, doc.kind, doc.title, doc.author, doc.date, doc.url, doc.origin, doc.text,
+             doc.hash, json.dumps(dict(doc.meta), sort_keys=True, ensure_ascii=False),
+             doc.words, _now()))
+        for chunk in chunks if chunks is not None else chunk_document(doc):
+            cur = self.db.execute(
+                "INSERT INTO chunks (id, doc_id, n, start, end, start_time, text)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (chunk.id, doc.id, chunk.n, chunk.start, chunk.end, chunk.start_time, chunk.text))
+            self.db.execute("INSERT INTO chunks_fts (rowid, text, title) VALUES (?, ?, ?)",
+                            (cur.lastrowid, chunk.text, doc.title))
+        return "replaced" if old is not None else "loaded"
+
+    def remove(self, doc_id: str) -> bool:
+        with self.transaction():
+            return self._delete(doc_id)
+
+    def _delete(self, doc_id: str) -> bool:
+        self.db.execute("DELETE FROM chunks_fts WHERE rowid IN"
+                        " (SELECT rowid FROM chunks WHERE doc_id = ?)", (doc_id,))
+        return self.db.execute("DELETE FROM documents WHERE id = ?", (doc_id,)).rowcount > 0
+
+    # ---- reading ------------------------------------------------------------------------------
+    def get(self, doc_id: str) -> Document | None:
+        row = self.db.execute("SELECT * FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return _document(row) if row else None
+
+    def documents(self, kind: str | None = None) -> Iterator[Document]:
+        sql = "SELECT * FROM documents" + (" WHERE kind = ?" if kind else "") + " ORDER BY id"
+        for row in self.db.execute(sql, (kind,) if kind else ()):
+            yield _document(row)
+
+    def catalog(self) -> list[dict]:
+        """Every document's id, kind, title, date and url, without the text (for the graph)."""
+        rows = self.db.execute("SELECT id, kind, title, date, url FROM documents ORDER BY id")
+        return [dict(r) for r in rows]
+
+    def chunks(self, doc_id: str) -> list[Chunk]:
+        rows = self.db.execute("SELECT * FROM chunks WHERE doc_id = ? ORDER BY n", (doc_id,))
+        return [Chunk(id=r["id"], doc_id=r["doc_id"], n=r["n"], start=r["start"], end=r["end"],
+                      text=r["text"], start_time=r["start_time"]) for r in rows]
+
+    def counts(self) -> dict:
+        by_kind = {r["kind"]: {"documents": r["n"], "words": r["w"]} for r in self.db.execute(
+            "SELECT kind, COUNT(*) AS n, SUM(words) AS w FROM documents GROUP BY kind ORDER BY kind")}
+        chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        return {"documents": sum(v["documents"] for v in by_kind.values()),
+                "words": sum(v["words"] for v in by_kind.values()),
+                "chunks": chunks, "by_kind": by_kind}
+
+    def fingerprint(self) -> str:
+        """Changes whenever any document is added, replaced or removed."""
+        h = hashlib.sha256()
+        for row in self.db.execute("SELECT id, hash FROM documents ORDER BY id"):
+            h.update(f"{row['id']}\t{row['hash']}\n".encode())
+        return h.hexdigest()[:32]
+
+    # ---- search -------------------------------------------------------------------------------
+    def search(self, query: str, *, kind: str | None = None, since: str | None = None,
+               until: str | None = None, limit: int = 20) -> list[SearchHit]:
+        """Ranked keyword search (bm25). `since`/`until` are inclusive ISO dates (YYYY-MM-DD)."""
+        parsed = parse_query(query)
+        sql = """
+            SELECT c.id, c.doc_id, d.kind, d.title, d.date, d.url, c.text, c.start_time,
+                   bm25(chunks_fts, 1.0, 0.3) AS rank,
+                   snippet(chunks_fts, 0, char(2), char(3), '…', 32) AS snippet
+            FROM chunks_fts
+            JOIN chunks c ON c.rowid = chunks_fts.rowid
+            JOIN documents d ON d.id = c.doc_id
+            WHERE chunks_fts MATCH :match
+              AND (:kind IS NULL OR d.kind = :kind)
+              AND (:since IS NULL OR substr(d.date, 1, 10) >= :since)
+              AND (:until IS NULL OR substr(d.date, 1, 10) <= :until)
+            ORDER BY rank, c.id
+            LIMIT :limit"""
+        params = {"match": parsed.match, "kind": kind, "since": since, "until": until,
+                  "limit": limit}
+        return [SearchHit(id=r["id"], doc_id=r["doc_id"], kind=r["kind"], title=r["title"],
+                          date=r["date"], url=r["url"], text=r["text"],
+                          score=round(-r["rank"], 4), snippet=r["snippet"],
+                          start_time=r["start_time"])
+                for r in self.db.execute(sql, params)]
+
+    # ---- ingest runs --------------------------------------------------------------------------
+    def start_run(self, sources: list[str]) -> int:
+        with self.transaction():
+            return self.db.execute("INSERT INTO ingest_runs (started_at, sources) VALUES (?, ?)",
+                                   (_now(), json.dumps(sources))).lastrowid
+
+    def finish_run(self, run_id: int, summary: dict) -> None:
+        with self.transaction():
+            self.db.execute("UPDATE ingest_runs SET finished_at = ?, summary = ? WHERE id = ?",
+                            (_now(), json.dumps(summary, sort_keys=True), run_id))
+
+    def runs(self, limit: int = 10) -> list[dict]:
+        rows = self.db.execute("SELECT * FROM ingest_runs ORDER BY id DESC LIMIT ?", (limit,))
+        return [{"id": r["id"], "started_at": r["started_at"], "finished_at": r["finished_at"],
+                 "sources": json.loads(r["sources"]),
+                 "summary": json.loads(r["summary"]) if r["summary"] else None} for r in rows]
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK if the block raises. Nested use joins the outer one."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db, self.outer = db, False
+
+    def __enter__(self):
+        self.outer = not self.db.in_transaction
+        if self.outer:
+            self.db.execute("BEGIN IMMEDIATE")
+        return self
+
+    def __exit__(self, exc_type, *exc) -> None:
+        if self.outer:
+            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (executescript() would commit mid-transaction)."""
+    out, buf = [], ""
+    for line in script.splitlines():
+        if line.strip().startswith("--"):
+            continue
+        buf += line + "\n"
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    return out
+
+
+def _document(row: sqlite3.Row) -> Document:
+    return Document(id=row["id"], kind=row["kind"], title=row["title"], text=row["text"],
+                    author=row["author"], date=row["date"], url=row["url"], origin=row["origin"],
+                    meta=json.loads(row["meta"]), hash=row["hash"])
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

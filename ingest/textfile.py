@@ -1,0 +1,117 @@
+"""Markdown and plain-text files, with optional YAML front matter, as documents.
+
+Front matter keys used: `id`, `kind`, `title`, `date`, `url` (or `permalink`), `author`. Without
+them: the title is the first `# heading` (else the file name), the date comes from a
+`YYYY-MM-DD-` file-name prefix, and the id is derived from the URL when it names a known kind of
+source (`http://karpathy.github.io/2019/04/25/recipe/` -> `blog:recipe`), else it is
+`<kind>:<slug of the file name>`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+from corpus.ids import doc_id_for_url, slugify
+from corpus.model import DEFAULT_AUTHOR, Document
+from ingest.errors import SkipItem
+
+SUFFIXES = (".md", ".markdown", ".txt", ".text")
+MAX_BYTES = 20 * 1024 * 1024  # a single post or transcript is far smaller; bigger is a mistake
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
+_DATED_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-(.+)$")
+_KIND_OF_PREFIX = {"blog": "blog", "tweet": "tweet", "yt": "transcript", "repo": "readme",
+                   "paper": "paper"}
+_HEADING = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.M)
+
+
+def read_text_file(path: Path) -> Document:
+    text = decode(path)
+    meta, body = split_front_matter(text, path)
+    if not body.strip():
+        raise SkipItem("no text after the front matter")
+    stem = path.stem
+    dated = _DATED_NAME.match(stem)
+    url = meta.get("url") or meta.get("permalink")
+    from_url = doc_id_for_url(str(url)) if url else None
+    if from_url and from_url.startswith("url:"):
+        from_url = None  # an unknown site: the file name names it better than its URL
+    kind = str(meta.get("kind") or (_KIND_OF_PREFIX[from_url.split(":")[0]] if from_url else "doc"))
+    title = str(meta.get("title") or _first_heading(body) or (dated.group(2) if dated else stem))
+    date = _iso_date(meta.get("date")) or (dated.group(1) if dated else None)
+    doc_id = str(meta.get("id") or from_url or f"{kind}:{slugify(dated.group(2) if dated else stem)}")
+    extra = {k: v for k, v in meta.items()
+             if k not in {"id", "kind", "title", "date", "url", "permalink", "author"}}
+    try:
+        return Document(id=doc_id, kind=kind, title=" ".join(title.split()), text=body.strip(),
+                        author=str(meta.get("author") or DEFAULT_AUTHOR), date=date,
+                        url=str(url) if url else None, origin=str(path),
+                        meta=_jsonable(extra))
+    except ValueError as e:
+        raise SkipItem(f"front matter: {e}") from None
+
+
+def decode(path: Path) -> str:
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise SkipItem(f"file is {size / 2**20:.0f} MiB, over the {MAX_BYTES // 2**20} MiB limit "
+                       "for one text document; split it into smaller files")
+    data = path.read_bytes()
+    if b"\x00" in data[:8192]:
+        raise SkipItem("binary file (contains NUL bytes), not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise SkipItem(f"not UTF-8 (bad byte at offset {e.start}); convert it first, e.g. "
+                       f"`iconv -f latin1 -t utf-8 {path.name} > fixed.md`") from None
+
+
+def split_front_matter(text: str, path: Path) -> tuple[dict, str]:
+    import yaml
+
+    m = _FRONT_MATTER.match(text)
+    if not m:
+        return {}, text
+    try:
+        meta = yaml.safe_load(m.group(1)) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 2}" if mark else ""
+        raise SkipItem(f"front matter is not valid YAML{where}: "
+                       f"{getattr(e, 'problem', None) or e}") from None
+    if not isinstance(meta, dict):
+        raise SkipItem("front matter must be a YAML mapping (key: value lines)")
+    return meta, text[m.end():]
+
+
+def _first_heading(body: str) -> str | None:
+    m = _HEADING.search(body)
+    return m.group(1) if m else None
+
+
+def _iso_date(value) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    m = re.match(r"^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}(?::\d{2})?))?", str(value).strip())
+    if not m:
+        raise SkipItem(f"front matter date {value!r} is not a date; write it as YYYY-MM-DD")
+    if not m.group(2):
+        return m.group(1)
+    time = m.group(2) if len(m.group(2)) == 8 else m.group(2) + ":00"
+    return f"{m.group(1)}T{time}Z"
+
+
+def _jsonable(value):
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value

@@ -1,0 +1,41 @@
+"""The web UI: a Streamlit multipage app over the corpus, the framework and the graph.
+
+Run it with `ktp serve` (loopback only, usage statistics off), or `ktp up` to set up first.
+Pages live in `ui/app_pages/` and stay thin: the work is done by the packages.
+"""
+import streamlit as st
+
+from corpus.framework_loader import FrameworkError
+from ui.app_state import current_world
+from ui.markup import md_escape
+
+st.set_page_config(page_title="Karpathy Thinking Partner", page_icon="🧭", layout="wide")
+
+try:
+    world = current_world()
+except FrameworkError as e:
+    st.error("The framework files have problems, so there is nothing to show yet. "
+             "Fix them and reload:")
+    st.code("\n".join(str(p) for p in e.problems), language=None)
+    st.stop()
+
+st.session_state["world"] = world
+
+with st.sidebar:
+    st.markdown("**Karpathy Thinking Partner**")
+    corpus = world.corpus
+    if corpus["documents"]:
+        kinds = " · ".join(f"{v['documents']} {md_escape(k)}" for k, v in corpus["by_kind"].items())
+        st.caption(f"Corpus: {corpus['documents']} documents ({kinds}), "
+                   f"{corpus['words']:,} words")
+    else:
+        st.caption("Corpus: empty. Add his writing with `ktp ingest PATH` "
+                   "(Markdown or text files), then reload.")
+    st.caption(f"Graph: {world.graph.number_of_nodes()} nodes, "
+               f"{world.graph.number_of_edges()} edges")
+    st.caption(f"Data home: `{world.home.root}`")
+
+page = st.navigation([
+    st.Page("app_pages/framework.py", title="Framework", icon="🧭", default=True),
+])
+page.run()

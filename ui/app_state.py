@@ -1,0 +1,45 @@
+"""What every page needs, loaded once per change: the framework, the graph and corpus counts.
+
+The framework and graph are cached by the fingerprint of their inputs, so editing a framework
+file or ingesting a document shows up on the next rerun without restarting the server. The
+SQLite connection is opened per run (a connection may not cross Streamlit's threads).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from corpus.framework_model import Framework
+from corpus.home import DataHome, framework_dir
+from corpus.store import CorpusStore
+from graph.nx_store import fingerprint
+
+
+@dataclass
+class AppWorld:
+    home: DataHome
+    framework: Framework
+    graph: object
+    corpus: dict  # CorpusStore.counts()
+
+
+def current_world() -> AppWorld:
+    home = DataHome.resolve().ensure()
+    folder = framework_dir()
+    with CorpusStore(home.corpus_db) as store:
+        wanted = fingerprint(folder, store.fingerprint())
+        counts = store.counts()
+    framework, graph = _framework_and_graph(str(home.root), str(folder), wanted)
+    return AppWorld(home=home, framework=framework, graph=graph, corpus=counts)
+
+
+@st.cache_resource(show_spinner="Building the knowledge graph…", max_entries=4)
+def _framework_and_graph(home: str, folder: str, inputs: str):
+    """`inputs` (the fingerprint) is part of the cache key, so a change means a fresh load."""
+    from graph.pipeline import open_world
+
+    world = open_world(DataHome(Path(home)), Path(folder))
+    world.store.close()
+    return world.framework, world.graph

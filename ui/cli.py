@@ -1,0 +1,302 @@
+"""The `ktp` command line: set up, ingest, build, search, inspect, and serve the web UI.
+
+    ktp up                      # data home + framework + graph, then the web UI on 127.0.0.1
+    ktp ingest notes/ post.md   # add Markdown / text files to the corpus
+    ktp search '"from scratch" -tesla' --kind blog --json
+
+Heavy libraries (networkx, yaml, streamlit) are imported inside the commands that use them, so
+that `ktp --help` stays fast.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+APP = Path(__file__).resolve().parent / "app.py"
+DEFAULT_PORT = 8501
+
+
+def _home(ctx: click.Context):
+    from corpus.home import DataHome
+
+    return DataHome.resolve(ctx.obj.get("home")).ensure()
+
+
+def _fail_nicely(fn):
+    """Turn the project's own errors into one-line click errors (exit 1) that say what to do."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from corpus.framework_loader import FrameworkError
+        from corpus.store import StoreError
+
+        try:
+            return fn(*args, **kwargs)
+        except (FrameworkError, StoreError) as e:
+            raise click.ClickException(str(e)) from None
+
+    return wrapper
+
+
+def _emit(data, as_json: bool, human) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False))
+    else:
+        human(data)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", type=click.Path(file_okay=False), envvar="KTP_HOME",
+              help="Data home for all state (default: $KTP_HOME or ~/.local/share/ktp).")
+@click.version_option(package_name="karpathy-thinking-partner", prog_name="ktp")
+@click.pass_context
+def cli(ctx: click.Context, home: str | None) -> None:
+    """Karpathy Thinking Partner: browse Andrej Karpathy's framework of ideas and search what
+    he actually said, with every quote tied to its source.
+
+    \b
+    Example:
+      ktp up                 # set up and open the web UI at http://127.0.0.1:8501
+      ktp search "software 2.0"
+    """
+    ctx.ensure_object(dict)["home"] = home
+
+
+@cli.command()
+@click.option("--port", default=DEFAULT_PORT, show_default=True, help="Port on 127.0.0.1.")
+@click.option("--no-serve", is_flag=True, help="Set up only; do not start the web UI.")
+@click.option("--json", "as_json", is_flag=True, help="Print the setup summary as JSON.")
+@click.pass_context
+@_fail_nicely
+def up(ctx: click.Context, port: int, no_serve: bool, as_json: bool) -> None:
+    """Set everything up on the embedded defaults, then start the web UI.
+
+    Creates the data home, loads and validates the framework, opens the corpus, builds the
+    graph if anything changed, prints a summary, and serves the UI on 127.0.0.1.
+
+    \b
+    Example:
+      ktp up --port 8502
+      ktp up --no-serve --json
+    """
+    from graph.pipeline import open_world
+
+    world = open_world(_home(ctx))
+    summary = _stats(world)
+    _emit(summary, as_json, _print_stats)
+    if not no_serve:
+        ctx.invoke(serve, port=port)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+@_fail_nicely
+def ingest(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
+    """Add files or folders (searched recursively) to the corpus.
+
+    Reads Markdown and plain-text files; YAML front matter supplies title, date, url, kind and
+    id when present. Unusable files are skipped with their reason; the rest are kept.
+    Re-ingesting unchanged files changes nothing.
+
+    \b
+    Example:
+      ktp ingest ~/notes/karpathy/ 2019-04-25-recipe.md
+      ktp ingest posts/ --json
+    """
+    from corpus.store import CorpusStore
+    from ingest.run import ingest_paths
+
+    show = sys.stderr.isatty() and not as_json
+    seen = [0]
+
+    def progress(path: Path) -> None:
+        seen[0] += 1
+        if show:
+            click.echo(f"\rreading {seen[0]} files…", nl=False, err=True)
+
+    with CorpusStore(_home(ctx).corpus_db) as store:
+        summary = ingest_paths(paths, store, progress)
+    if show:
+        click.echo("\r" + " " * 40 + "\r", nl=False, err=True)
+
+    def human(data: dict) -> None:
+        click.echo(summary.line())
+        for skip in data["skipped"]:
+            click.echo(f"  skipped {skip['path']}: {skip['reason']}")
+        if summary.loaded or summary.replaced:
+            click.echo("Run `ktp build` to update the graph (the web UI also does it on start).")
+
+    _emit(summary.as_dict(), as_json, human)
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Rebuild even if nothing changed.")
+@click.option("--json", "as_json", is_flag=True, help="Print graph counts as JSON.")
+@click.pass_context
+@_fail_nicely
+def build(ctx: click.Context, force: bool, as_json: bool) -> None:
+    """(Re)build the knowledge graph from the framework and the corpus.
+
+    Nothing is rebuilt when neither the framework files nor the corpus changed since the last
+    build (use --force to rebuild anyway). A broken framework file is reported with its line.
+
+    \b
+    Example:
+      ktp build
+      KTP_FRAMEWORK=~/my-framework ktp build --force
+    """
+    from graph.nx_store import graph_counts
+    from graph.pipeline import open_world
+
+    world = open_world(_home(ctx), force=force)
+    data = {"rebuilt": world.rebuilt, "path": str(world.home.graph_json),
+            **graph_counts(world.graph)}
+
+    def human(d: dict) -> None:
+        verb = "built" if d["rebuilt"] else "up to date:"
+        click.echo(f"graph {verb} {d['nodes']} nodes, {d['edges']} edges -> {d['path']}")
+
+    _emit(data, as_json, human)
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--kind", help="Only this kind of document (tweet, blog, transcript, doc, …).")
+@click.option("--since", help="From this date on (YYYY, YYYY-MM or YYYY-MM-DD).")
+@click.option("--until", help="Up to this date, inclusive (YYYY, YYYY-MM or YYYY-MM-DD).")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True, help="Print rows as JSON.")
+@click.pass_context
+@_fail_nicely
+def search(ctx: click.Context, query: str, kind: str | None, since: str | None,
+           until: str | None, limit: int, as_json: bool) -> None:
+    """Ranked keyword search over everything ingested.
+
+    Words must all match; "quoted phrases" match exactly; prefix* matches word starts;
+    -word excludes; OR between terms matches either. Stemming lets agent match agents.
+
+    \b
+    Example:
+      ktp search '"software 2.0"'
+      ktp search 'tokeniz* -bpe' --kind blog --since 2015 --json
+    """
+    from corpus.query import QueryError
+    from corpus.store import CorpusStore
+
+    with CorpusStore(_home(ctx).corpus_db) as store:
+        try:
+            hits = store.search(query, kind=kind, since=_date_bound(since, "since"),
+                                until=_date_bound(until, "until"), limit=limit)
+        except QueryError as e:
+            raise click.BadParameter(str(e), param_hint="QUERY") from None
+        empty = store.counts()["documents"] == 0
+
+    def human(rows: list) -> None:
+        if not hits:
+            click.echo("No documents ingested yet; try `ktp ingest PATH`." if empty
+                       else "No matches.")
+        for n, hit in enumerate(hits, 1):
+            click.echo(click.style(f"{n}. {hit.title}", bold=True)
+                       + f"  [{hit.kind}, {(hit.date or 'undated')[:10]}]  {hit.id}")
+            snippet = " ".join(hit.snippet.split())
+            click.echo("   " + re.sub("\x02(.*?)\x03", lambda m: click.style(m.group(1),
+                                                                            bold=True), snippet))
+            if hit.url:
+                click.echo(f"   {hit.url}")
+
+    _emit([h.as_row() for h in hits], as_json, human)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print counts as JSON.")
+@click.pass_context
+@_fail_nicely
+def stats(ctx: click.Context, as_json: bool) -> None:
+    """Counts: documents by kind, chunks, words, framework items, graph nodes and edges.
+
+    \b
+    Example:
+      ktp stats
+      ktp stats --json | jq .framework.axiom
+    """
+    from graph.pipeline import open_world
+
+    _emit(_stats(open_world(_home(ctx))), as_json, _print_stats)
+
+
+@cli.command()
+@click.option("--port", default=DEFAULT_PORT, show_default=True, help="Port on 127.0.0.1.")
+@click.pass_context
+def serve(ctx: click.Context, port: int) -> None:
+    """Start the web UI (Streamlit) on 127.0.0.1, with usage statistics off.
+
+    \b
+    Example:
+      ktp serve --port 8502     # then open http://127.0.0.1:8502
+    """
+    home = _home(ctx)
+    env = dict(os.environ, KTP_HOME=str(home.root), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
+    click.echo(f"Serving the web UI at http://127.0.0.1:{port}  (data home: {home.root}); "
+               "Ctrl-C stops it.")
+    try:
+        code = subprocess.call(serve_command(port), env=env)
+    except KeyboardInterrupt:
+        code = 0
+    ctx.exit(code)
+
+
+def serve_command(port: int) -> list[str]:
+    """The Streamlit command line: loopback only, no usage statistics, no browser launch."""
+    return [sys.executable, "-m", "streamlit", "run", str(APP),
+            "--server.address", "127.0.0.1", "--server.port", str(port),
+            "--server.headless", "true", "--browser.gatherUsageStats", "false",
+            "--global.developmentMode", "false"]
+
+
+def _stats(world) -> dict:
+    from graph.nx_store import graph_counts
+
+    return {"data_home": str(world.home.root), "corpus": world.store.counts(),
+            "framework": world.framework.counts(), "graph": graph_counts(world.graph)}
+
+
+def _print_stats(s: dict) -> None:
+    c, f, g = s["corpus"], s["framework"], s["graph"]
+    click.echo(f"data home   {s['data_home']}")
+    kinds = ", ".join(f"{k} {v['documents']}" for k, v in c["by_kind"].items()) or "none yet"
+    click.echo(f"corpus      {c['documents']} documents ({kinds}), {c['chunks']} chunks, "
+               f"{c['words']} words")
+    click.echo("framework   " + ", ".join(f"{k} {v}" for k, v in f.items() if v))
+    click.echo(f"graph       {g['nodes']} nodes, {g['edges']} edges")
+    click.echo("  nodes     " + ", ".join(f"{k} {v}" for k, v in g["nodes_by_kind"].items()))
+    click.echo("  edges     " + ", ".join(f"{k} {v}" for k, v in g["edges_by_kind"].items()))
+
+
+def _date_bound(value: str | None, which: str) -> str | None:
+    """'2024' -> 2024-01-01 (since) or 2024-12-31 (until); a full date passes through."""
+    if value is None:
+        return None
+    m = re.fullmatch(r"(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", value.strip())
+    if not m:
+        raise click.BadParameter(f"{value!r} is not a date; use YYYY, YYYY-MM or YYYY-MM-DD",
+                                 param_hint=f"--{which}")
+    year, month, day = m.groups()
+    low = which == "since"
+    return f"{year}-{month or ('01' if low else '12')}-{day or ('01' if low else '31')}"
+
+
+def main() -> None:
+    cli(prog_name="ktp")
+
+
+if __name__ == "__main__":
+    main()
