@@ -20,12 +20,14 @@ class QueryError(ValueError):
 class ParsedQuery:
     match: str  # the FTS5 MATCH expression
     terms: tuple[str, ...]  # the positive words and phrases, for highlighting
+    has_prefix: bool = False  # a prefix* term: search the unstemmed index
 
 
 def parse_query(text: str) -> ParsedQuery:
     groups: list[list[str]] = [[]]  # OR-separated groups of AND-ed terms
     excluded: list[str] = []
     terms: list[str] = []
+    has_prefix = False
     for m in _TOKEN.finditer(text):
         negated, phrase, word = m.group(1), m.group(2), m.group(3)
         if word == "OR":
@@ -39,6 +41,7 @@ def parse_query(text: str) -> ParsedQuery:
         if not words:
             continue
         fts = '"' + " ".join(words) + '"' + ("*" if prefix else "")
+        has_prefix = has_prefix or prefix
         if negated:
             excluded.append(fts)
         else:
@@ -50,4 +53,4 @@ def parse_query(text: str) -> ParsedQuery:
                          "(exclusions like -word only narrow a search)")
     positive = " OR ".join("(" + " AND ".join(g) + ")" for g in groups)
     match = positive + "".join(f" NOT {t}" for t in excluded)
-    return ParsedQuery(match=match, terms=tuple(terms))
+    return ParsedQuery(match=match, terms=tuple(terms), has_prefix=has_prefix)

@@ -56,6 +56,11 @@ MIGRATIONS: list[str] = [
     CREATE VIRTUAL TABLE chunks_fts USING fts5(
         text, title, tokenize = 'porter unicode61 remove_diacritics 2'
     );
+    -- Prefix queries need the words as written: under stemming "tokenizers" is indexed as
+    -- "token", which "tokeniz*" can never match. Queries with a prefix term use this table.
+    CREATE VIRTUAL TABLE chunks_fts_plain USING fts5(
+        text, title, tokenize = 'unicode61 remove_diacritics 2'
+    );
     CREATE TABLE ingest_runs (
         id INTEGER PRIMARY KEY,
         started_at TEXT NOT NULL,
@@ -66,6 +71,7 @@ MIGRATIONS: list[str] = [
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+_FTS_TABLES = ("chunks_fts", "chunks_fts_plain")
 
 
 class StoreError(RuntimeError):
@@ -160,8 +166,9 @@ class CorpusStore:
                 "INSERT INTO chunks (id, doc_id, n, start, end, start_time, text)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (chunk.id, doc.id, chunk.n, chunk.start, chunk.end, chunk.start_time, chunk.text))
-            self.db.execute("INSERT INTO chunks_fts (rowid, text, title) VALUES (?, ?, ?)",
-                            (cur.lastrowid, chunk.text, doc.title))
+            for table in _FTS_TABLES:
+                self.db.execute(f"INSERT INTO {table} (rowid, text, title) VALUES (?, ?, ?)",
+                                (cur.lastrowid, chunk.text, doc.title))
         return "replaced" if old is not None else "loaded"
 
     def remove(self, doc_id: str) -> bool:
@@ -169,8 +176,9 @@ class CorpusStore:
             return self._delete(doc_id)
 
     def _delete(self, doc_id: str) -> bool:
-        self.db.execute("DELETE FROM chunks_fts WHERE rowid IN"
-                        " (SELECT rowid FROM chunks WHERE doc_id = ?)", (doc_id,))
+        for table in _FTS_TABLES:
+            self.db.execute(f"DELETE FROM {table} WHERE rowid IN"
+                            " (SELECT rowid FROM chunks WHERE doc_id = ?)", (doc_id,))
         return self.db.execute("DELETE FROM documents WHERE id = ?", (doc_id,)).rowcount > 0
 
     # ---- reading ------------------------------------------------------------------------------
@@ -211,16 +219,20 @@ class CorpusStore:
     # ---- search -------------------------------------------------------------------------------
     def search(self, query: str, *, kind: str | None = None, since: str | None = None,
                until: str | None = None, limit: int = 20) -> list[SearchHit]:
-        """Ranked keyword search (bm25). `since`/`until` are inclusive ISO dates (YYYY-MM-DD)."""
+        """Ranked keyword search (bm25). `since`/`until` are inclusive ISO dates (YYYY-MM-DD).
+
+        Words are matched by their stem ("agent" finds "agents"), except in a query with a
+        prefix term, where every word is matched as written."""
         parsed = parse_query(query)
-        sql = """
+        fts = "chunks_fts_plain" if parsed.has_prefix else "chunks_fts"
+        sql = f"""
             SELECT c.id, c.doc_id, d.kind, d.title, d.date, d.url, c.text, c.start_time,
-                   bm25(chunks_fts, 1.0, 0.3) AS rank,
-                   snippet(chunks_fts, 0, char(2), char(3), '…', 32) AS snippet
-            FROM chunks_fts
-            JOIN chunks c ON c.rowid = chunks_fts.rowid
+                   bm25({fts}, 1.0, 0.3) AS rank,
+                   snippet({fts}, 0, char(2), char(3), '…', 32) AS snippet
+            FROM {fts}
+            JOIN chunks c ON c.rowid = {fts}.rowid
             JOIN documents d ON d.id = c.doc_id
-            WHERE chunks_fts MATCH :match
+            WHERE {fts} MATCH :match
               AND (:kind IS NULL OR d.kind = :kind)
               AND (:since IS NULL OR substr(d.date, 1, 10) >= :since)
               AND (:until IS NULL OR substr(d.date, 1, 10) <= :until)

@@ -182,7 +182,9 @@ def search(ctx: click.Context, query: str, kind: str | None, since: str | None,
     """Ranked keyword search over everything ingested.
 
     Words must all match; "quoted phrases" match exactly; prefix* matches word starts;
-    -word excludes; OR between terms matches either. Stemming lets agent match agents.
+    -word excludes; OR between terms matches either. Stemming lets agent match agents
+    (in a query with a prefix* term, words match as written). Put -- before a query that
+    starts with a dash.
 
     \b
     Example:
