@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -249,11 +248,9 @@ def serve(ctx: click.Context, port: int) -> None:
     env = dict(os.environ, KTP_HOME=str(home.root), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
     click.echo(f"Serving the web UI at http://127.0.0.1:{port}  (data home: {home.root}); "
                "Ctrl-C stops it.")
-    try:
-        code = subprocess.call(serve_command(port), env=env)
-    except KeyboardInterrupt:
-        code = 0
-    ctx.exit(code)
+    command = serve_command(port)
+    sys.stdout.flush()
+    os.execve(command[0], command, env)  # become the server: signals reach it, no orphan left
 
 
 def serve_command(port: int) -> list[str]:

@@ -1,0 +1,91 @@
+"""The web UI through Streamlit's AppTest: every page renders, interactions change what is shown,
+errors are explained, and source text can never become markup."""
+import re
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from conftest import REPO, TINY_FRAMEWORK, write_files
+
+APP = str(REPO / "ui" / "app.py")
+PAGES = ["app_pages/framework.py"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    st.cache_resource.clear()  # cached resources outlive an AppTest; start each test clean
+    yield
+    st.cache_resource.clear()
+
+
+def run_app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def headings(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown if m.value.startswith("#### ")]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders(page):
+    run_app(page)
+
+
+def test_the_framework_page_shows_all_ten_axioms_with_quotes_and_links():
+    at = run_app()
+    assert [t.label for t in at.tabs] == ["Axioms", "Mental models", "Tensions", "Predictions",
+                                          "Lineage", "Eras"]
+    numbers = [int(m.group(1)) for h in headings(at) if (m := re.match(r"#### (\d{1,2})\. ", h))]
+    assert numbers == list(range(1, 11))
+    assert any(m.value.startswith("> “") for m in at.markdown)
+    assert any("](https://x.com/karpathy/status/" in c.value for c in at.caption)
+    assert any(m.value.startswith("*Generates:*") for m in at.markdown)
+    assert any(c.value.startswith("Evidence: ") for c in at.caption)
+
+
+def test_the_filter_narrows_the_items_shown():
+    at = run_app()
+    everything = len(headings(at))
+    at.text_input[0].input("Licklider").run()
+    narrowed = headings(at)
+    assert 0 < len(narrowed) < everything
+    at.text_input[0].input("zzzz-no-such-word").run()
+    assert headings(at) == []
+
+
+def test_an_empty_corpus_tells_the_user_how_to_add_material():
+    at = run_app()
+    assert any("ktp ingest" in c.value for c in at.sidebar.caption)
+
+
+def test_a_broken_framework_is_explained_with_file_and_line(tmp_path, monkeypatch):
+    folder = write_files(tmp_path / "fw", {**TINY_FRAMEWORK, "tensions.yaml": """
+        tensions:
+          - id: tension:x
+            title: X
+            summary: s
+            description: d
+            between: [axiom:small, axiom:gone]
+        """})
+    monkeypatch.setenv("KTP_FRAMEWORK", str(folder))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert "framework files have problems" in at.error[0].value
+    assert "tensions.yaml:2: tension:x" in at.code[0].value
+
+
+def test_hostile_text_in_the_framework_is_shown_as_text(tmp_path, monkeypatch):
+    hostile = "<script>alert(1)</script> [click](javascript:alert(1)) **bold** $x^2$"
+    files = dict(TINY_FRAMEWORK)
+    files["axioms.yaml"] = files["axioms.yaml"].replace(
+        "description: Build the smallest working thing before anything bigger.",
+        f"description: '{hostile}'")
+    monkeypatch.setenv("KTP_FRAMEWORK", str(write_files(tmp_path / "fw", files)))
+    at = run_app()
+    [shown] = [m.value for m in at.markdown if "alert" in m.value]
+    assert "<script>" not in shown and "](javascript" not in shown and "**bold**" not in shown
+    assert r"\<script\>" in shown and r"\$x^2\$" in shown
