@@ -1,4 +1,4 @@
-"""The data home: the one directory that holds all state (corpus, graph, later the index and memory).
+"""The data home: the one directory that holds all state (corpus, graph; later index, memory).
 
 Resolved from `KTP_HOME`, else `$XDG_DATA_HOME/ktp`, else `~/.local/share/ktp`. Nothing is ever
 written inside the source tree.
@@ -37,7 +37,7 @@ class DataHome:
 
 
 def framework_dir() -> Path:
-    """The framework YAML folder: `KTP_FRAMEWORK` if set (a user's own copy), else the packaged one."""
+    """The framework YAML folder: `KTP_FRAMEWORK` if set (your own copy), else the packaged one."""
     if os.environ.get("KTP_FRAMEWORK"):
         return Path(os.environ["KTP_FRAMEWORK"]).expanduser().resolve()
     return Path(__file__).resolve().parent / "framework"

@@ -1,7 +1,8 @@
 """The canonical corpus model: a `Document` (one thing he said or wrote) and its `Chunk`s.
 
 Ids are stable and derived from the content's identity, not from where a file happened to lie:
-`tweet:<status id>`, `blog:<slug>`, `yt:<video id>`, `repo:<owner>/<name>`, and chunk `<doc id>#<n>`.
+`tweet:<status id>`, `blog:<slug>`, `yt:<video id>`, `repo:<owner>/<name>`; a chunk is
+`<doc id>#<n>`.
 The content hash decides whether re-adding a document changes anything.
 """
 from __future__ import annotations

@@ -34,7 +34,8 @@ def parse_query(text: str) -> ParsedQuery:
             groups.append([])
             continue
         if phrase is None:
-            negated, word = ("-", word[1:]) if word.startswith("-") and len(word) > 1 else ("", word)
+            dash = word.startswith("-") and len(word) > 1
+            negated, word = ("-", word[1:]) if dash else ("", word)
         raw = phrase if phrase is not None else word
         prefix = phrase is None and raw.endswith("*")
         words = re.findall(r"\w+", raw)

@@ -203,7 +203,8 @@ class CorpusStore:
 
     def counts(self) -> dict:
         by_kind = {r["kind"]: {"documents": r["n"], "words": r["w"]} for r in self.db.execute(
-            "SELECT kind, COUNT(*) AS n, SUM(words) AS w FROM documents GROUP BY kind ORDER BY kind")}
+            "SELECT kind, COUNT(*) AS n, SUM(words) AS w FROM documents"
+            " GROUP BY kind ORDER BY kind")}
         chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         return {"documents": sum(v["documents"] for v in by_kind.values()),
                 "words": sum(v["words"] for v in by_kind.values()),

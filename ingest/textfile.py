@@ -36,10 +36,12 @@ def read_text_file(path: Path) -> Document:
     from_url = doc_id_for_url(str(url)) if url else None
     if from_url and from_url.startswith("url:"):
         from_url = None  # an unknown site: the file name names it better than its URL
-    kind = str(meta.get("kind") or (_KIND_OF_PREFIX[from_url.split(":")[0]] if from_url else "doc"))
+    kind = str(meta.get("kind")
+               or (_KIND_OF_PREFIX[from_url.split(":")[0]] if from_url else "doc"))
     title = str(meta.get("title") or _first_heading(body) or (dated.group(2) if dated else stem))
     date = _iso_date(meta.get("date")) or (dated.group(1) if dated else None)
-    doc_id = str(meta.get("id") or from_url or f"{kind}:{slugify(dated.group(2) if dated else stem)}")
+    slug = slugify(dated.group(2) if dated else stem)
+    doc_id = str(meta.get("id") or from_url or f"{kind}:{slug}")
     extra = {k: v for k, v in meta.items()
              if k not in {"id", "kind", "title", "date", "url", "permalink", "author"}}
     try:

@@ -90,7 +90,8 @@ def test_a_duplicate_id_names_both_places(tmp_path):
             between: [axiom:small, axiom:verify]
         """)
     messages = [str(p) for p in error.problems]
-    assert "tensions.yaml:2: duplicate id 'axiom:small' (first defined at axioms.yaml:2)" in messages
+    assert ("tensions.yaml:2: duplicate id 'axiom:small' (first defined at axioms.yaml:2)"
+            in messages)
     assert any("must start with 'tension:'" in m for m in messages)
 
 

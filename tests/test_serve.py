@@ -64,6 +64,6 @@ def test_serve_answers_on_loopback_and_never_phones_home(tmp_path: Path, data_ho
     assert f"http://127.0.0.1:{port}" in output
     assert not net_log.exists(), net_log.read_text()
     # Control: the same hook does catch a lookup when one happens.
-    subprocess.run([sys.executable, "-c", "import socket\ntry: socket.getaddrinfo('example.invalid', 80)"
-                    "\nexcept OSError: pass"], env=env, check=True)
+    lookup = "import socket\ntry: socket.getaddrinfo('example.invalid', 80)\nexcept OSError: pass"
+    subprocess.run([sys.executable, "-c", lookup], env=env, check=True)
     assert net_log.read_text() == "lookup example.invalid\n"
