@@ -54,8 +54,11 @@ def test_the_filter_narrows_the_items_shown():
     at.text_input[0].input("Licklider").run()
     narrowed = headings(at)
     assert 0 < len(narrowed) < everything
+    assert [t.label for t in at.tabs][0].startswith("Axioms (")
     at.text_input[0].input("zzzz-no-such-word").run()
     assert headings(at) == []
+    empty = [i.value for i in at.info if "mention “zzzz\\-no\\-such\\-word”" in i.value]
+    assert len(empty) == 6  # one per tab
 
 
 def test_an_empty_corpus_tells_the_user_how_to_add_material():

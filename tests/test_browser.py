@@ -1,0 +1,84 @@
+"""The web UI in a real browser: headless Debian Chromium driven by Playwright, against
+`ktp serve` on 127.0.0.1 (whose Python process is audited for outbound connections).
+
+Screenshots go to $KTP_TEST_ARTIFACTS (or the test's tmp folder). `scripts/test.sh` installs
+Chromium; without it these tests skip, except under CI, where they fail.
+"""
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from corpus.framework_loader import load_framework
+from servers import audited_env, ktp_serve
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+         "--disable-dev-shm-usage",
+         "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost , EXCLUDE 127.0.0.1"]
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        pytest.fail(f"{CHROMIUM} is missing; scripts/test.sh installs it with apt-get",
+                    pytrace=False)
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def artifacts(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("KTP_TEST_ARTIFACTS") or tmp_path / "artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_a_user_browses_the_framework(browser, tmp_path, data_home, artifacts):
+    fw = load_framework()
+    first = fw.of_kind("axiom")[0]
+    unrelated = next(a for a in fw.of_kind("axiom")
+                     if "licklider" not in (a.title + a.summary + a.description).lower()
+                     and not any("licklider" in q.text.lower() for q in a.quotes))
+    env, net_log = audited_env(tmp_path, KTP_HOME=str(data_home))
+    with ktp_serve(env) as served:
+        page = browser.new_page(viewport={"width": 1400, "height": 1500})
+        page.goto(served.url)
+        page.get_by_role("heading", name="His framework").wait_for(timeout=60_000)
+        card = page.get_by_role("heading", name=f"{first.attrs['number']}. {first.title}")
+        card.wait_for()
+        page.screenshot(path=artifacts / "framework-axioms.png")
+
+        # his quotes link to their sources
+        hrefs = page.locator("a[href^='https://x.com/karpathy/status/']")
+        assert hrefs.count() > 0
+
+        # another tab
+        page.get_by_role("tab", name="Mental models").click()
+        model = fw.of_kind("model")[0]
+        page.get_by_role("heading", name=model.title).wait_for()
+
+        # the filter narrows the cards
+        page.get_by_role("tab", name="Axioms").click()
+        box = page.get_by_role("textbox", name="Filter")
+        box.fill("Licklider")
+        box.press("Enter")
+        unrelated_heading = page.get_by_role(
+            "heading", name=f"{unrelated.attrs['number']}. {unrelated.title}")
+        unrelated_heading.wait_for(state="detached")
+        lineage = page.get_by_role("tab", name=re.compile(r"^Lineage \(\d+\)$"))
+        lineage.click()
+        page.get_by_role("heading", name=re.compile("Intelligence amplification")).wait_for()
+        page.screenshot(path=artifacts / "framework-filtered.png")
+        assert page.get_by_text(re.compile("Evidence: ")).count() > 0
+        page.close()
+    assert not net_log.exists(), net_log.read_text()
