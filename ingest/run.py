@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from corpus.model import Document
 from corpus.store import CorpusStore
+from ingest.base import Loaded, Skipped
+from ingest.detect import is_x_archive_folder, reader_for
 from ingest.errors import SkipItem
-from ingest.textfile import SUFFIXES, read_text_file
 
 
 @dataclass
@@ -38,7 +38,9 @@ class IngestSummary:
 
 
 def ingest_paths(paths: Iterable[Path], store: CorpusStore,
-                 progress: Callable[[Path], None] | None = None) -> IngestSummary:
+                 progress: Callable[[Path], None] | None = None,
+                 forced: str | None = None) -> IngestSummary:
+    """`forced`: a format name from `ingest.detect.FORMATS`, instead of detecting each input's."""
     paths = list(paths)
     summary = IngestSummary()
     run_id = store.start_run([str(p) for p in paths])
@@ -46,7 +48,11 @@ def ingest_paths(paths: Iterable[Path], store: CorpusStore,
         if progress:
             progress(path)
         try:
-            _store(read_text_file(path), store, summary)
+            for item in reader_for(path, forced)(path):
+                if isinstance(item, Skipped):
+                    summary.skipped.append({"path": item.where, "reason": item.reason})
+                else:
+                    _store(item, store, summary)
         except SkipItem as e:
             summary.skipped.append({"path": str(path), "reason": str(e)})
         except OSError as e:
@@ -55,35 +61,47 @@ def ingest_paths(paths: Iterable[Path], store: CorpusStore,
     return summary
 
 
-def _store(doc: Document, store: CorpusStore, summary: IngestSummary) -> None:
+def _store(item: Loaded, store: CorpusStore, summary: IngestSummary) -> None:
+    doc = item.document
     existing = store.get(doc.id)
-    if existing and existing.origin != doc.origin and existing.hash != doc.hash:
-        raise SkipItem(f"its id {doc.id!r} is already taken by {existing.origin}; give one of "
-                       "them its own `id:` in the front matter")
-    outcome = store.add(doc)
+    if existing and existing.origin != doc.origin and existing.hash != doc.hash \
+            and doc.kind not in ("tweet", "thread"):
+        summary.skipped.append({"path": doc.origin, "reason": (
+            f"its id {doc.id!r} is already taken by {existing.origin}; give one of them its "
+            "own `id:` in the front matter")})
+        return
+    outcome = store.add(doc, item.chunks)
     setattr(summary, outcome, getattr(summary, outcome) + 1)
     summary.by_kind[doc.kind] += 1
 
 
 def _walk(paths: list[Path], summary: IngestSummary) -> Iterator[Path]:
-    """Files to read, in a stable order. Hidden files and folders (.git, .DS_Store) are passed
-    over; other files that are not text formats are reported as skipped."""
+    """Inputs to read, in a stable order: files, and an X archive folder as one input. Hidden
+    files and folders (.git, .DS_Store) are passed over; media files are reported as skipped."""
     for path in paths:
         if not path.exists():
             summary.skipped.append({"path": str(path), "reason": "no such file or folder"})
-        elif path.is_file():
-            yield from _supported(path, summary)
+        elif path.is_file() or is_x_archive_folder(path):
+            yield path
         else:
-            for child in sorted(path.rglob("*")):
-                rel = child.relative_to(path)
-                if child.is_file() and not any(p.startswith(".") for p in rel.parts):
-                    yield from _supported(child, summary)
+            yield from _walk_folder(path, summary)
 
 
-def _supported(path: Path, summary: IngestSummary) -> Iterator[Path]:
-    if path.suffix.lower() in SUFFIXES:
-        yield path
-    else:
-        summary.skipped.append({"path": str(path), "reason": f"unsupported format "
-                                f"({path.suffix or 'no extension'}); ktp ingest reads "
-                                f"{', '.join(SUFFIXES)} files"})
+def _walk_folder(folder: Path, summary: IngestSummary) -> Iterator[Path]:
+    archives: list[Path] = []
+    for child in sorted(folder.rglob("*")):
+        rel = child.relative_to(folder)
+        if any(p.startswith(".") for p in rel.parts) or any(a in child.parents for a in archives):
+            continue
+        if child.is_dir() and is_x_archive_folder(child):
+            archives.append(child)
+            yield child
+        elif child.is_file() and child.suffix.lower() in MEDIA:
+            summary.skipped.append({"path": str(child), "reason": f"a media file "
+                                    f"({child.suffix}); only text, tweets and captions are read"})
+        elif child.is_file():
+            yield child
+
+
+MEDIA = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".mp4", ".mov", ".webm", ".mp3",
+         ".wav", ".m4a", ".pdf", ".ico"}

@@ -53,12 +53,18 @@ def read_text_file(path: Path) -> Document:
         raise SkipItem(f"front matter: {e}") from None
 
 
-def decode(path: Path) -> str:
-    size = path.stat().st_size
-    if size > MAX_BYTES:
-        raise SkipItem(f"file is {size / 2**20:.0f} MiB, over the {MAX_BYTES // 2**20} MiB limit "
+def decode(path: Path, limit: int | None = None) -> str:
+    """The file as text: UTF-8 (with or without BOM) or UTF-16 with a BOM; else a clear skip."""
+    size, limit = path.stat().st_size, limit or MAX_BYTES
+    if size > limit:
+        raise SkipItem(f"file is {size / 2**20:.0f} MiB, over the {limit // 2**20} MiB limit "
                        "for one text document; split it into smaller files")
     data = path.read_bytes()
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with its byte-order mark
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise SkipItem("declares UTF-16 (byte-order mark) but does not decode as it") from None
     if b"\x00" in data[:8192]:
         raise SkipItem("binary file (contains NUL bytes), not text")
     try:

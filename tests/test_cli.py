@@ -57,7 +57,7 @@ def test_ingest_reports_loaded_and_skipped_with_reasons(posts):
     reasons = {Path(s["path"]).name: s["reason"] for s in data["skipped"]}
     assert set(reasons) == {"bad.md", "image.png"}
     assert reasons["bad.md"].startswith("front matter is not valid YAML")
-    assert reasons["image.png"].startswith("unsupported format (.png)")
+    assert reasons["image.png"].startswith("a media file (.png)")
     again = json.loads(ktp("ingest", str(posts), "--json").output)
     assert (again["loaded"], again["unchanged"]) == (0, 2)
 

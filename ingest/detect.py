@@ -1,0 +1,111 @@
+"""Which reader handles an input, decided by its content (the extension only breaks ties).
+
+    reader = reader_for(path)            # or reader_for(path, forced="tweets")
+    for item in reader(path): ...        # Loaded | Skipped; SkipItem for a wholly unusable input
+"""
+from __future__ import annotations
+
+import csv
+import json
+import zipfile
+from pathlib import Path
+from typing import Callable, Iterator
+
+from ingest.base import Loaded, Skipped, SkipItem
+from ingest.textfile import decode, read_text_file
+from ingest.tweets import (looks_like_tweet_table, read_csv_tweets, read_json_tweets,
+                           read_jsonl_tweets, read_text_tweets)
+from ingest.x_archive import read_x_archive
+
+Reader = Callable[[Path], Iterator["Loaded | Skipped"]]
+FORMATS = ("x-archive", "tweets", "text")  # what --kind can force
+TABLE_LIMIT = 2 * 1024**3  # tweet exports hold a whole timeline: only memory limits them
+
+
+def is_x_archive_folder(folder: Path) -> bool:
+    data = folder / "data" if (folder / "data").is_dir() else folder
+    return (data / "tweets.js").exists() or ((data / "manifest.js").exists()
+                                             and any(data.glob("tweets*.js")))
+
+
+def reader_for(path: Path, forced: str | None = None) -> Reader:
+    if forced == "x-archive" or (path.is_dir() and is_x_archive_folder(path)):
+        return read_x_archive
+    if forced == "tweets":
+        return _tweets
+    if forced == "text":
+        return _text
+    if zipfile.is_zipfile(path):
+        return _zip
+    head = sniff(path)
+    if head.startswith("window.YTD.tweets") or head.startswith("window.YTD.note_tweet"):
+        return _ytd
+    if head.startswith("window."):
+        raise SkipItem("an X archive data file other than tweets; ingest the archive folder or "
+                       "its tweets.js")
+    if head[:1] in "[{" and path.suffix.lower() in (".json", ".jsonl", ".ndjson", ".js", ""):
+        return _tweets
+    if path.suffix.lower() == ".csv":
+        return _tweets
+    return _text
+
+
+def sniff(path: Path, size: int = 8192) -> str:
+    """The start of a file as text, for deciding its format (never the whole file)."""
+    with path.open("rb") as f:
+        data = f.read(size)
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return data.decode("utf-16", errors="ignore").lstrip()
+    if b"\x00" in data:
+        raise SkipItem("binary file (contains NUL bytes), not text")
+    return data.decode("utf-8-sig", errors="ignore").lstrip()
+
+
+def _text(path: Path) -> Iterator[Loaded]:
+    yield Loaded(read_text_file(path))
+
+
+def _zip(path: Path) -> Iterator[Loaded | Skipped]:
+    try:
+        names = zipfile.ZipFile(path).namelist()
+    except zipfile.BadZipFile as e:
+        raise SkipItem(f"damaged zip file ({e})") from None
+    if not any(n.rsplit("/", 1)[-1].startswith("tweets") and n.endswith(".js") for n in names):
+        raise SkipItem("a zip file that is not an X archive (no data/tweets.js inside)")
+    yield from read_x_archive(path)
+
+
+def _ytd(path: Path) -> Iterator[Loaded | Skipped]:
+    if path.name.startswith("note-tweet"):
+        raise SkipItem("note-tweet.js only completes tweets.js; ingest the archive folder or "
+                       "its tweets.js, and long posts are joined from it")
+    yield from read_x_archive(path)
+
+
+def _tweets(path: Path) -> Iterator[Loaded | Skipped]:
+    text, origin = decode(path, limit=TABLE_LIMIT), str(path)
+    stripped = text.lstrip()
+    if stripped.startswith("window."):
+        yield from read_x_archive(path)
+    elif stripped[:1] in "[{":
+        try:
+            data = json.loads(text)
+        except ValueError as e:
+            if stripped[:1] == "{" and "\n" in stripped.strip():
+                yield from read_jsonl_tweets(text, origin)  # one JSON object per line
+                return
+            raise SkipItem(f"not valid JSON ({e.msg} at line {e.lineno}); if it is cut short, "
+                           "export it again") from None
+        yield from read_json_tweets(data, origin)
+    elif _csv_header(text):
+        yield from read_csv_tweets(text, origin)
+    else:
+        yield from read_text_tweets(text, origin)
+
+
+def _csv_header(text: str) -> bool:
+    first = text.split("\n", 1)[0]
+    try:
+        return looks_like_tweet_table(next(csv.reader([first])))
+    except (csv.Error, StopIteration):
+        return False

@@ -1,0 +1,183 @@
+"""Tweets from scraper exports: CSV (e.g. Nitter scrapes), JSON and JSON Lines dumps, and plain
+text (one tweet per line, or per blank-line-separated block).
+
+Column and field names vary between tools, so each field is looked up under its common names
+(`tweet_id`/`id`/`id_str`, `text`/`full_text`/`content`, `like_count`/`favorite_count`, ...);
+column order and extra columns do not matter. Every row is its own item: a bad row is skipped
+with its line number and the rest load.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import html
+import io
+import json
+import re
+from datetime import datetime, timezone
+from typing import Any, Iterator, Mapping
+
+from corpus.model import DEFAULT_AUTHOR, Document
+from ingest.base import Loaded, Skipped
+
+FIELDS = {
+    "id": ("tweet_id", "id_str", "id", "status_id", "rest_id", "tweetId"),
+    "text": ("full_text", "text", "content", "tweet", "rawContent", "body"),
+    "date": ("created_at", "date", "timestamp", "time", "createdAt", "datetime"),
+    "likes": ("like_count", "likes", "favorite_count", "favorites", "likeCount", "likes_count"),
+    "retweets": ("retweet_count", "retweets", "retweetCount", "retweets_count"),
+    "replies": ("comment_count", "reply_count", "replies", "replyCount", "replies_count"),
+    "quotes": ("quote_count", "quotes", "quoteCount"),
+    "is_retweet": ("is_retweet", "retweeted", "isRetweet"),
+    "is_reply": ("is_reply", "isReply"),
+    "is_quote": ("is_quote", "is_quote_status", "isQuote"),
+    "reply_to": ("in_reply_to_status_id_str", "in_reply_to_status_id", "inReplyToId"),
+    "url": ("url", "link", "tweet_url", "permalink"),
+    "lang": ("lang", "language"),
+}
+_STATUS_URL = re.compile(r"/status(?:es)?/(\d+)")
+
+
+def field(row: Mapping[str, Any], name: str) -> Any:
+    for key in FIELDS[name]:
+        value = row.get(key)
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def tweet_document(*, tweet_id: str, text: str, date: str | None, origin: str,
+                   handle: str = "karpathy", author: str = DEFAULT_AUTHOR, **meta) -> Document:
+    """One tweet as a document. `meta`: likes, retweets, replies, is_retweet, is_reply, ..."""
+    text = text.strip()
+    first_line = text.split("\n", 1)[0]
+    title = first_line if len(first_line) <= 90 else first_line[:89].rsplit(" ", 1)[0] + "…"
+    if meta.get("is_retweet"):
+        author = meta.pop("retweet_of", None) or "someone else (retweeted)"
+    url = f"https://x.com/{handle}/status/{tweet_id}" if tweet_id.isdigit() else None
+    clean = {k: v for k, v in meta.items() if v is not None and v is not False}
+    return Document(id=f"tweet:{tweet_id}", kind="tweet", title=title or "(no text)", text=text,
+                    author=author, date=date, url=url, origin=origin, meta=clean)
+
+
+def read_csv_tweets(text: str, origin: str) -> Iterator[Loaded | Skipped]:
+    csv.field_size_limit(1 << 26)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if not reader.fieldnames or not _has_columns(reader.fieldnames):
+        yield Skipped(origin, "a CSV without tweet id and text columns (looked for "
+                      f"{'/'.join(FIELDS['id'][:3])} and {'/'.join(FIELDS['text'][:3])})")
+        return
+    try:
+        for row in reader:
+            yield from _row(row, f"{origin}:{reader.line_num}", origin)
+    except csv.Error as e:
+        yield Skipped(f"{origin}:{reader.line_num}", f"CSV is malformed from here on ({e}); "
+                      "the rows before it were kept")
+
+
+def read_json_tweets(data: Any, origin: str) -> Iterator[Loaded | Skipped]:
+    rows = data
+    if isinstance(data, dict):
+        rows = next((data[k] for k in ("tweets", "items", "data", "results") if
+                     isinstance(data.get(k), list)), [data])
+    for n, row in enumerate(rows, 1):
+        if not isinstance(row, dict):
+            yield Skipped(f"{origin}#{n}", "not a JSON object")
+            continue
+        yield from _row(row.get("tweet", row) if isinstance(row.get("tweet"), dict) else row,
+                        f"{origin}#{n}", origin)
+
+
+def read_jsonl_tweets(text: str, origin: str) -> Iterator[Loaded | Skipped]:
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as e:
+            yield Skipped(f"{origin}:{n}", f"not valid JSON ({e.msg})")
+            continue
+        yield from read_json_tweets([row], f"{origin}:{n}")
+
+
+def read_text_tweets(text: str, origin: str) -> Iterator[Loaded | Skipped]:
+    """One tweet per blank-line-separated block, or per line when there are no blank lines."""
+    blocks = re.split(r"\n[ \t]*\n", text) if re.search(r"\n[ \t]*\n", text) else text.splitlines()
+    for block in (b.strip() for b in blocks):
+        if block:
+            digest = hashlib.sha256(block.encode()).hexdigest()[:16]
+            yield Loaded(tweet_document(tweet_id=f"text-{digest}", text=block, date=None,
+                                        origin=origin))
+
+
+def looks_like_tweet_table(fieldnames: list[str]) -> bool:
+    return _has_columns(fieldnames)
+
+
+def _has_columns(names) -> bool:
+    names = set(names)
+    return bool(names & set(FIELDS["id"])) and bool(names & set(FIELDS["text"]))
+
+
+def _row(row: Mapping[str, Any], where: str, origin: str) -> Iterator[Loaded | Skipped]:
+    tweet_id, text = field(row, "id"), field(row, "text")
+    if tweet_id is None:
+        tweet_id = _id_from_url(str(field(row, "url") or ""))
+    if tweet_id is None or not re.fullmatch(r"\d{1,25}", str(tweet_id).strip()):
+        yield Skipped(where, f"no usable tweet id ({tweet_id!r})")
+        return
+    if not isinstance(text, str) or not text.strip():
+        yield Skipped(where, f"tweet {tweet_id} has no text")
+        return
+    try:
+        date = parse_date(field(row, "date"))
+    except ValueError as e:
+        yield Skipped(where, f"tweet {tweet_id}: {e}")
+        return
+    yield Loaded(tweet_document(
+        tweet_id=str(tweet_id).strip(), text=html.unescape(text), date=date, origin=origin,
+        likes=_int(field(row, "likes")), retweets=_int(field(row, "retweets")),
+        replies=_int(field(row, "replies")), quotes=_int(field(row, "quotes")),
+        is_retweet=_bool(field(row, "is_retweet")), is_reply=_bool(field(row, "is_reply")),
+        is_quote=_bool(field(row, "is_quote")), lang=field(row, "lang"),
+        in_reply_to=_str(field(row, "reply_to"))))
+
+
+def parse_date(value: Any) -> str | None:
+    """Any common tweet date to ISO 8601 UTC ('2025-11-13T21:12:00Z'). Naive times are UTC."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, (int, float)) or (isinstance(value, str) and value.isdigit()):
+        seconds = float(value) / (1000 if float(value) > 1e11 else 1)  # ms or s since 1970
+        return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = str(value).strip()
+    for fmt in ("%a %b %d %H:%M:%S %z %Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f%z",
+                "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S%z", "%Y-%m-%d"):
+        try:
+            parsed = datetime.strptime(text.replace("Z", "+0000"), fmt)
+        except ValueError:
+            continue
+        if parsed.tzinfo:
+            parsed = parsed.astimezone(timezone.utc)
+        return parsed.strftime("%Y-%m-%dT%H:%M:%SZ") if fmt != "%Y-%m-%d" else text
+    raise ValueError(f"date {text!r} is in no format I know")
+
+
+def _id_from_url(url: str) -> str | None:
+    m = _STATUS_URL.search(url)
+    return m.group(1) if m else None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _bool(value: Any) -> bool:
+    return value is True or str(value).strip().lower() in ("true", "1", "yes")
+
+
+def _str(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None

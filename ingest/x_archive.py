@@ -1,0 +1,271 @@
+"""The X (Twitter) archive: the downloaded zip, its extracted folder, or a lone `tweets.js`.
+
+`data/tweets.js` (and `tweets-part1.js`, ... as `manifest.js` lists them) is a JavaScript
+assignment `window.YTD.tweets.part0 = [...]` in which every number is a string and `full_text`
+is HTML-escaped. Long posts are cut short there; their whole text is in `note-tweet.js`, joined
+back by creation time (to the second; the note's id is not the tweet's). t.co links are expanded
+from `entities.urls`, media links dropped, retweets marked (not his words), and a chain of
+self-replies becomes one thread document that keeps each tweet's id, link and offsets.
+
+A truncated file loads every complete tweet before the break and reports where it broke.
+"""
+from __future__ import annotations
+
+import html
+import json
+import re
+import zipfile
+from pathlib import Path
+from typing import Iterator
+
+from corpus.model import Chunk, Document
+from ingest.base import Loaded, Skipped, SkipItem
+from ingest.tweets import parse_date, tweet_document
+
+_ASSIGNMENT = re.compile(r"^\s*window\.[\w.]+\s*=\s*")
+_RETWEET = re.compile(r"^RT @(\w+):")
+_STATUS = re.compile(r"(?:twitter|x)\.com/(\w+)/status/(\d+)")
+
+
+class Archive:
+    """The files of one archive, wherever they live (zip, folder, or beside a tweets.js)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.zip = None
+        self.given = None  # a lone tweets file: it is the tweets, whatever manifest.js lists
+        if path.is_file() and zipfile.is_zipfile(path):
+            try:
+                self.zip = zipfile.ZipFile(path)
+            except zipfile.BadZipFile as e:
+                raise SkipItem(f"damaged zip file ({e}); download the archive again") from None
+            names = self.zip.namelist()
+            self.files = {n.rsplit("/", 1)[-1]: n for n in names if n.endswith(".js")}
+        else:
+            folder = path if path.is_dir() else path.parent
+            if (folder / "data").is_dir():
+                folder = folder / "data"
+            self.files = {p.name: str(p) for p in folder.glob("*.js")}
+            if path.is_file():
+                self.files[path.name] = str(path)
+                self.given = path.name
+
+    def read(self, name: str) -> str | None:
+        where = self.files.get(name)
+        if where is None:
+            return None
+        try:
+            data = self.zip.read(where) if self.zip else Path(where).read_bytes()
+        except (zipfile.BadZipFile, OSError, EOFError) as e:
+            raise SkipItem(f"cannot read {name} from the archive ({e})") from None
+        return data.decode("utf-8-sig", errors="replace")
+
+    def tweet_files(self) -> list[str]:
+        if self.given:
+            return [self.given]
+        manifest = self.read("manifest.js")
+        if manifest:
+            config, _ = parse_js(manifest, "manifest.js")
+            listed = config.get("dataTypes", {}).get("tweets", {}).get("files", []) \
+                if isinstance(config, dict) else []
+            names = [f["fileName"].rsplit("/", 1)[-1] for f in listed if "fileName" in f]
+            if names:
+                return names
+        return sorted(n for n in self.files if re.fullmatch(r"tweets(-part\d+)?\.js", n)
+                      or re.fullmatch(r"tweets\.sample\d*\.js", n)) or \
+            sorted(n for n in self.files if n.startswith("tweets"))
+
+    def account(self) -> tuple[str | None, str | None]:
+        """(handle, account id) from manifest.js, when the archive has one."""
+        config, _ = parse_js(self.read("manifest.js") or "{}", "manifest.js")
+        user = config.get("userInfo", {}) if isinstance(config, dict) else {}
+        return user.get("userName"), user.get("accountId")
+
+
+def read_x_archive(path: Path) -> Iterator[Loaded | Skipped]:
+    archive = Archive(path)
+    handle, account_id = archive.account()
+    notes = _notes(archive)
+    tweets: list[dict] = []
+    files = archive.tweet_files()
+    if not files:
+        raise SkipItem("no tweets.js in this archive (looked in data/ and beside the file)")
+    for name in files:
+        text = archive.read(name)
+        if text is None:
+            yield Skipped(f"{path}:{name}", "listed in manifest.js but missing from the archive")
+            continue
+        entries, problem = parse_js(text, name)
+        if problem:
+            yield Skipped(f"{path}:{name}", problem)
+        for n, entry in enumerate(entries if isinstance(entries, list) else [], 1):
+            tweet = entry.get("tweet", entry) if isinstance(entry, dict) else None
+            if not isinstance(tweet, dict) or not (tweet.get("id_str") or tweet.get("id")):
+                yield Skipped(f"{path}:{name}#{n}", "an entry without a tweet id")
+                continue
+            try:
+                tweets.append(_tweet(tweet, notes))
+            except ValueError as e:
+                yield Skipped(f"{path}:{name}#{n}", str(e))
+    handle = handle or _owner(tweets) or "karpathy"
+    author = "Andrej Karpathy" if handle.lower() == "karpathy" else f"@{handle}"
+    yield from _documents(tweets, handle, account_id, author, str(path))
+
+
+def parse_js(text: str, name: str) -> tuple[object, str | None]:
+    """The JSON value of a `window.X = ...` file: (value, problem). Item by item for arrays,
+    so a truncated file still gives every complete item before the break."""
+    body = _ASSIGNMENT.sub("", text, count=1).strip()
+    if not body:
+        return [], f"{name} is empty"
+    if body[0] != "[":
+        try:
+            return json.loads(body), None
+        except ValueError as e:
+            return {}, f"{name} is not valid JSON after its `window… =` prefix ({e.msg})"
+    decoder, items, pos = json.JSONDecoder(), [], 1
+    while True:
+        pos = _skip(body, pos, " \t\r\n,")
+        if pos >= len(body):
+            return items, (f"{name} is cut short after {len(items)} complete entries "
+                           "(the file is truncated); those were kept")
+        if body[pos] == "]":
+            return items, None
+        try:
+            value, pos = decoder.raw_decode(body, pos)
+        except ValueError:
+            return items, (f"{name} breaks at character {pos} after {len(items)} complete "
+                           "entries (truncated or damaged); those were kept")
+        items.append(value)
+
+
+def _skip(text: str, pos: int, chars: str) -> int:
+    while pos < len(text) and text[pos] in chars:
+        pos += 1
+    return pos
+
+
+def _notes(archive: Archive) -> dict[str, dict]:
+    """Long-post notes by creation second: '2023-10-13T14:58:50Z' -> note core."""
+    text = archive.read("note-tweet.js")
+    if not text:
+        return {}
+    entries, _ = parse_js(text, "note-tweet.js")
+    notes = {}
+    for entry in entries if isinstance(entries, list) else []:
+        note = entry.get("noteTweet", {}) if isinstance(entry, dict) else {}
+        created, core = note.get("createdAt"), note.get("core")
+        if created and isinstance(core, dict) and core.get("text"):
+            notes[parse_date(created)] = core
+    return notes
+
+
+def _tweet(t: dict, notes: dict[str, dict]) -> dict:
+    tweet_id = str(t.get("id_str") or t.get("id"))
+    date = parse_date(t.get("created_at"))
+    text = html.unescape(t.get("full_text") or t.get("text") or "")
+    note = notes.get(date)
+    if note and _continues(text, note["text"]):
+        text = _expand(note["text"], [(u.get("shortUrl"), u.get("expandedUrl"))
+                                      for u in note.get("urls", [])])
+    else:
+        note = None
+        entities = t.get("entities", {})
+        text = _expand(text, [(u.get("url"), u.get("expanded_url"))
+                              for u in entities.get("urls", [])])
+        for media in t.get("extended_entities", entities).get("media", []):
+            text = text.replace(media.get("url", "\0"), "").strip()
+    retweet = _RETWEET.match(text)
+    links = [m for u in t.get("entities", {}).get("urls", [])
+             if (m := _STATUS.search(u.get("expanded_url") or ""))]
+    quoted = [m.group(2) for m in links if m.group(2) != tweet_id]
+    own = [m.group(1) for media in t.get("entities", {}).get("media", [])
+           if (m := _STATUS.search(media.get("expanded_url") or "")) and m.group(2) == tweet_id]
+    return {"id": tweet_id, "date": date, "text": text,
+            "likes": _int(t.get("favorite_count")), "retweets": _int(t.get("retweet_count")),
+            "is_retweet": bool(retweet), "retweet_of": f"@{retweet.group(1)}" if retweet else None,
+            "reply_to": t.get("in_reply_to_status_id_str") or t.get("in_reply_to_status_id"),
+            "reply_to_user": t.get("in_reply_to_user_id_str"),
+            "reply_to_name": t.get("in_reply_to_screen_name"),
+            "quotes_tweet": quoted[0] if quoted else None, "lang": t.get("lang"),
+            "long_post": note is not None, "owner": own[0] if own else None}
+
+
+def _owner(tweets: list[dict]) -> str | None:
+    """Without manifest.js: the handle in the media links of the archive's own tweets."""
+    return next((t["owner"] for t in tweets if t["owner"]), None)
+
+
+def _continues(truncated: str, full: str) -> bool:
+    """Is the note the whole of this (possibly truncated) tweet? Compare the opening words."""
+    head = re.sub(r"https://t\.co/\w+|…", "", truncated).split()[:8]
+    return " ".join(full.split()[:len(head)]) == " ".join(head)
+
+
+def _expand(text: str, links: list[tuple[str | None, str | None]]) -> str:
+    for short, full in links:
+        if short and full:
+            text = text.replace(short, full)
+    return text
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _documents(tweets: list[dict], handle: str, account_id: str | None, author: str,
+               origin: str) -> Iterator[Loaded]:
+    by_id = {t["id"]: t for t in tweets}
+
+    def self_parent(t: dict) -> str | None:
+        mine = t["reply_to_user"] == account_id if account_id else \
+            (t["reply_to_name"] or "").lower() == handle.lower()
+        return t["reply_to"] if mine and t["reply_to"] in by_id else None
+
+    children: dict[str, list[str]] = {}
+    for t in tweets:
+        if parent := self_parent(t):
+            children.setdefault(parent, []).append(t["id"])
+    for t in sorted(tweets, key=lambda t: (t["date"] or "", t["id"])):
+        if self_parent(t):
+            continue  # part of a thread, emitted with its root
+        chain = [t]
+        while kids := sorted(children.get(chain[-1]["id"], [])):
+            chain.append(by_id[kids[0]])
+        if len(chain) == 1:
+            yield Loaded(_single(t, handle, author, origin))
+        else:
+            yield _thread(chain, handle, author, origin)
+
+
+def _single(t: dict, handle: str, author: str, origin: str) -> Document:
+    return tweet_document(
+        tweet_id=t["id"], text=t["text"], date=t["date"], origin=origin, handle=handle,
+        author=author, likes=t["likes"], retweets=t["retweets"], is_retweet=t["is_retweet"],
+        retweet_of=t["retweet_of"], is_reply=bool(t["reply_to"]), in_reply_to=t["reply_to"],
+        is_quote=bool(t["quotes_tweet"]), quotes_tweet=t["quotes_tweet"], lang=t["lang"],
+        long_post=t["long_post"])
+
+
+def _thread(chain: list[dict], handle: str, author: str, origin: str) -> Loaded:
+    """A self-reply chain as one document: one chunk per tweet, each tweet's id and link kept."""
+    root = chain[0]
+    parts, text, pos = [], "", 0
+    for t in chain:
+        start = pos + (2 if text else 0)
+        text += ("\n\n" if text else "") + t["text"].strip()
+        pos = len(text)
+        parts.append({"id": t["id"], "url": f"https://x.com/{handle}/status/{t['id']}",
+                      "date": t["date"], "likes": t["likes"], "start": start, "end": pos})
+    doc_id = f"thread:{root['id']}"
+    first = tweet_document(tweet_id=root["id"], text=text, date=root["date"], origin=origin,
+                           handle=handle, author=author)
+    doc = Document(id=doc_id, kind="thread", title=first.title, text=text, author=author,
+                   date=root["date"], url=first.url, origin=origin,
+                   meta={"tweets": parts, "likes": sum(p["likes"] or 0 for p in parts)})
+    chunks = [Chunk(id=f"{doc_id}#{n}", doc_id=doc_id, n=n, start=p["start"], end=p["end"],
+                    text=text[p["start"]:p["end"]]) for n, p in enumerate(parts)]
+    return Loaded(doc, chunks)
