@@ -64,12 +64,19 @@ def ingest_paths(paths: Iterable[Path], store: CorpusStore,
 def _store(item: Loaded, store: CorpusStore, summary: IngestSummary) -> None:
     doc = item.document
     existing = store.get(doc.id)
-    if existing and existing.origin != doc.origin and existing.hash != doc.hash \
-            and doc.kind not in ("tweet", "thread"):
-        summary.skipped.append({"path": doc.origin, "reason": (
-            f"its id {doc.id!r} is already taken by {existing.origin}; give one of them its "
-            "own `id:` in the front matter")})
-        return
+    if existing and existing.origin != doc.origin and existing.hash != doc.hash:
+        if doc.kind in ("tweet", "thread"):
+            # The same post from a second export (scrapes overlap): keep the fuller text, so
+            # that ingesting both, in either order and again, settles instead of flip-flopping.
+            if len(doc.text) <= len(existing.text):
+                summary.unchanged += 1
+                summary.by_kind[doc.kind] += 1
+                return
+        else:
+            summary.skipped.append({"path": doc.origin, "reason": (
+                f"its id {doc.id!r} is already taken by {existing.origin}; give one of them "
+                "its own `id:` in the front matter")})
+            return
     outcome = store.add(doc, item.chunks)
     setattr(summary, outcome, getattr(summary, outcome) + 1)
     summary.by_kind[doc.kind] += 1

@@ -127,7 +127,7 @@ def _row(row: Mapping[str, Any], where: str, origin: str) -> Iterator[Loaded | S
         yield Skipped(where, f"no usable tweet id ({tweet_id!r})")
         return
     if not isinstance(text, str) or not text.strip():
-        yield Skipped(where, f"tweet {tweet_id} has no text")
+        yield Skipped(where, f"tweet {tweet_id} has no text (a media-only post?)")
         return
     try:
         date = parse_date(field(row, "date"))
