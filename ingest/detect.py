@@ -7,18 +7,22 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import zipfile
 from pathlib import Path
 from typing import Callable, Iterator
 
 from ingest.base import Loaded, Skipped, SkipItem
 from ingest.textfile import decode, read_text_file
+from ingest.transcript_files import read_transcript_file
+from ingest.transcripts import looks_stamped
 from ingest.tweets import (looks_like_tweet_table, read_csv_tweets, read_json_tweets,
                            read_jsonl_tweets, read_text_tweets)
 from ingest.x_archive import read_x_archive
 
 Reader = Callable[[Path], Iterator["Loaded | Skipped"]]
-FORMATS = ("x-archive", "tweets", "text")  # what --kind can force
+FORMATS = ("x-archive", "tweets", "transcript", "text")  # what --kind can force
+_SRT = re.compile(r"^\d+\s*\n\d{1,2}:\d{2}:\d{2},\d{3}\s*-->")
 TABLE_LIMIT = 2 * 1024**3  # tweet exports hold a whole timeline: only memory limits them
 
 
@@ -35,6 +39,8 @@ def reader_for(path: Path, forced: str | None = None) -> Reader:
         return _tweets
     if forced == "text":
         return _text
+    if forced == "transcript":
+        return read_transcript_file
     if zipfile.is_zipfile(path):
         return _zip
     head = sniff(path)
@@ -43,11 +49,13 @@ def reader_for(path: Path, forced: str | None = None) -> Reader:
     if head.startswith("window."):
         raise SkipItem("an X archive data file other than tweets; ingest the archive folder or "
                        "its tweets.js")
+    if head.startswith("WEBVTT") or _SRT.match(head) or path.suffix.lower() in (".vtt", ".srt"):
+        return read_transcript_file
     if head[:1] in "[{" and path.suffix.lower() in (".json", ".jsonl", ".ndjson", ".js", ""):
-        return _tweets
+        return read_transcript_file if _timed_json(head) else _tweets
     if path.suffix.lower() == ".csv":
         return _tweets
-    return _text
+    return _text_or_transcript
 
 
 def sniff(path: Path, size: int = 8192) -> str:
@@ -63,6 +71,22 @@ def sniff(path: Path, size: int = 8192) -> str:
 
 def _text(path: Path) -> Iterator[Loaded]:
     yield Loaded(read_text_file(path))
+
+
+def _text_or_transcript(path: Path) -> Iterator[Loaded | Skipped]:
+    """Markdown or text: a transcript when most lines carry [m:ss] stamps, else a document."""
+    if looks_stamped(decode(path)):
+        yield from read_transcript_file(path)
+    else:
+        yield from _text(path)
+
+
+def _timed_json(head: str) -> bool:
+    """json3 captions or timed segments, judged from the first few kilobytes."""
+    compact = re.sub(r"\s+", "", head)
+    return '"wireMagic"' in compact or '"tStartMs"' in compact or (
+        '"start":' in compact and '"text":' in compact and '"full_text"' not in compact
+        and '"id_str"' not in compact)
 
 
 def _zip(path: Path) -> Iterator[Loaded | Skipped]:

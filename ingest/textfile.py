@@ -15,6 +15,7 @@ from pathlib import Path
 from corpus.ids import doc_id_for_url, slugify
 from corpus.model import DEFAULT_AUTHOR, Document
 from ingest.errors import SkipItem
+from ingest.known import known, repo_named
 
 SUFFIXES = (".md", ".markdown", ".txt", ".text")
 MAX_BYTES = 20 * 1024 * 1024  # a single post or transcript is far smaller; bigger is a mistake
@@ -33,24 +34,76 @@ def read_text_file(path: Path) -> Document:
     stem = path.stem
     dated = _DATED_NAME.match(stem)
     url = meta.get("url") or meta.get("permalink")
-    from_url = doc_id_for_url(str(url)) if url else None
+    from_url = doc_id_for_url(str(url)) if url and str(url).startswith("http") else None
     if from_url and from_url.startswith("url:"):
         from_url = None  # an unknown site: the file name names it better than its URL
-    kind = str(meta.get("kind")
-               or (_KIND_OF_PREFIX[from_url.split(":")[0]] if from_url else "doc"))
-    title = str(meta.get("title") or _first_heading(body) or (dated.group(2) if dated else stem))
-    date = _iso_date(meta.get("date")) or (dated.group(1) if dated else None)
-    slug = slugify(dated.group(2) if dated else stem)
-    doc_id = str(meta.get("id") or from_url or f"{kind}:{slug}")
+    kind, doc_id = _kind_and_id(path, meta, from_url, dated)
+    registered = known(doc_id)
+    if not url and registered:
+        url = registered.url
+    elif not url and dated and kind == "blog":
+        url = _jekyll_url(path, dated.group(1), dated.group(2))
+    title = str(meta.get("title") or _first_heading(body) or (registered.title if registered
+                                                              else None)
+                or (dated.group(2) if dated else stem))
+    date = iso_date(meta.get("date")) or (dated.group(1) if dated else None) \
+        or (registered.date if registered else None)
     extra = {k: v for k, v in meta.items()
              if k not in {"id", "kind", "title", "date", "url", "permalink", "author"}}
     try:
         return Document(id=doc_id, kind=kind, title=" ".join(title.split()), text=body.strip(),
                         author=str(meta.get("author") or DEFAULT_AUTHOR), date=date,
-                        url=str(url) if url else None, origin=str(path),
-                        meta=_jsonable(extra))
+                        url=str(url) if url else None, origin=str(path), meta=_jsonable(extra))
     except ValueError as e:
         raise SkipItem(f"front matter: {e}") from None
+
+
+def _kind_and_id(path: Path, meta: dict, from_url: str | None, dated) -> tuple[str, str]:
+    """Explicit front matter first; then the URL; then what the file is: a dated Jekyll post
+    (`2019-04-25-recipe.md` -> blog:recipe), a README (-> repo:<owner>/<name>), or a note."""
+    kind = meta.get("kind")
+    if meta.get("id"):
+        return str(kind or str(meta["id"]).split(":")[0]), str(meta["id"])
+    if from_url:
+        return str(kind or _KIND_OF_PREFIX[from_url.split(":")[0]]), from_url
+    if dated and path.suffix.lower() in (".md", ".markdown") and kind in (None, "blog"):
+        return "blog", f"blog:{slugify(dated.group(2))}"
+    if re.fullmatch(r"(.+[_-])?readme", path.stem.lower()):
+        if repo := _repo_of(path):
+            return str(kind or "readme"), repo
+        kind = str(kind or "doc")  # a README of no known repo: its folder tells it apart
+        return kind, f"{kind}:{slugify(path.parent.name)}-{slugify(path.stem)}"
+    kind = str(kind or "doc")
+    return kind, f"{kind}:{slugify(dated.group(2) if dated else path.stem)}"
+
+
+def _repo_of(readme: Path) -> str | None:
+    """repo:<owner>/<name> of a README: from the checkout's git remote, else a registered repo
+    whose name prefixes the file name (`nanoGPT_README.md`)."""
+    for folder in readme.resolve().parents:
+        config = folder / ".git" / "config"
+        if config.exists():
+            m = re.search(r"url\s*=\s*\S*github\.com[:/]([\w.-]+)/([\w.-]+?)(?:\.git)?\s*$",
+                          config.read_text(errors="replace"), re.M)
+            return f"repo:{m.group(1)}/{m.group(2)}" if m else None
+    prefix = re.sub(r"[_-]?readme$", "", readme.stem, flags=re.I)
+    source = repo_named(prefix) if prefix else None
+    return source.id if source else None
+
+
+def _jekyll_url(path: Path, date: str, slug: str) -> str | None:
+    """The post's public URL from the site's `_config.yml` (url + /YYYY/MM/DD/slug/)."""
+    import yaml
+
+    for folder in path.resolve().parents:
+        config = folder / "_config.yml"
+        if config.exists():
+            try:
+                site = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("url")
+            except (yaml.YAMLError, UnicodeDecodeError, AttributeError):
+                return None
+            return f"{str(site).rstrip('/')}/{date.replace('-', '/')}/{slug}/" if site else None
+    return None
 
 
 def decode(path: Path, limit: int | None = None) -> str:
@@ -97,8 +150,8 @@ def _first_heading(body: str) -> str | None:
     return m.group(1) if m else None
 
 
-def _iso_date(value) -> str | None:
-    if value is None or value == "":
+def iso_date(value) -> str | None:
+    if value is None or str(value).strip().lower() in ("", "undated", "unknown", "none"):
         return None
     if isinstance(value, dt.datetime):
         if value.tzinfo:

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterator, Mapping
 
 from corpus.model import DEFAULT_AUTHOR, Document
-from ingest.base import Loaded, Skipped
+from ingest.base import Loaded, Skipped, SkipItem
 
 FIELDS = {
     "id": ("tweet_id", "id_str", "id", "status_id", "rest_id", "tweetId"),
@@ -80,6 +80,12 @@ def read_json_tweets(data: Any, origin: str) -> Iterator[Loaded | Skipped]:
     if isinstance(data, dict):
         rows = next((data[k] for k in ("tweets", "items", "data", "results") if
                      isinstance(data.get(k), list)), [data])
+    sample = [r.get("tweet", r) if isinstance(r, dict) else r for r in rows[:20]]
+    if rows and not any(isinstance(r, dict) and _has_columns(r) for r in sample):
+        keys = sorted(data)[:8] if isinstance(data, dict) else sorted(sample[0])[:8] \
+            if isinstance(sample[0], dict) else []
+        raise SkipItem(f"JSON that holds neither tweets nor a transcript (keys: "
+                       f"{', '.join(keys) or 'none'}); use --kind to say what it is")
     for n, row in enumerate(rows, 1):
         if not isinstance(row, dict):
             yield Skipped(f"{origin}#{n}", "not a JSON object")

@@ -60,20 +60,21 @@ class Archive:
             raise SkipItem(f"cannot read {name} from the archive ({e})") from None
         return data.decode("utf-8-sig", errors="replace")
 
-    def tweet_files(self) -> list[str]:
+    def tweet_files(self) -> tuple[list[str], list[str]]:
+        """(tweet files to read, files manifest.js lists that are missing)."""
         if self.given:
-            return [self.given]
+            return [self.given], []
+        present = sorted(n for n in self.files if re.fullmatch(r"tweets[\w.-]*\.js", n))
         manifest = self.read("manifest.js")
         if manifest:
             config, _ = parse_js(manifest, "manifest.js")
             listed = config.get("dataTypes", {}).get("tweets", {}).get("files", []) \
                 if isinstance(config, dict) else []
             names = [f["fileName"].rsplit("/", 1)[-1] for f in listed if "fileName" in f]
-            if names:
-                return names
-        return sorted(n for n in self.files if re.fullmatch(r"tweets(-part\d+)?\.js", n)
-                      or re.fullmatch(r"tweets\.sample\d*\.js", n)) or \
-            sorted(n for n in self.files if n.startswith("tweets"))
+            found = [n for n in names if n in self.files]
+            missing = [n for n in names if n not in self.files]
+            return (found or present), missing
+        return present, []
 
     def account(self) -> tuple[str | None, str | None]:
         """(handle, account id) from manifest.js, when the archive has one."""
@@ -87,14 +88,14 @@ def read_x_archive(path: Path) -> Iterator[Loaded | Skipped]:
     handle, account_id = archive.account()
     notes = _notes(archive)
     tweets: list[dict] = []
-    files = archive.tweet_files()
+    files, missing = archive.tweet_files()
+    for name in missing:
+        yield Skipped(f"{path}:{name}", "listed in manifest.js but missing from the archive"
+                      + (f"; read {', '.join(files)} instead" if files else ""))
     if not files:
         raise SkipItem("no tweets.js in this archive (looked in data/ and beside the file)")
     for name in files:
         text = archive.read(name)
-        if text is None:
-            yield Skipped(f"{path}:{name}", "listed in manifest.js but missing from the archive")
-            continue
         entries, problem = parse_js(text, name)
         if problem:
             yield Skipped(f"{path}:{name}", problem)

@@ -1,0 +1,28 @@
+"""The registry of his known sources (corpus/framework/sources.yaml), for ingestors to fill in
+what a file does not say: a post's public URL, a video's title and upload date, a repo's URL."""
+from __future__ import annotations
+
+import functools
+
+from corpus.framework_model import RegistrySource
+
+
+@functools.lru_cache(maxsize=1)
+def registry() -> dict[str, RegistrySource]:
+    from corpus.framework_loader import FrameworkError, load_framework
+
+    try:
+        return dict(load_framework().registry)
+    except FrameworkError:
+        return {}  # a broken framework is reported by `ktp build`; ingest goes on without it
+
+
+def known(doc_id: str) -> RegistrySource | None:
+    return registry().get(doc_id)
+
+
+def repo_named(name: str) -> RegistrySource | None:
+    """A registered repo by its name alone ('nanoGPT' -> repo:karpathy/nanoGPT)."""
+    wanted = name.lower()
+    return next((s for s in registry().values()
+                 if s.kind == "repo" and s.id.rsplit("/", 1)[-1].lower() == wanted), None)

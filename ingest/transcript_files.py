@@ -1,0 +1,112 @@
+"""Transcript files: pick the parser for the format, then find out which talk it is.
+
+The video is identified, in order, by front matter (`video_id`, `url`), header lines such as
+`**Video ID:** abc123`, a sibling `metadata.yml`, or yt-dlp's `Title [id].en.vtt` file name; a
+known video then takes its title and date from the registry when the file lacks them.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Iterator
+
+from corpus.ids import doc_id_for_url, slugify
+from ingest.base import Loaded, Skipped, SkipItem
+from ingest.known import known
+from ingest.textfile import decode, iso_date, split_front_matter
+from ingest.transcripts import (parse_json3, parse_stamped, parse_timed_json, parse_vtt,
+                                transcript_document)
+
+_VIDEO_ID = re.compile(r"\*\*Video ID:\*\*\s*([\w-]{11})|[?&]v=([\w-]{11})|youtu\.be/([\w-]{11})")
+_YTDLP_NAME = re.compile(r"\[([\w-]{11})\]")
+_HEADING = re.compile(r"^#\s+(?:YouTube Transcript:\s*)?(.+?)\s*$", re.M)
+
+
+def read_transcript_file(path: Path) -> Iterator[Loaded | Skipped]:
+    text = decode(path)
+    meta, body = split_front_matter(text, path)
+    broken = 0
+    if body.lstrip().startswith("WEBVTT") or path.suffix.lower() in (".vtt", ".srt"):
+        segments, broken = parse_vtt(body)
+    elif body.lstrip()[:1] in "[{":
+        try:
+            data = json.loads(body)
+        except ValueError as e:
+            raise SkipItem(f"not valid JSON ({e.msg} at line {e.lineno})") from None
+        meta = {**_json_meta(data), **meta}
+        segments = parse_json3(data) if isinstance(data, dict) and "events" in data \
+            else parse_timed_json(data)
+    else:
+        segments = parse_stamped(body)
+    if broken and not segments:
+        raise SkipItem(f"all {broken} caption cues have unreadable timestamps")
+    video = _video_id(path, meta, body)
+    sidecar = _sidecar(path)
+    registered = known(f"yt:{video}") if video else None
+    title = str(meta.get("title") or sidecar.get("title") or _heading(body)
+                or (registered.title if registered else None) or path.stem)
+    date = _date(meta.get("date")) or _date(sidecar.get("date") or sidecar.get("upload_date")) \
+        or (registered.date if registered else None)
+    doc_id = f"yt:{video}" if video else f"transcript:{slugify(path.stem)}"
+    url = f"https://www.youtube.com/watch?v={video}" if video else meta.get("url")
+    extra = {"video_id": video} if video else {}
+    yield transcript_document(segments, doc_id=doc_id, title=" ".join(title.split()),
+                              origin=str(path), date=date, url=url, meta=extra)
+    if broken:
+        yield Skipped(str(path), f"{broken} caption cue(s) with unreadable timestamps were left "
+                      "out; the rest was loaded")
+
+
+def _video_id(path: Path, meta: dict, body: str) -> str | None:
+    for key in ("video_id", "videoId", "id"):
+        if isinstance(meta.get(key), str) and re.fullmatch(r"[\w-]{11}", meta[key]):
+            return meta[key]
+    if meta.get("url") and (doc := doc_id_for_url(str(meta["url"]))).startswith("yt:"):
+        return doc[3:]
+    if m := _YTDLP_NAME.search(path.name):
+        return m.group(1)
+    if m := _VIDEO_ID.search(body[:3000]):
+        return next(g for g in m.groups() if g)
+    sidecar = _sidecar(path)
+    vid = sidecar.get("video_id") or sidecar.get("id")
+    return vid if isinstance(vid, str) and re.fullmatch(r"[\w-]{11}", vid) else None
+
+
+def _sidecar(path: Path) -> dict:
+    """metadata.yml / .yaml / .json beside the transcript (as some tools write), if any."""
+    import yaml
+
+    for name in ("metadata.yml", "metadata.yaml", "metadata.json", f"{path.stem}.info.json"):
+        candidate = path.with_name(name)
+        if candidate.exists():
+            try:
+                data = yaml.safe_load(candidate.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                return {}
+            return data if isinstance(data, dict) else {}
+    return {}
+
+
+def _json_meta(data) -> dict:
+    if not isinstance(data, dict):
+        return {}
+    found = {"video_id": data.get("videoId") or data.get("video_id"), "title": data.get("title")}
+    return {k: v for k, v in found.items() if v}
+
+
+def _heading(body: str) -> str | None:
+    m = _HEADING.search(body[:2000])
+    return m.group(1) if m else None
+
+
+def _date(value) -> str | None:
+    if value is None or str(value).strip().lower() in ("", "undated", "unknown", "none"):
+        return None
+    text = str(value)
+    if re.fullmatch(r"\d{8}", text):  # yt-dlp's upload_date
+        return f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    try:
+        return iso_date(value)
+    except SkipItem:
+        return None

@@ -1,0 +1,160 @@
+"""Transcripts of his talks and podcasts as documents whose chunks know their start second.
+
+Formats: WebVTT (including YouTube's rolling auto-captions with inline `<c>` word timings),
+SRT, YouTube json3, timed-segment JSON (a list, or `{"segments": [...]}`, of
+`{start, duration|end, text}`), and text or Markdown with `[m:ss]` / `[h:mm:ss]` stamps.
+Every format becomes a list of `Segment`s; rolling repeats are merged away so each spoken word
+appears once, and `transcript_document` packs segments into chunks that start on a segment.
+"""
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+from corpus.model import Chunk, Document
+from ingest.base import Loaded, SkipItem
+from ingest.captions import MIN_OVERLAP
+
+CHUNK_CHARS = 1100
+_VTT_TIME = re.compile(r"^((?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})\s*-->\s*((?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3})")
+_TAG = re.compile(r"<[^>]*>")
+_STAMP = re.compile(r"^\s*(?:\*\*)?\[(\d{1,2}(?::\d{2}){1,2})\](?:\*\*)?\s*(.*)$")
+_SPEAKER = re.compile(r"^([A-Z][\w .'-]{0,40}):\s+(.+)$")
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: float  # seconds
+    text: str
+    speaker: str | None = None
+
+
+# ---- formats -> segments ---------------------------------------------------------------------
+def parse_vtt(text: str) -> tuple[list[Segment], int]:
+    """(segments, number of cues with unreadable timestamps). Rolling captions: a cue line with
+    inline word timings (`<00:00:01.000>`) holds new words; a plain line that repeats the line
+    before it is the window scrolling, and is dropped."""
+    segments, broken = [], 0
+    for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n").replace("\r", "\n")):
+        lines = [line for line in block.split("\n")]
+        timing = next((i for i, line in enumerate(lines) if "-->" in line), None)
+        if timing is None:
+            continue  # header, NOTE, STYLE or REGION block
+        m = _VTT_TIME.match(lines[timing].strip())
+        if not m:
+            broken += 1
+            continue
+        start = to_seconds(m.group(1))
+        for line in lines[timing + 1:]:
+            clean = html.unescape(_TAG.sub("", line)).strip()
+            if clean:
+                segments.append(Segment(start, clean))
+    return merge_rolling(segments), broken
+
+
+def parse_srt(text: str) -> tuple[list[Segment], int]:
+    return parse_vtt(text)  # same cue structure; commas in times and index lines are handled
+
+
+def parse_json3(data: dict) -> list[Segment]:
+    segments = []
+    for event in data.get("events", []):
+        words = "".join(s.get("utf8", "") for s in event.get("segs") or [])
+        if words.strip():
+            segments.append(Segment(event.get("tStartMs", 0) / 1000, " ".join(words.split())))
+    return merge_rolling(segments)
+
+
+def parse_timed_json(data) -> list[Segment]:
+    rows = data.get("segments") if isinstance(data, dict) else data
+    if not isinstance(rows, list):
+        raise SkipItem("JSON with no list of timed segments")
+    segments = []
+    for row in rows:
+        if isinstance(row, dict) and isinstance(row.get("text"), str) and row["text"].strip():
+            start = row.get("start", row.get("offset", row.get("start_time", 0)))
+            segments.append(Segment(float(start), html.unescape(" ".join(row["text"].split())),
+                                    row.get("speaker")))
+    return segments
+
+
+def parse_stamped(text: str) -> list[Segment]:
+    """Lines like `[12:34] words` (or `**[1:02:03]** Name: words`); other lines are ignored."""
+    segments = []
+    for line in text.splitlines():
+        m = _STAMP.match(line)
+        if not m or not m.group(2).strip():
+            continue
+        words, speaker = html.unescape(m.group(2).strip()), None
+        if sm := _SPEAKER.match(words):
+            speaker, words = sm.group(1), sm.group(2)
+        segments.append(Segment(to_seconds(m.group(1)), words, speaker))
+    return merge_rolling(segments)
+
+
+def looks_stamped(text: str) -> bool:
+    lines = [line for line in text.splitlines()[:400] if line.strip()]
+    return sum(bool(_STAMP.match(line)) for line in lines) >= max(5, len(lines) // 3)
+
+
+# ---- rolling captions ------------------------------------------------------------------------
+def merge_rolling(segments: list[Segment]) -> list[Segment]:
+    """Drop the words each caption repeats from the one before (see `ingest.captions`)."""
+    out: list[Segment] = []
+    tail: list[str] = []
+    for seg in segments:
+        words = seg.text.split()
+        k = _overlap(tail, words)
+        new = words[k:]
+        if new:
+            out.append(Segment(seg.start, " ".join(new), seg.speaker))
+        tail = (tail + new)[-60:]
+    return out
+
+
+def _overlap(tail: list[str], words: list[str]) -> int:
+    for k in range(min(len(tail), len(words)), 0, -1):
+        if tail[len(tail) - k:] == words[:k] and (k >= MIN_OVERLAP or k == len(words)):
+            return k
+    return 0
+
+
+# ---- segments -> document --------------------------------------------------------------------
+def transcript_document(segments: list[Segment], *, doc_id: str, title: str, origin: str,
+                        date: str | None = None, url: str | None = None,
+                        meta: dict | None = None) -> Loaded:
+    if not segments:
+        raise SkipItem("no spoken text found in the transcript")
+    timed = has_real_times(segments)
+    parts, text = [], ""
+    for seg in segments:
+        piece = f"{seg.speaker}: {seg.text}" if seg.speaker else seg.text
+        joiner = "\n\n" if text and seg.speaker else (" " if text else "")
+        start = len(text) + len(joiner)
+        text += joiner + piece
+        parts.append((start, len(text), seg.start))
+    chunks, n, first = [], 0, 0
+    for i, (start, end, _) in enumerate(parts):
+        last = i == len(parts) - 1
+        if last or parts[i + 1][1] - parts[first][0] > CHUNK_CHARS:
+            s, e = parts[first][0], end
+            chunks.append(Chunk(id=f"{doc_id}#{n}", doc_id=doc_id, n=n, start=s, end=e,
+                                text=text[s:e], start_time=parts[first][2] if timed else None))
+            n, first = n + 1, i + 1
+    doc = Document(id=doc_id, kind="transcript", title=title, text=text, date=date, url=url,
+                   origin=origin, meta={"segments": len(segments), "timed": timed,
+                                        **(meta or {})})
+    return Loaded(doc, chunks)
+
+
+def has_real_times(segments: list[Segment]) -> bool:
+    """Stamps are usable when they vary and (almost) never run backwards. Some caption dumps
+    lose the minutes and cycle 0:00-0:59; linking to those seconds would mislead."""
+    backwards = sum(b.start < a.start for a, b in zip(segments, segments[1:]))
+    return len({s.start for s in segments}) > 1 and backwards <= 0.02 * len(segments)
+
+
+def to_seconds(stamp: str) -> float:
+    parts = stamp.replace(",", ".").split(":")
+    return sum(float(p) * 60 ** i for i, p in enumerate(reversed(parts)))
