@@ -74,12 +74,28 @@ def test_hostile_text_is_stored_exactly_as_written(store, tmp_path):
 
 
 def test_two_files_claiming_one_id_keep_the_first_and_explain(store, tmp_path):
-    write_files(tmp_path / "a", {"readme.md": "The first readme."})
-    write_files(tmp_path / "b", {"readme.md": "A different readme."})
+    write_files(tmp_path / "a", {"note.md": "---\nid: doc:shared\n---\nThe first note."})
+    write_files(tmp_path / "b", {"note.md": "---\nid: doc:shared\n---\nA different note."})
     summary = ingest_paths([tmp_path / "a", tmp_path / "b"], store)
     assert summary.loaded == 1
-    assert "already taken by" in reasons(summary)["readme.md"]
-    assert store.get("doc:readme").text == "The first readme."
+    assert "already taken by" in reasons(summary)["note.md"]
+    assert store.get("doc:shared").text == "The first note."
+
+
+def test_readmes_of_unknown_repos_are_told_apart_by_their_folder(store, tmp_path):
+    write_files(tmp_path / "a", {"README.md": "One project."})
+    write_files(tmp_path / "b", {"README.md": "Another project."})
+    assert ingest_paths([tmp_path / "a", tmp_path / "b"], store).loaded == 2
+    assert {d.id for d in store.documents()} == {"doc:a-readme", "doc:b-readme"}
+
+
+def test_a_readme_in_a_git_checkout_is_named_by_its_remote(store, tmp_path):
+    write_files(tmp_path / "tinygrad" / ".git", {"config": (
+        '[remote "origin"]\n\turl = https://github.com/someone/tinything.git\n')})
+    write_files(tmp_path / "tinygrad", {"README.md": "# tinything\n\nSmall and readable."})
+    ingest_paths([tmp_path / "tinygrad"], store)
+    readme = store.get("repo:someone/tinything")
+    assert (readme.kind, readme.title) == ("readme", "tinything")
 
 
 def test_an_edited_file_replaces_its_document(store, tmp_path):
