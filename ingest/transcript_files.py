@@ -29,7 +29,7 @@ def read_transcript_file(path: Path) -> Iterator[Loaded | Skipped]:
     broken = 0
     if body.lstrip().startswith("WEBVTT") or path.suffix.lower() in (".vtt", ".srt"):
         segments, broken = parse_vtt(body)
-    elif body.lstrip()[:1] in "[{":
+    elif path.suffix.lower() in (".json", ".json3") or re.match(r"\s*(\{|\[\s*[{\]])", body):
         try:
             data = json.loads(body)
         except ValueError as e:

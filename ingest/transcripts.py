@@ -35,22 +35,30 @@ def parse_vtt(text: str) -> tuple[list[Segment], int]:
     """(segments, number of cues with unreadable timestamps). Rolling captions: a cue line with
     inline word timings (`<00:00:01.000>`) holds new words; a plain line that repeats the line
     before it is the window scrolling, and is dropped."""
-    segments, broken = [], 0
-    for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n").replace("\r", "\n")):
-        lines = [line for line in block.split("\n")]
+    segments, broken, pending = [], 0, None  # pending: start of a cue still without text
+    # Cues are separated by empty lines. YouTube puts a single-space line inside a cue; where a
+    # tool has emptied it, the cue's text arrives as the next block, and is joined back to it.
+    for block in re.split(r"\n{2,}", text.replace("\r\n", "\n").replace("\r", "\n")):
+        lines = block.split("\n")
         timing = next((i for i, line in enumerate(lines) if "-->" in line), None)
         if timing is None:
+            if pending is not None:
+                segments.extend(_cue_lines(pending, lines))
+                pending = None
             continue  # header, NOTE, STYLE or REGION block
         m = _VTT_TIME.match(lines[timing].strip())
         if not m:
-            broken += 1
+            broken, pending = broken + 1, None
             continue
-        start = to_seconds(m.group(1))
-        for line in lines[timing + 1:]:
-            clean = html.unescape(_TAG.sub("", line)).strip()
-            if clean:
-                segments.append(Segment(start, clean))
+        cue = _cue_lines(to_seconds(m.group(1)), lines[timing + 1:])
+        segments.extend(cue)
+        pending = None if cue else to_seconds(m.group(1))
     return merge_rolling(segments), broken
+
+
+def _cue_lines(start: float, lines: list[str]) -> list[Segment]:
+    texts = (html.unescape(_TAG.sub("", line)).strip() for line in lines)
+    return [Segment(start, t) for t in texts if t]
 
 
 def parse_srt(text: str) -> tuple[list[Segment], int]:
