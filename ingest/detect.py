@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from ingest.base import Loaded, Skipped, SkipItem
-from ingest.textfile import decode, read_text_file
+from ingest.textfile import decode, read_text_file, split_front_matter
 from ingest.transcript_files import read_transcript_file
 from ingest.transcripts import looks_stamped
-from ingest.tweets import (looks_like_tweet_table, read_csv_tweets, read_json_tweets,
-                           read_jsonl_tweets, read_text_tweets)
+from ingest.tweets import (is_markdown_tweets, looks_like_tweet_table, read_csv_tweets,
+                           read_json_tweets, read_jsonl_tweets, read_markdown_tweets,
+                           read_text_tweets)
 from ingest.x_archive import read_x_archive
 
 Reader = Callable[[Path], Iterator["Loaded | Skipped"]]
@@ -74,8 +75,13 @@ def _text(path: Path) -> Iterator[Loaded]:
 
 
 def _text_or_transcript(path: Path) -> Iterator[Loaded | Skipped]:
-    """Markdown or text: a transcript when most lines carry [m:ss] stamps, else a document."""
-    if looks_stamped(decode(path)):
+    """Markdown or text: a saved tweet page, a transcript when most lines carry [m:ss] stamps,
+    else a document."""
+    text = decode(path)
+    meta, body = split_front_matter(text, path)
+    if is_markdown_tweets(meta):
+        yield from read_markdown_tweets(meta, body, str(path))
+    elif looks_stamped(text):
         yield from read_transcript_file(path)
     else:
         yield from _text(path)

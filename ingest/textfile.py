@@ -23,6 +23,7 @@ _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r
 _DATED_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-(.+)$")
 _KIND_OF_PREFIX = {"blog": "blog", "tweet": "tweet", "yt": "transcript", "repo": "readme",
                    "paper": "paper"}
+_PLAIN_SLUG = re.compile(r"[\w.-]+")
 _HEADING = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.M)
 
 
@@ -67,7 +68,8 @@ def _kind_and_id(path: Path, meta: dict, from_url: str | None, dated) -> tuple[s
     if from_url:
         return str(kind or _KIND_OF_PREFIX[from_url.split(":")[0]]), from_url
     if dated and path.suffix.lower() in (".md", ".markdown") and kind in (None, "blog"):
-        return "blog", f"blog:{slugify(dated.group(2))}"
+        slug = dated.group(2)  # Jekyll keeps the file name's slug, case and all, in the URL
+        return "blog", "blog:" + (slug if _PLAIN_SLUG.fullmatch(slug) else slugify(slug))
     if re.fullmatch(r"(.+[_-])?readme", path.stem.lower()):
         if repo := _repo_of(path):
             return str(kind or "readme"), repo

@@ -157,10 +157,12 @@ def transcript_document(segments: list[Segment], *, doc_id: str, title: str, ori
 
 
 def has_real_times(segments: list[Segment]) -> bool:
-    """Stamps are usable when they vary and (almost) never run backwards. Some caption dumps
-    lose the minutes and cycle 0:00-0:59; linking to those seconds would mislead."""
-    backwards = sum(b.start < a.start for a, b in zip(segments, segments[1:]))
-    return len({s.start for s in segments}) > 1 and backwards <= 0.02 * len(segments)
+    """Stamps are usable when they (almost) never run backwards and spread over a plausible
+    span (on average half a second or more per segment). Some caption dumps lose the minutes
+    and cycle 0:00-0:59 for hours; linking to those seconds would mislead."""
+    starts = [s.start for s in segments]
+    backwards = sum(b < a for a, b in zip(starts, starts[1:]))
+    return backwards <= 0.02 * len(starts) and max(starts) - min(starts) >= 0.5 * len(starts) > 0
 
 
 def to_seconds(stamp: str) -> float:

@@ -17,7 +17,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any, Iterator, Mapping
 
-from corpus.model import DEFAULT_AUTHOR, Document
+from corpus.model import DEFAULT_AUTHOR, Chunk, Document
 from ingest.base import Loaded, Skipped, SkipItem
 
 FIELDS = {
@@ -187,3 +187,59 @@ def _bool(value: Any) -> bool:
 
 def _str(value: Any) -> str | None:
     return str(value) if value not in (None, "") else None
+
+
+def thread_document(chain: list[dict], handle: str, author: str, origin: str) -> Loaded:
+    """A self-reply chain as one document: one chunk per tweet, each tweet's id and link kept."""
+    root = chain[0]
+    parts, text, pos = [], "", 0
+    for t in chain:
+        start = pos + (2 if text else 0)
+        text += ("\n\n" if text else "") + t["text"].strip()
+        pos = len(text)
+        parts.append({"id": t["id"], "url": f"https://x.com/{handle}/status/{t['id']}",
+                      "date": t["date"], "likes": t.get("likes"), "start": start, "end": pos})
+    doc_id = f"thread:{root['id']}"
+    first = tweet_document(tweet_id=root["id"], text=text, date=root["date"], origin=origin,
+                           handle=handle, author=author)
+    doc = Document(id=doc_id, kind="thread", title=first.title, text=text, author=author,
+                   date=root["date"], url=first.url, origin=origin,
+                   meta={"tweets": parts, "likes": sum(p["likes"] or 0 for p in parts)})
+    chunks = [Chunk(id=f"{doc_id}#{n}", doc_id=doc_id, n=n, start=p["start"], end=p["end"],
+                    text=text[p["start"]:p["end"]]) for n, p in enumerate(parts)]
+    return Loaded(doc, chunks)
+
+
+_TWEET_HEADING = re.compile(r"^#{2,4}\s*Tweet\s+\d+\s*$", re.M)
+_BULLET = re.compile(r"^-\s*(Date|URL|Tweet ID):\s*(.+?)\s*$", re.M)
+
+
+def is_markdown_tweets(meta: Mapping[str, Any]) -> bool:
+    return str(meta.get("platform") or meta.get("source_type") or "").lower() in (
+        "twitter", "x")
+
+
+def read_markdown_tweets(meta: Mapping[str, Any], body: str, origin: str) -> Iterator[Loaded]:
+    """A tweet or thread saved as Markdown: front matter with `platform: twitter`, then one
+    `### Tweet N` section per tweet with `- Date:`, `- URL:`, `- Tweet ID:` lines."""
+    sections = _TWEET_HEADING.split(body)[1:]
+    chain = []
+    for section in sections:
+        facts = dict(_BULLET.findall(section))
+        text = _BULLET.sub("", section).strip()
+        tweet_id = facts.get("Tweet ID") or _id_from_url(facts.get("URL", ""))
+        if tweet_id and text:
+            chain.append({"id": tweet_id, "text": text, "date": parse_date(facts.get("Date")),
+                          "likes": None})
+    if not chain:
+        raise SkipItem("a tweet page with no `### Tweet N` sections to read")
+    handle = (_STATUS_HANDLE.search(str(meta.get("url") or "")) or [None, "karpathy"])[1]
+    if len(chain) == 1:
+        t = chain[0]
+        yield Loaded(tweet_document(tweet_id=t["id"], text=t["text"], date=t["date"],
+                                    origin=origin, handle=handle))
+    else:
+        yield thread_document(chain, handle, DEFAULT_AUTHOR, origin)
+
+
+_STATUS_HANDLE = re.compile(r"(?:x|twitter)\.com/(\w+)/status/")

@@ -18,9 +18,9 @@ import zipfile
 from pathlib import Path
 from typing import Iterator
 
-from corpus.model import Chunk, Document
+from corpus.model import Document
 from ingest.base import Loaded, Skipped, SkipItem
-from ingest.tweets import parse_date, tweet_document
+from ingest.tweets import parse_date, thread_document, tweet_document
 
 _ASSIGNMENT = re.compile(r"^\s*window\.[\w.]+\s*=\s*")
 _RETWEET = re.compile(r"^RT @(\w+):")
@@ -239,7 +239,7 @@ def _documents(tweets: list[dict], handle: str, account_id: str | None, author: 
         if len(chain) == 1:
             yield Loaded(_single(t, handle, author, origin))
         else:
-            yield _thread(chain, handle, author, origin)
+            yield thread_document(chain, handle, author, origin)
 
 
 def _single(t: dict, handle: str, author: str, origin: str) -> Document:
@@ -249,24 +249,3 @@ def _single(t: dict, handle: str, author: str, origin: str) -> Document:
         retweet_of=t["retweet_of"], is_reply=bool(t["reply_to"]), in_reply_to=t["reply_to"],
         is_quote=bool(t["quotes_tweet"]), quotes_tweet=t["quotes_tweet"], lang=t["lang"],
         long_post=t["long_post"])
-
-
-def _thread(chain: list[dict], handle: str, author: str, origin: str) -> Loaded:
-    """A self-reply chain as one document: one chunk per tweet, each tweet's id and link kept."""
-    root = chain[0]
-    parts, text, pos = [], "", 0
-    for t in chain:
-        start = pos + (2 if text else 0)
-        text += ("\n\n" if text else "") + t["text"].strip()
-        pos = len(text)
-        parts.append({"id": t["id"], "url": f"https://x.com/{handle}/status/{t['id']}",
-                      "date": t["date"], "likes": t["likes"], "start": start, "end": pos})
-    doc_id = f"thread:{root['id']}"
-    first = tweet_document(tweet_id=root["id"], text=text, date=root["date"], origin=origin,
-                           handle=handle, author=author)
-    doc = Document(id=doc_id, kind="thread", title=first.title, text=text, author=author,
-                   date=root["date"], url=first.url, origin=origin,
-                   meta={"tweets": parts, "likes": sum(p["likes"] or 0 for p in parts)})
-    chunks = [Chunk(id=f"{doc_id}#{n}", doc_id=doc_id, n=n, start=p["start"], end=p["end"],
-                    text=text[p["start"]:p["end"]]) for n, p in enumerate(parts)]
-    return Loaded(doc, chunks)
