@@ -38,25 +38,35 @@ class IngestSummary:
 
 
 def ingest_paths(paths: Iterable[Path], store: CorpusStore,
-                 progress: Callable[[Path], None] | None = None,
+                 progress: Callable[[int, int, Path], None] | None = None,
                  forced: str | None = None) -> IngestSummary:
-    """`forced`: a format name from `ingest.detect.FORMATS`, instead of detecting each input's."""
+    """Ingest files, folders and archives. `progress(done, total, path)` is called before each
+    input; `forced` is a format name from `ingest.detect.FORMATS` instead of detecting it."""
     paths = list(paths)
     summary = IngestSummary()
     run_id = store.start_run([str(p) for p in paths])
-    for path in _walk(paths, summary):
+    inputs = list(_walk(paths, summary))
+    for done, path in enumerate(inputs):
         if progress:
-            progress(path)
+            progress(done, len(inputs), path)
+        first_seen: dict[str, str] = {}  # ids this input has produced: a repeat is a skip
         try:
             for item in reader_for(path, forced)(path):
                 if isinstance(item, Skipped):
                     summary.skipped.append({"path": item.where, "reason": item.reason})
+                elif item.document.id in first_seen:
+                    summary.skipped.append({"path": str(path), "reason": (
+                        f"{item.document.id} appears more than once in this input; the first "
+                        "copy was kept")})
                 else:
+                    first_seen[item.document.id] = str(path)
                     _store(item, store, summary)
         except SkipItem as e:
             summary.skipped.append({"path": str(path), "reason": str(e)})
         except OSError as e:
             summary.skipped.append({"path": str(path), "reason": f"cannot read: {e.strerror}"})
+    if progress:
+        progress(len(inputs), len(inputs), None)
     store.finish_run(run_id, summary.as_dict())
     return summary
 

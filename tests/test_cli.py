@@ -143,3 +143,18 @@ def test_serve_binds_to_loopback_with_usage_statistics_off():
     assert command[command.index("--server.address") + 1] == "127.0.0.1"
     assert command[command.index("--browser.gatherUsageStats") + 1] == "false"
     assert command[command.index("--server.port") + 1] == "8765"
+
+
+def test_the_cli_knows_every_ingest_format():
+    from ingest.detect import FORMATS
+    from ui.cli import FORMATS as CLI_FORMATS
+
+    assert CLI_FORMATS == FORMATS
+
+
+def test_ingest_kind_forces_a_format(tmp_path):
+    path = write_files(tmp_path, {"thoughts.txt": "one thought\n\nanother thought\n"})
+    data = json.loads(ktp("ingest", str(path / "thoughts.txt"), "--kind", "tweets",
+                          "--json").output)
+    assert data["by_kind"] == {"tweet": 2}
+    assert ktp("ingest", "x", "--kind", "nonsense", ok=False).exit_code == 2

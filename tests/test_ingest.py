@@ -105,3 +105,14 @@ def test_an_edited_file_replaces_its_document(store, tmp_path):
     assert ingest_paths([path], store).replaced == 1
     assert [h.doc_id for h in store.search("second")] == ["doc:note"]
     assert store.search("first") == []
+
+
+def test_a_200_mb_file_is_refused_without_being_read(store, tmp_path):
+    huge = tmp_path / "in" / "huge.md"
+    huge.parent.mkdir()
+    with huge.open("wb") as f:  # text at the start, then sparse: 200 MiB on paper
+        f.write(b"words and more words\n" * 800)
+        f.truncate(200 * 1024 * 1024)
+    summary = ingest_paths([huge], store)
+    assert summary.loaded == 0
+    assert "200 MiB, over the 20 MiB limit" in summary.skipped[0]["reason"]

@@ -173,3 +173,13 @@ def test_an_empty_or_truncated_json_file_gets_a_reason(tmp_path, store):
     reasons = {Path(s["path"]).name: s["reason"] for s in summary.skipped}
     assert summary.loaded == 0 and set(reasons) == {"empty.json", "cut.json"}
     assert reasons["cut.json"].startswith("not valid JSON")
+
+
+def test_a_tweet_id_twice_in_one_file_keeps_the_first_and_says_so(tmp_path, store):
+    path = write_files(tmp_path / "in", {"dup.csv": (
+        "tweet_id,text\n7,first copy\n7,second copy\n8,another\n")}) / "dup.csv"
+    summary = ingest_paths([path], store)
+    assert summary.loaded == 2
+    assert summary.skipped == [{"path": str(path), "reason": (
+        "tweet:7 appears more than once in this input; the first copy was kept")}]
+    assert store.get("tweet:7").text == "first copy"

@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 APP = Path(__file__).resolve().parent / "app.py"
+FORMATS = ("x-archive", "tweets", "transcript", "text")  # = ingest.detect.FORMATS, kept light
 DEFAULT_PORT = 8501
 
 
@@ -96,36 +97,46 @@ def up(ctx: click.Context, port: int, no_serve: bool, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--kind", "forced", type=click.Choice(FORMATS),
+              help="Read every input as this format instead of detecting it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 @_fail_nicely
-def ingest(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
-    """Add files or folders (searched recursively) to the corpus.
+def ingest(ctx: click.Context, paths: tuple[Path, ...], forced: str | None,
+           as_json: bool) -> None:
+    """Add his material to the corpus: files, folders (recursively) and archives.
 
-    Reads Markdown and plain-text files; YAML front matter supplies title, date, url, kind and
-    id when present. Unusable files are skipped with their reason; the rest are kept.
-    Re-ingesting unchanged files changes nothing.
+    Each input's format is detected from its content: an X archive (zip, folder or
+    tweets.js, with long posts joined from note-tweet.js), tweet exports (CSV, JSON, JSON
+    Lines), captions and transcripts (WebVTT, SRT, json3, timed JSON, [m:ss] text), Jekyll
+    posts, READMEs, Markdown and text. Unusable items are skipped with their reason and the
+    rest kept; re-ingesting unchanged material changes nothing.
 
     \b
     Example:
-      ktp ingest ~/notes/karpathy/ 2019-04-25-recipe.md
-      ktp ingest posts/ --json
+      ktp ingest ~/Downloads/twitter-2026-01-01.zip
+      ktp ingest ~/src/karpathy.github.io/_posts/ talks/*.vtt --json
+      ktp ingest my-tweets.txt --kind tweets
     """
     from corpus.store import CorpusStore
     from ingest.run import ingest_paths
 
-    show = sys.stderr.isatty() and not as_json
-    seen = [0]
+    bar = None
 
-    def progress(path: Path) -> None:
-        seen[0] += 1
-        if show:
-            click.echo(f"\rreading {seen[0]} files…", nl=False, err=True)
+    def progress(done: int, total: int, path: Path | None) -> None:
+        nonlocal bar
+        if as_json or total < 2 or not sys.stderr.isatty():
+            return
+        if bar is None:
+            bar = click.progressbar(length=total, label="ingesting", file=sys.stderr,
+                                    item_show_func=lambda p: p and Path(p).name[:40])
+            bar.__enter__()
+        bar.update(done - bar.pos, str(path) if path else None)
+        if path is None:
+            bar.__exit__(None, None, None)
 
     with CorpusStore(_home(ctx).corpus_db) as store:
-        summary = ingest_paths(paths, store, progress)
-    if show:
-        click.echo("\r" + " " * 40 + "\r", nl=False, err=True)
+        summary = ingest_paths(paths, store, progress, forced)
 
     def human(data: dict) -> None:
         click.echo(summary.line())
