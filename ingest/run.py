@@ -50,21 +50,24 @@ def ingest_paths(paths: Iterable[Path], store: CorpusStore,
         if progress:
             progress(done, len(inputs), path)
         first_seen: dict[str, str] = {}  # ids this input has produced: a repeat is a skip
-        try:
-            for item in reader_for(path, forced)(path):
-                if isinstance(item, Skipped):
-                    summary.skipped.append({"path": item.where, "reason": item.reason})
-                elif item.document.id in first_seen:
-                    summary.skipped.append({"path": str(path), "reason": (
-                        f"{item.document.id} appears more than once in this input; the first "
-                        "copy was kept")})
-                else:
-                    first_seen[item.document.id] = str(path)
-                    _store(item, store, summary)
-        except SkipItem as e:
-            summary.skipped.append({"path": str(path), "reason": str(e)})
-        except OSError as e:
-            summary.skipped.append({"path": str(path), "reason": f"cannot read: {e.strerror}"})
+        with store.batched() as batch:
+            try:
+                for item in reader_for(path, forced)(path):
+                    if isinstance(item, Skipped):
+                        summary.skipped.append({"path": item.where, "reason": item.reason})
+                    elif item.document.id in first_seen:
+                        summary.skipped.append({"path": str(path), "reason": (
+                            f"{item.document.id} appears more than once in this input; the "
+                            "first copy was kept")})
+                    else:
+                        first_seen[item.document.id] = str(path)
+                        _store(item, store, summary)
+                        batch.tick()
+            except SkipItem as e:  # what was read before it is complete: it is committed
+                summary.skipped.append({"path": str(path), "reason": str(e)})
+            except OSError as e:
+                summary.skipped.append({"path": str(path),
+                                        "reason": f"cannot read: {e.strerror}"})
     if progress:
         progress(len(inputs), len(inputs), None)
     store.finish_run(run_id, summary.as_dict())
@@ -73,18 +76,18 @@ def ingest_paths(paths: Iterable[Path], store: CorpusStore,
 
 def _store(item: Loaded, store: CorpusStore, summary: IngestSummary) -> None:
     doc = item.document
-    existing = store.get(doc.id)
-    if existing and existing.origin != doc.origin and existing.hash != doc.hash:
+    existing = store.existing(doc.id)
+    if existing and existing[1] != doc.origin and existing[0] != doc.hash:
         if doc.kind in ("tweet", "thread"):
             # The same post from a second export (scrapes overlap): keep the fuller text, so
             # that ingesting both, in either order and again, settles instead of flip-flopping.
-            if len(doc.text) <= len(existing.text):
+            if len(doc.text) <= existing[2]:
                 summary.unchanged += 1
                 summary.by_kind[doc.kind] += 1
                 return
         else:
             summary.skipped.append({"path": doc.origin, "reason": (
-                f"its id {doc.id!r} is already taken by {existing.origin}; give one of them "
+                f"its id {doc.id!r} is already taken by {existing[1]}; give one of them "
                 "its own `id:` in the front matter")})
             return
     outcome = store.add(doc, item.chunks)

@@ -149,10 +149,18 @@ def _row(row: Mapping[str, Any], where: str, origin: str) -> Iterator[Loaded | S
         in_reply_to=_str(field(row, "reply_to"))))
 
 
+_MONTHS = {m: f"{i:02d}" for i, m in enumerate(
+    "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
+_X_DATE = re.compile(r"\w{3} (\w{3}) (\d{2}) (\d{2}:\d{2}:\d{2}) \+0000 (\d{4})")
+
+
 def parse_date(value: Any) -> str | None:
     """Any common tweet date to ISO 8601 UTC ('2025-11-13T21:12:00Z'). Naive times are UTC."""
     if value in (None, ""):
         return None
+    if isinstance(value, str) and (m := _X_DATE.fullmatch(value)) and m.group(1) in _MONTHS:
+        # The X archive's own format, millions of times: skip strptime (~10x slower).
+        return f"{m.group(4)}-{_MONTHS[m.group(1)]}-{m.group(2)}T{m.group(3)}Z"
     if isinstance(value, (int, float)) or (isinstance(value, str) and value.isdigit()):
         seconds = float(value) / (1000 if float(value) > 1e11 else 1)  # ms or s since 1970
         return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -164,7 +164,9 @@ def _notes(archive: Archive) -> dict[str, dict]:
 def _tweet(t: dict, notes: dict[str, dict]) -> dict:
     tweet_id = str(t.get("id_str") or t.get("id"))
     date = parse_date(t.get("created_at"))
-    text = html.unescape(t.get("full_text") or t.get("text") or "")
+    text = t.get("full_text") or t.get("text") or ""
+    if "&" in text:
+        text = html.unescape(text)
     note = notes.get(date)
     if note and _continues(text, note["text"]):
         text = _expand(note["text"], [(u.get("shortUrl"), u.get("expandedUrl"))

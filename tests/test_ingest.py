@@ -2,6 +2,8 @@
 reason while the good ones are kept and the store stays as it was."""
 from pathlib import Path
 
+import pytest
+
 from conftest import write_files
 from ingest import textfile
 from ingest.run import ingest_paths
@@ -116,3 +118,24 @@ def test_a_200_mb_file_is_refused_without_being_read(store, tmp_path):
     summary = ingest_paths([huge], store)
     assert summary.loaded == 0
     assert "200 MiB, over the 20 MiB limit" in summary.skipped[0]["reason"]
+
+
+def test_a_crash_mid_input_leaves_the_store_as_it_was(store, tmp_path, monkeypatch):
+    from corpus.model import Document
+    from ingest import run
+    from ingest.base import Loaded
+
+    write_files(tmp_path / "in", {"a.md": "kept from before"})
+    ingest_paths([tmp_path / "in" / "a.md"], store)
+    before = store.fingerprint()
+
+    def dying_reader(path):
+        yield Loaded(Document(id="doc:half-1", kind="doc", title="t", text="one"))
+        yield Loaded(Document(id="doc:half-2", kind="doc", title="t", text="two"))
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(run, "reader_for", lambda path, forced: dying_reader)
+    with pytest.raises(RuntimeError):
+        ingest_paths([tmp_path / "in" / "a.md"], store)
+    assert store.fingerprint() == before
+    assert [d.id for d in store.documents()] == ["doc:a"]
