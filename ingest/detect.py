@@ -13,12 +13,15 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from ingest.base import Loaded, Skipped, SkipItem
+from ingest.github import is_repo_url, read_github_readme
+from ingest.http_fetch import Fetcher
 from ingest.textfile import decode, read_text_file, split_front_matter
 from ingest.transcript_files import read_transcript_file
 from ingest.transcripts import looks_stamped
 from ingest.tweets import (is_markdown_tweets, looks_like_tweet_table, read_csv_tweets,
                            read_json_tweets, read_jsonl_tweets, read_markdown_tweets,
                            read_text_tweets)
+from ingest.webpages import read_html_file, read_url
 from ingest.x_archive import read_x_archive
 
 Reader = Callable[[Path], Iterator["Loaded | Skipped"]]
@@ -50,6 +53,9 @@ def reader_for(path: Path, forced: str | None = None) -> Reader:
     if head.startswith("window."):
         raise SkipItem("an X archive data file other than tweets; ingest the archive folder or "
                        "its tweets.js")
+    if head[:15].lower().startswith(("<!doctype html", "<html")) or \
+            path.suffix.lower() in (".html", ".htm"):
+        return read_html_file
     if head.startswith("WEBVTT") or _SRT.match(head) or path.suffix.lower() in (".vtt", ".srt"):
         return read_transcript_file
     if head[:1] in "[{" and path.suffix.lower() in (".json", ".jsonl", ".ndjson", ".js", ""):
@@ -57,6 +63,17 @@ def reader_for(path: Path, forced: str | None = None) -> Reader:
     if path.suffix.lower() == ".csv":
         return _tweets
     return _text_or_transcript
+
+
+def is_url(text: str) -> bool:
+    return text.startswith(("http://", "https://"))
+
+
+def url_reader(url: str, fetcher: Fetcher) -> Reader:
+    """The reader for a URL: a GitHub repo's README, or a web page / blog / feed."""
+    if is_repo_url(url):
+        return lambda u: read_github_readme(u, fetcher)
+    return lambda u: read_url(u, fetcher)
 
 
 def sniff(path: Path, size: int = 8192) -> str:

@@ -16,8 +16,9 @@ from typing import Callable, Iterable, Iterator
 
 from corpus.store import CorpusStore
 from ingest.base import Loaded, Skipped
-from ingest.detect import is_x_archive_folder, reader_for
+from ingest.detect import is_url, is_x_archive_folder, reader_for, url_reader
 from ingest.errors import SkipItem
+from ingest.http_fetch import Fetcher
 
 
 @dataclass
@@ -37,12 +38,15 @@ class IngestSummary:
                 f"skipped {len(self.skipped)}")
 
 
-def ingest_paths(paths: Iterable[Path], store: CorpusStore,
-                 progress: Callable[[int, int, Path], None] | None = None,
-                 forced: str | None = None) -> IngestSummary:
-    """Ingest files, folders and archives. `progress(done, total, path)` is called before each
-    input; `forced` is a format name from `ingest.detect.FORMATS` instead of detecting it."""
-    paths = list(paths)
+def ingest_paths(paths: Iterable[Path | str], store: CorpusStore,
+                 progress: Callable[[int, int, Path | str | None], None] | None = None,
+                 forced: str | None = None, fetcher: Fetcher | None = None) -> IngestSummary:
+    """Ingest files, folders, archives and URLs (strings starting with http:// or https://).
+    `progress(done, total, input)` is called before each input; `forced` is a format name from
+    `ingest.detect.FORMATS` instead of detecting it; `fetcher` fetches URLs (by default with
+    a cache beside the store)."""
+    paths = [str(p) if is_url(str(p)) else Path(p) for p in paths]
+    fetcher = fetcher or Fetcher(store.path.parent / "http-cache")
     summary = IngestSummary()
     run_id = store.start_run([str(p) for p in paths])
     inputs = list(_walk(paths, summary))
@@ -52,7 +56,9 @@ def ingest_paths(paths: Iterable[Path], store: CorpusStore,
         first_seen: dict[str, str] = {}  # ids this input has produced: a repeat is a skip
         with store.batched() as batch:
             try:
-                for item in reader_for(path, forced)(path):
+                read = url_reader(path, fetcher) if isinstance(path, str) else \
+                    reader_for(path, forced)
+                for item in read(path):
                     if isinstance(item, Skipped):
                         summary.skipped.append({"path": item.where, "reason": item.reason})
                     elif item.document.id in first_seen:
@@ -99,7 +105,9 @@ def _walk(paths: list[Path], summary: IngestSummary) -> Iterator[Path]:
     """Inputs to read, in a stable order: files, and an X archive folder as one input. Hidden
     files and folders (.git, .DS_Store) are passed over; media files are reported as skipped."""
     for path in paths:
-        if not path.exists():
+        if isinstance(path, str):
+            yield path  # a URL
+        elif not path.exists():
             summary.skipped.append({"path": str(path), "reason": "no such file or folder"})
         elif path.is_file() or is_x_archive_folder(path):
             yield path

@@ -96,29 +96,35 @@ def up(ctx: click.Context, port: int, no_serve: bool, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True)
 @click.option("--kind", "forced", type=click.Choice(FORMATS),
               help="Read every input as this format instead of detecting it.")
+@click.option("--delay", default=1.0, show_default=True, type=click.FloatRange(0),
+              help="Seconds between requests to the same web host.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 @_fail_nicely
-def ingest(ctx: click.Context, paths: tuple[Path, ...], forced: str | None,
+def ingest(ctx: click.Context, paths: tuple[str, ...], forced: str | None, delay: float,
            as_json: bool) -> None:
-    """Add his material to the corpus: files, folders (recursively) and archives.
+    """Add his material to the corpus: files, folders (recursively), archives and URLs.
 
     Each input's format is detected from its content: an X archive (zip, folder or
     tweets.js, with long posts joined from note-tweet.js), tweet exports (CSV, JSON, JSON
     Lines), captions and transcripts (WebVTT, SRT, json3, timed JSON, [m:ss] text), Jekyll
-    posts, READMEs, Markdown and text. Unusable items are skipped with their reason and the
-    rest kept; re-ingesting unchanged material changes nothing.
+    posts, READMEs, web pages, Markdown and text. A URL is fetched (politely, cached under
+    the data home): a post, a blog's index or feed (every post on it), or a GitHub repo (its
+    README). Unusable items are skipped with their reason and the rest kept; re-ingesting
+    unchanged material changes nothing.
 
     \b
     Example:
       ktp ingest ~/Downloads/twitter-2026-01-01.zip
       ktp ingest ~/src/karpathy.github.io/_posts/ talks/*.vtt --json
       ktp ingest my-tweets.txt --kind tweets
+      ktp ingest http://karpathy.github.io/ https://github.com/karpathy/nanoGPT
     """
     from corpus.store import CorpusStore
+    from ingest.http_fetch import Fetcher
     from ingest.run import ingest_paths
 
     bar = None
@@ -135,8 +141,10 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], forced: str | None,
         if path is None:
             bar.__exit__(None, None, None)
 
-    with CorpusStore(_home(ctx).corpus_db) as store:
-        summary = ingest_paths(paths, store, progress, forced)
+    home = _home(ctx)
+    fetcher = Fetcher(home.root / "http-cache", delay=delay)
+    with CorpusStore(home.corpus_db) as store:
+        summary = ingest_paths(paths, store, progress, forced, fetcher)
 
     def human(data: dict) -> None:
         click.echo(summary.line())
