@@ -33,7 +33,8 @@ def timed(fn):
 def archive_text(n: int) -> str:
     entries = [{"tweet": {
         "id_str": str(10**17 + i), "id": str(10**17 + i),
-        "created_at": f"Mon Mar 02 {i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d} +0000 2026",
+        "created_at": f"Mon Mar 02 {i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}"
+                      " +0000 2026",
         "full_text": f"Tweet number {i} about tiny models &amp; training loops https://t.co/x{i}",
         "favorite_count": str(i % 500), "retweet_count": str(i % 50), "lang": "en",
         "entities": {"urls": [{"url": f"https://t.co/x{i}",
@@ -67,7 +68,8 @@ def main() -> None:
         items, parse = timed(lambda: list(read_x_archive(js)))
         print(f"tweets.js, {n} tweets ({js.stat().st_size / 2**20:.1f} MiB)")
         print(f"  json.loads baseline      {n / base:10,.0f} tweets/s")
-        print(f"  parse (read_x_archive)   {n / parse:10,.0f} tweets/s   {parse / base:5.1f}x baseline")
+        print(f"  parse (read_x_archive)   {n / parse:10,.0f} tweets/s   "
+              f"{parse / base:5.1f}x baseline")
         with CorpusStore(tmp / "c.sqlite3") as store:
             summary, full = timed(lambda: ingest_paths([js], store))
         print(f"  parse + store            {n / full:10,.0f} tweets/s   ({len(items)} documents)")

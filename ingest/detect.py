@@ -23,6 +23,7 @@ from ingest.tweets import (is_markdown_tweets, looks_like_tweet_table, read_csv_
                            read_text_tweets)
 from ingest.webpages import read_html_file, read_url
 from ingest.x_archive import read_x_archive
+from ingest.youtube import is_video_url, read_video_url
 
 Reader = Callable[[Path], Iterator["Loaded | Skipped"]]
 FORMATS = ("x-archive", "tweets", "transcript", "text")  # what --kind can force
@@ -70,7 +71,10 @@ def is_url(text: str) -> bool:
 
 
 def url_reader(url: str, fetcher: Fetcher) -> Reader:
-    """The reader for a URL: a GitHub repo's README, or a web page / blog / feed."""
+    """The reader for a URL: a YouTube video, playlist or channel (its subtitles), a GitHub
+    repo's README, or a web page / blog / feed."""
+    if is_video_url(url):
+        return read_video_url
     if is_repo_url(url):
         return lambda u: read_github_readme(u, fetcher)
     return lambda u: read_url(u, fetcher)

@@ -7,6 +7,7 @@ import sys
 import time
 import urllib.request
 from contextlib import contextmanager
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -42,11 +43,9 @@ sys.addaudithook(_hook)
 '''
 
 
-def audited_env(tmp_path, **extra) -> tuple[dict, "Path"]:
+def audited_env(tmp_path, **extra) -> tuple[dict, Path]:
     """An environment whose Python processes log every non-loopback connect or DNS lookup to
     the returned file (via a sitecustomize audit hook). No file means no such attempt."""
-    from pathlib import Path
-
     hook_dir = Path(tmp_path) / "audit-hook"
     hook_dir.mkdir(exist_ok=True)
     (hook_dir / "sitecustomize.py").write_text(AUDIT_HOOK)

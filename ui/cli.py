@@ -96,7 +96,9 @@ def up(ctx: click.Context, port: int, no_serve: bool, as_json: bool) -> None:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True)
+@click.argument("paths", nargs=-1)
+@click.option("--registry", "from_registry", is_flag=True,
+              help="Fetch every known source in the registry (posts, talks, READMEs).")
 @click.option("--kind", "forced", type=click.Choice(FORMATS),
               help="Read every input as this format instead of detecting it.")
 @click.option("--delay", default=1.0, show_default=True, type=click.FloatRange(0),
@@ -104,8 +106,8 @@ def up(ctx: click.Context, port: int, no_serve: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 @_fail_nicely
-def ingest(ctx: click.Context, paths: tuple[str, ...], forced: str | None, delay: float,
-           as_json: bool) -> None:
+def ingest(ctx: click.Context, paths: tuple[str, ...], from_registry: bool, forced: str | None,
+           delay: float, as_json: bool) -> None:
     """Add his material to the corpus: files, folders (recursively), archives and URLs.
 
     Each input's format is detected from its content: an X archive (zip, folder or
@@ -113,8 +115,10 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], forced: str | None, delay
     Lines), captions and transcripts (WebVTT, SRT, json3, timed JSON, [m:ss] text), Jekyll
     posts, READMEs, web pages, Markdown and text. A URL is fetched (politely, cached under
     the data home): a post, a blog's index or feed (every post on it), or a GitHub repo (its
-    README). Unusable items are skipped with their reason and the rest kept; re-ingesting
-    unchanged material changes nothing.
+    README), a YouTube video, playlist or channel (its subtitles, never the media). With
+    --registry, every source in the framework's registry is fetched. Unusable items are
+    skipped with their reason and the rest kept; re-ingesting unchanged material changes
+    nothing; offline, each fetch fails with a one-line reason.
 
     \b
     Example:
@@ -122,6 +126,7 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], forced: str | None, delay
       ktp ingest ~/src/karpathy.github.io/_posts/ talks/*.vtt --json
       ktp ingest my-tweets.txt --kind tweets
       ktp ingest http://karpathy.github.io/ https://github.com/karpathy/nanoGPT
+      ktp ingest --registry
     """
     from corpus.store import CorpusStore
     from ingest.http_fetch import Fetcher
@@ -141,6 +146,12 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], forced: str | None, delay
         if path is None:
             bar.__exit__(None, None, None)
 
+    if from_registry:
+        from ingest.known import registry
+
+        paths = (*paths, *(source.url for source in registry().values()))
+    if not paths:
+        raise click.UsageError("name files, folders or URLs to ingest, or use --registry")
     home = _home(ctx)
     fetcher = Fetcher(home.root / "http-cache", delay=delay)
     with CorpusStore(home.corpus_db) as store:
