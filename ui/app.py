@@ -29,8 +29,9 @@ with st.sidebar:
         st.caption(f"Corpus: {corpus['documents']} documents ({kinds}), "
                    f"{corpus['words']:,} words")
     else:
-        st.caption("Corpus: empty. Add his writing with `ktp ingest PATH` "
-                   "(Markdown or text files), then reload.")
+        st.caption("Corpus: empty. Add his material with `ktp ingest PATH_OR_URL` (an X "
+                   "archive zip, tweet exports, captions, posts, URLs), or fetch his known "
+                   "sources with `ktp ingest --registry`; then reload.")
     st.caption(f"Graph: {world.graph.number_of_nodes()} nodes, "
                f"{world.graph.number_of_edges()} edges")
     st.caption(f"Data home: `{world.home.root}`")
