@@ -4,8 +4,9 @@ report everything else with its reason.
     summary = ingest_paths([Path("notes/")], store)
     print(summary.line())   # "loaded 12, unchanged 3, replaced 1, skipped 2"
 
-A bad item never stops the run and never touches what is already stored: each document is
-written in its own transaction, and a skipped item is only listed in the summary.
+A bad item never stops the run and never touches what is already stored: a skipped item is
+only listed in the summary, and documents are committed in batches (`CorpusStore.batched`), so
+a crash rolls back the open batch and never leaves half a document.
 """
 from __future__ import annotations
 

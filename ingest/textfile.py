@@ -17,7 +17,6 @@ from corpus.model import DEFAULT_AUTHOR, Document
 from ingest.errors import SkipItem
 from ingest.known import known, repo_named
 
-SUFFIXES = (".md", ".markdown", ".txt", ".text")
 MAX_BYTES = 20 * 1024 * 1024  # a single post or transcript is far smaller; bigger is a mistake
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
 _DATED_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-(.+)$")
