@@ -55,3 +55,26 @@ def parse_query(text: str) -> ParsedQuery:
     positive = " OR ".join("(" + " AND ".join(g) + ")" for g in groups)
     match = positive + "".join(f" NOT {t}" for t in excluded)
     return ParsedQuery(match=match, terms=tuple(terms), has_prefix=has_prefix)
+
+
+# Words that say nothing about what a question is about (a question-shaped stop list).
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being below
+between both but by can could did do does doing down during each few for from further had has
+have having he her here hers him his how i if in into is it its itself just me more most my no
+nor not now of off on once only or other our ours out over own same she should so some such
+than that the their theirs them then there these they this those through to too under until up
+very was we were what when where which while who whom why will with would you your yours
+think thinks thought say says said view views opinion believe believes does andrej karpathy
+karpathys he's his him what's whats tell explain describe according
+""".split())
+
+
+def question_query(text: str) -> ParsedQuery:
+    """A natural question as an OR of its content words, for ranked retrieval: bm25 rewards
+    passages that match more (and rarer) words, where a user's search wants all of them."""
+    words = [w for w in dict.fromkeys(re.findall(r"\w+", text.lower()))
+             if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+    if not words:
+        raise QueryError("the question has no words to look for")
+    return ParsedQuery(match=" OR ".join(f'"{w}"' for w in words), terms=tuple(words))

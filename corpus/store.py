@@ -20,7 +20,7 @@ from typing import Iterable, Iterator
 
 from corpus.chunking import chunk_document
 from corpus.model import Chunk, Document
-from corpus.query import parse_query
+from corpus.query import ParsedQuery, parse_query
 
 # Each migration brings the schema from version i to i + 1. Append, never edit a released one.
 MIGRATIONS: list[str] = [
@@ -205,6 +205,19 @@ class CorpusStore:
         for row in self.db.execute(sql, (kind,) if kind else ()):
             yield _document(row)
 
+    def chunk_rows(self, chunk_ids: list[str]) -> dict[str, dict]:
+        """Chunks with their document's fields, by id (for turning index hits into evidence)."""
+        found = {}
+        for start in range(0, len(chunk_ids), 500):
+            part = chunk_ids[start:start + 500]
+            sql = f"""SELECT c.id, c.doc_id, c.n, c.start, c.end, c.start_time, c.text,
+                             d.kind, d.title, d.date, d.url, d.origin, d.meta
+                      FROM chunks c JOIN documents d ON d.id = c.doc_id
+                      WHERE c.id IN ({",".join("?" * len(part))})"""
+            for row in self.db.execute(sql, part):
+                found[row["id"]] = {**dict(row), "meta": json.loads(row["meta"])}
+        return found
+
     def catalog(self) -> list[dict]:
         """Every document's id, kind, title, date and url, without the text (for the graph)."""
         rows = self.db.execute("SELECT id, kind, title, date, url FROM documents ORDER BY id")
@@ -232,13 +245,14 @@ class CorpusStore:
         return h.hexdigest()[:32]
 
     # ---- search -------------------------------------------------------------------------------
-    def search(self, query: str, *, kind: str | None = None, since: str | None = None,
-               until: str | None = None, limit: int = 20) -> list[SearchHit]:
+    def search(self, query: str | ParsedQuery, *, kind: str | None = None,
+               since: str | None = None, until: str | None = None, limit: int = 20,
+               own_only: bool = False) -> list[SearchHit]:
         """Ranked keyword search (bm25). `since`/`until` are inclusive ISO dates (YYYY-MM-DD).
 
         Words are matched by their stem ("agent" finds "agents"), except in a query with a
         prefix term, where every word is matched as written."""
-        parsed = parse_query(query)
+        parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
         fts = "chunks_fts_plain" if parsed.has_prefix else "chunks_fts"
         sql = f"""
             SELECT c.id, c.doc_id, d.kind, d.title, d.date, d.url, c.text, c.start_time,
@@ -251,10 +265,11 @@ class CorpusStore:
               AND (:kind IS NULL OR d.kind = :kind)
               AND (:since IS NULL OR substr(d.date, 1, 10) >= :since)
               AND (:until IS NULL OR substr(d.date, 1, 10) <= :until)
+              AND (:own = 0 OR json_extract(d.meta, '$.is_retweet') IS NOT 1)
             ORDER BY rank, c.id
             LIMIT :limit"""
         params = {"match": parsed.match, "kind": kind, "since": since, "until": until,
-                  "limit": limit}
+                  "limit": limit, "own": int(own_only)}
         return [SearchHit(id=r["id"], doc_id=r["doc_id"], kind=r["kind"], title=r["title"],
                           date=r["date"], url=r["url"], text=r["text"],
                           score=round(-r["rank"], 4), snippet=r["snippet"],

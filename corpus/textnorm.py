@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 
-_MARKS = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"',
+QUOTE_MARKS = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"',
                         "‘": "'", "’": "'", "‚": "'", "`": "'", "\u00a0": " "})
 
 
 def normalize(text: str) -> str:
-    return re.sub(r"\s+", " ", text.translate(_MARKS)).strip()
+    return re.sub(r"\s+", " ", text.translate(QUOTE_MARKS)).strip()
 
 
 def contains_verbatim(haystack: str, quote: str) -> bool:

@@ -48,8 +48,10 @@ class NetworkxGraphStore:
         return g, payload["fingerprint"]
 
 
-def fingerprint(framework_folder: Path, corpus_fingerprint: str) -> str:
+def fingerprint(framework_folder: Path, corpus_fingerprint: str, *extra: str) -> str:
     h = hashlib.sha256(f"format {FORMAT}\ncorpus {corpus_fingerprint}\n".encode())
+    for part in extra:
+        h.update(part.encode() + b"\0")
     for path in sorted(Path(framework_folder).glob("*.yaml")):
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:32]

@@ -12,6 +12,7 @@ NODE_KINDS = FRAMEWORK_NODE_KINDS + (
     "Quote",     # a short verbatim quote of his, attached to a framework item
     "Source",    # a known public source of his (registry or a quote's URL), not ingested yet
     "Document",  # an ingested document (a Source becomes a Document once ingested)
+    "Passage",   # a chunk of a document that evidence links point at
 )
 
 EDGE_KINDS = {
@@ -19,7 +20,7 @@ EDGE_KINDS = {
     "IN_TENSION_WITH": "axiom -> axiom, the two sides of a tension (attr: tension)",
     "PULLS_BETWEEN": "tension -> each of its two axioms",
     "INFLUENCED_BY": "axiom or mental model -> person or work it draws on",
-    "PART_OF": "person or work -> tradition",
+    "PART_OF": "person or work -> tradition; passage -> its document",
     "WRITTEN_BY": "work -> person",
     "FOLLOWS_FROM": "prediction -> axiom or mental model it rests on",
     "CHALLENGES": "blind spot or extension -> axiom or mental model it questions",
@@ -30,4 +31,6 @@ EDGE_KINDS = {
     "SUPPORTED_BY": "framework item -> quote that expresses it",
     "SAID_IN": "quote -> source or document it comes from",
     "DURING": "quote or document -> era its date falls in",
+    "FOUND_IN": "quote -> passage holding its exact words (attrs: doc, start, end)",
+    "EVIDENCED_BY": "axiom or mental model -> passage close to it in meaning (attr: similarity)",
 }

@@ -41,18 +41,29 @@ class VectorHit:
 
 
 class VectorIndex:
-    def __init__(self, client, pointer: Path, embedder):
+    def __init__(self, client, pointer: Path, embedder, replacing: bool = False):
+        """`replacing`: opened only to be rebuilt with another embedder (skip the check)."""
         self.client, self.pointer, self.embedder = client, pointer, embedder
         state = self._state()
-        if state and state["embedder"] != embedder.name:
+        if state and state["embedder"] != embedder.name and not replacing:
             raise VectorIndexError(
                 f"the index was built with the embedder {state['embedder']!r}, not "
                 f"{embedder.name!r}; rebuild it with `ktp build --reindex`, or use "
                 f"--embedder {state['embedder']}")
         self.collection = self._collection(state["collection"] if state else None)
 
+    @staticmethod
+    def pointer_for(home: DataHome, url: str | None = None) -> Path:
+        """The file naming the live collection (one per embedded index or server)."""
+        url = url if url is not None else os.environ.get("KTP_CHROMA_URL")
+        if not url:
+            return home.root / "index.json"
+        parts = urlsplit(url)
+        return home.root / f"index-{parts.hostname}-{parts.port}.json"
+
     @classmethod
-    def open(cls, home: DataHome, embedder, url: str | None = None) -> "VectorIndex":
+    def open(cls, home: DataHome, embedder, url: str | None = None,
+             replacing: bool = False) -> "VectorIndex":
         os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
         import chromadb
         from chromadb.config import Settings
@@ -70,11 +81,9 @@ class VectorIndex:
                 raise VectorIndexError(f"no Chroma server answers at {url} ({type(e).__name__}); "
                                   "start one with `chroma run --path DIR --port N`, or unset "
                                   "KTP_CHROMA_URL to use the embedded index") from None
-            pointer = home.root / f"index-{parts.hostname}-{parts.port}.json"
         else:
             client = chromadb.PersistentClient(path=str(home.root / "chroma"), settings=settings)
-            pointer = home.root / "index.json"
-        return cls(client, pointer, embedder)
+        return cls(client, cls.pointer_for(home, url), embedder, replacing)
 
     # ---- state --------------------------------------------------------------------------------
     def _state(self) -> dict | None:
@@ -94,10 +103,10 @@ class VectorIndex:
     def _new_name(self) -> str:
         return f"chunks_{time.strftime('%Y%m%d%H%M%S')}_{uuid.uuid4().hex[:8]}"  # never reused
 
-    def _point_at(self, name: str) -> None:
+    def _point_at(self, name: str, synced_with: str | None = None) -> None:
         tmp = self.pointer.with_suffix(".tmp")
         tmp.write_text(json.dumps({"collection": name, "embedder": self.embedder.name,
-                                   "dim": self.embedder.dim}))
+                                   "dim": self.embedder.dim, "synced_with": synced_with}))
         os.replace(tmp, self.pointer)
 
     def count(self) -> int:
@@ -114,6 +123,7 @@ class VectorIndex:
         for start in range(0, len(stale), 5000):
             self.collection.delete(ids=stale[start:start + 5000])
         self._embed_into(self.collection, [wanted[c] for c in todo], progress)
+        self._point_at(self.collection.name, synced_with=store.fingerprint())
         return {"embedded": len(todo), "removed": len(stale),
                 "unchanged": len(wanted) - len(todo), "total": len(wanted)}
 
@@ -130,7 +140,7 @@ class VectorIndex:
             self.client.delete_collection(fresh_name)  # the old index stays live
             raise
         old = self.collection.name
-        self._point_at(fresh_name)
+        self._point_at(fresh_name, synced_with=store.fingerprint())
         self.collection = fresh
         if old != fresh_name:
             self.client.delete_collection(old)

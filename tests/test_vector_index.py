@@ -130,3 +130,23 @@ def test_a_chroma_server_when_configured(filled, embedder, tmp_path, monkeypatch
 def test_no_server_at_the_configured_url_says_what_to_do(embedder, tmp_path):
     with pytest.raises(VectorIndexError, match="chroma run --path DIR --port N"):
         VectorIndex.open(DataHome(tmp_path), embedder, url=f"http://127.0.0.1:{free_port()}")
+
+
+def test_reindexing_with_another_embedder_replaces_the_index_only_when_done(
+        filled, embedder, tmp_path):
+    from graph.pipeline import build_index
+
+    build_index(DataHome(tmp_path), filled, embedder)
+
+    class Shorter:
+        name, dim = "another-model", 3
+
+        def embed(self, texts):
+            import numpy as np
+            return np.array([[len(t), 1.0, 0.0] for t in texts], dtype=np.float32)
+
+    build_index(DataHome(tmp_path), filled, Shorter(), reindex=True)
+    index = VectorIndex.open(DataHome(tmp_path), Shorter())
+    assert index.count() == 4 and len(index.client.list_collections()) == 1
+    with pytest.raises(VectorIndexError):
+        VectorIndex.open(DataHome(tmp_path), embedder)  # now the other way round

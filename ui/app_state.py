@@ -14,7 +14,7 @@ import streamlit as st
 from corpus.framework_model import Framework
 from corpus.home import DataHome, framework_dir
 from corpus.store import CorpusStore
-from graph.nx_store import fingerprint
+from graph.pipeline import graph_inputs
 
 
 @dataclass
@@ -29,7 +29,7 @@ def current_world() -> AppWorld:
     home = DataHome.resolve().ensure()
     folder = framework_dir()
     with CorpusStore(home.corpus_db) as store:
-        wanted = fingerprint(folder, store.fingerprint())
+        wanted = graph_inputs(home, folder, store)
         counts = store.counts()
     framework, graph = _framework_and_graph(str(home.root), str(folder), wanted)
     return AppWorld(home=home, framework=framework, graph=graph, corpus=counts)

@@ -78,8 +78,9 @@ def cli(ctx: click.Context, home: str | None) -> None:
 def up(ctx: click.Context, port: int, no_serve: bool, as_json: bool) -> None:
     """Set everything up on the embedded defaults, then start the web UI.
 
-    Creates the data home, loads and validates the framework, opens the corpus, builds the
-    graph if anything changed, prints a summary, and serves the UI on 127.0.0.1.
+    Creates the data home, loads and validates the framework, opens the corpus, embeds new
+    passages into the vector index, builds the graph if anything changed, prints a summary,
+    and serves the UI on 127.0.0.1.
 
     \b
     Example:
@@ -88,7 +89,9 @@ def up(ctx: click.Context, port: int, no_serve: bool, as_json: bool) -> None:
     """
     from graph.pipeline import open_world
 
-    world = open_world(_home(ctx))
+    home = _home(ctx)
+    _sync_index(home, None, False, quiet=as_json)
+    world = open_world(home)
     summary = _stats(world)
     _emit(summary, as_json, _print_stats)
     if not no_serve:
@@ -168,33 +171,72 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], from_registry: bool, forc
 
 
 @cli.command()
-@click.option("--force", is_flag=True, help="Rebuild even if nothing changed.")
-@click.option("--json", "as_json", is_flag=True, help="Print graph counts as JSON.")
+@click.option("--force", is_flag=True, help="Rebuild the graph even if nothing changed.")
+@click.option("--reindex", is_flag=True,
+              help="Embed every chunk again into a fresh index (e.g. with another embedder).")
+@click.option("--embedder", default=None, metavar="SPEC",
+              help="minilm (default, local), hf:<model> or openai:<model> (via llama-index).")
+@click.option("--json", "as_json", is_flag=True, help="Print what was built as JSON.")
 @click.pass_context
 @_fail_nicely
-def build(ctx: click.Context, force: bool, as_json: bool) -> None:
-    """(Re)build the knowledge graph from the framework and the corpus.
+def build(ctx: click.Context, force: bool, reindex: bool, embedder: str | None,
+          as_json: bool) -> None:
+    """(Re)build the vector index and the knowledge graph from the corpus and framework.
 
-    Nothing is rebuilt when neither the framework files nor the corpus changed since the last
-    build (use --force to rebuild anyway). A broken framework file is reported with its line.
+    The index embeds only new or changed passages (all of them with --reindex, into a fresh
+    index that replaces the old one only when complete). The graph is rebuilt when the
+    framework, the corpus or the index changed: framework items, quotes located in the
+    passages that hold them, and each axiom and mental model linked to its closest passages.
 
     \b
     Example:
       ktp build
-      KTP_FRAMEWORK=~/my-framework ktp build --force
+      ktp build --reindex --embedder hf:BAAI/bge-small-en-v1.5
     """
     from graph.nx_store import graph_counts
     from graph.pipeline import open_world
 
-    world = open_world(_home(ctx), force=force)
-    data = {"rebuilt": world.rebuilt, "path": str(world.home.graph_json),
+    home = _home(ctx)
+    index = _sync_index(home, embedder, reindex, quiet=as_json)
+    world = open_world(home, force=force)
+    data = {"rebuilt": world.rebuilt, "path": str(world.home.graph_json), "index": index,
             **graph_counts(world.graph)}
 
     def human(d: dict) -> None:
+        i = d["index"]
+        click.echo(f"index       {i['total']} passages: {i['embedded']} embedded, "
+                   f"{i['removed']} removed, {i['unchanged']} unchanged")
         verb = "built" if d["rebuilt"] else "up to date:"
         click.echo(f"graph {verb} {d['nodes']} nodes, {d['edges']} edges -> {d['path']}")
 
     _emit(data, as_json, human)
+
+
+def _sync_index(home, embedder_spec: str | None, reindex: bool, quiet: bool) -> dict:
+    """Embed what is new into the vector index, with a progress bar on a terminal."""
+    from corpus.store import CorpusStore
+    from graph.embedder import EmbedderError, load_embedder
+    from graph.pipeline import build_index
+    from graph.vector_index import VectorIndexError
+
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if quiet or not sys.stderr.isatty():
+            return
+        if bar is None:
+            bar = click.progressbar(length=total, label="embedding passages", file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+        if done >= total:
+            bar.__exit__(None, None, None)
+
+    try:
+        with CorpusStore(home.corpus_db) as store:
+            return build_index(home, store, load_embedder(embedder_spec), reindex, progress)
+    except (EmbedderError, VectorIndexError) as e:
+        raise click.ClickException(str(e)) from None
 
 
 @cli.command()

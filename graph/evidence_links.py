@@ -1,0 +1,150 @@
+"""Evidence links: which ingested passages back each framework item.
+
+1. Quotes, located verbatim. Each framework quote is looked for in the document it cites, and
+   failing that anywhere in the corpus (a phrase search narrows the candidates), after
+   normalising whitespace and quote marks; offsets map back to the original text, so the edge
+   Quote -FOUND_IN-> Passage carries the exact [start, end) of the words in the document.
+2. Support, by meaning. Each axiom and mental model is embedded (title, summary, description)
+   and the closest passages in the vector index above SUPPORT_THRESHOLD are linked with
+   Item -EVIDENCED_BY-> Passage (attr: similarity). The threshold comes from data (see
+   bench/support_threshold.py and the README): passages that hold an item's own quotes score
+   above it in most cases; arbitrary passages almost never do.
+
+A Passage node is a chunk (`<doc id>#<n>`) that something links to; its document is the node
+it is PART_OF. The counts shown for an item ("supported by N passages in M sources") are
+computed from these edges by `support_counts`.
+"""
+from __future__ import annotations
+
+import re
+
+from corpus.framework_model import Framework
+from corpus.store import CorpusStore
+from corpus.textnorm import QUOTE_MARKS
+
+SUPPORT_THRESHOLD = 0.45
+PER_ITEM = 8
+LINKED_KINDS = ("axiom", "model")
+
+
+def link_evidence(graph, framework: Framework, store: CorpusStore, index=None,
+                  embedder=None) -> dict:
+    located = link_quotes(graph, framework, store)
+    supported = link_support(graph, framework, store, index, embedder) if index else 0
+    return {"quotes_located": located, "quotes": len(framework.quotes()),
+            "support_links": supported}
+
+
+def link_quotes(graph, framework: Framework, store: CorpusStore) -> int:
+    located = 0
+    for quote in framework.quotes():
+        cited = [t for _, t, k in graph.out_edges(quote.id, keys=True) if k == "SAID_IN"]
+        candidates = [d for d in cited if graph.nodes[d]["kind"] == "Document"]
+        found = _locate(quote.text, candidates, store) or _locate(
+            quote.text, _phrase_candidates(quote.text, store), store)
+        if found:
+            doc_id, start, end = found
+            chunk = _chunk_at(store, doc_id, start)
+            _passage(graph, chunk, store)
+            graph.add_edge(quote.id, chunk["id"], key="FOUND_IN", doc=doc_id, start=start,
+                           end=end)
+            located += 1
+    return located
+
+
+def link_support(graph, framework: Framework, store: CorpusStore, index, embedder,
+                 threshold: float = SUPPORT_THRESHOLD, per_item: int = PER_ITEM) -> int:
+    items = [i for kind in LINKED_KINDS for i in framework.of_kind(kind)]
+    vectors = embedder.embed([item_text(i) for i in items])
+    links = 0
+    for item, vector in zip(items, vectors):
+        for hit in index.query(vector, k=per_item * 3):
+            if hit.similarity < threshold or links_of(graph, item.id) >= per_item:
+                break
+            rows = store.chunk_rows([hit.chunk_id])
+            if hit.chunk_id in rows:
+                _passage(graph, rows[hit.chunk_id], store)
+                graph.add_edge(item.id, hit.chunk_id, key="EVIDENCED_BY",
+                               similarity=round(hit.similarity, 4))
+                links += 1
+    return links
+
+
+def item_text(item) -> str:
+    return f"{item.title}. {item.summary} {item.description}"
+
+
+def links_of(graph, item_id: str) -> int:
+    return sum(1 for _, _, k in graph.out_edges(item_id, keys=True) if k == "EVIDENCED_BY")
+
+
+def support_counts(graph, item_id: str) -> tuple[int, int]:
+    """(passages, distinct sources) backing an item: its EVIDENCED_BY passages plus the
+    passages its quotes were found in."""
+    passages = {t for _, t, k in graph.out_edges(item_id, keys=True) if k == "EVIDENCED_BY"}
+    for _, quote, k in graph.out_edges(item_id, keys=True):
+        if k == "SUPPORTED_BY":
+            passages |= {t for _, t, kk in graph.out_edges(quote, keys=True) if kk == "FOUND_IN"}
+    sources = {graph.nodes[p]["doc"] for p in passages}
+    return len(passages), len(sources)
+
+
+# ---- verbatim location -----------------------------------------------------------------------
+def normalized_with_offsets(text: str) -> tuple[str, list[int]]:
+    """`text` normalised (quote marks made plain, whitespace runs collapsed to one space) and,
+    for each normalised character, its offset in the original."""
+    out, where, space = [], [], False
+    for i, ch in enumerate(text.translate(QUOTE_MARKS)):
+        if ch.isspace():
+            if not space and out:
+                out.append(" ")
+                where.append(i)
+            space = True
+        else:
+            out.append(ch)
+            where.append(i)
+            space = False
+    return "".join(out), where
+
+
+def _locate(quote: str, doc_ids: list[str], store: CorpusStore) -> tuple[str, int, int] | None:
+    needle, _ = normalized_with_offsets(quote.strip())
+    for doc_id in doc_ids:
+        doc = store.get(doc_id)
+        if doc is None:
+            continue
+        hay, where = normalized_with_offsets(doc.text)
+        at = hay.find(needle)
+        if at < 0:
+            at = hay.lower().find(needle.lower())  # captions differ in case only
+        if at >= 0:
+            return doc_id, where[at], where[at + len(needle) - 1] + 1
+    return None
+
+
+def _phrase_candidates(quote: str, store: CorpusStore) -> list[str]:
+    words = re.findall(r"\w+", quote)
+    if len(words) < 3:
+        return []
+    phrase = " ".join(max((words[i:i + 6] for i in range(max(1, len(words) - 5))),
+                          key=lambda ws: sum(len(w) for w in ws)))
+    try:
+        hits = store.search(f'"{phrase}"', limit=10)
+    except ValueError:
+        return []
+    return list(dict.fromkeys(h.doc_id for h in hits))
+
+
+def _chunk_at(store: CorpusStore, doc_id: str, offset: int) -> dict:
+    chunks = store.chunks(doc_id)
+    chunk = next((c for c in chunks if c.start <= offset < c.end), None) or min(
+        chunks, key=lambda c: abs(c.start - offset))
+    return store.chunk_rows([chunk.id])[chunk.id]
+
+
+def _passage(graph, row: dict, store: CorpusStore) -> None:
+    if row["id"] not in graph:
+        graph.add_node(row["id"], kind="Passage", title=row["title"], doc=row["doc_id"],
+                       text=row["text"][:280])
+        if row["doc_id"] in graph:
+            graph.add_edge(row["id"], row["doc_id"], key="PART_OF")

@@ -1,0 +1,77 @@
+"""Evidence: one passage of his, handed to the simulator and shown to the user, with a link
+that lands on the words themselves.
+
+Deep links: a tweet's own URL (inside a thread, the URL of the tweet that holds the passage);
+a YouTube URL at the passage's second (`t=754s`); a web page with a text fragment
+(`#:~:text=first%20words,last%20words`) so the browser scrolls to the quoted words.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from corpus.ids import deep_link
+
+
+@dataclass(frozen=True)
+class Evidence:
+    chunk_id: str
+    doc_id: str
+    kind: str
+    title: str
+    date: str | None
+    url: str | None  # the deep link
+    origin: str  # the file or URL the document was ingested from
+    text: str
+    score: float
+    why: tuple[str, ...]  # how it was found: "keyword", "vector", "graph"
+    start_time: float | None = None
+    supports: tuple[str, ...] = field(default=())  # framework items this passage backs
+
+    def as_row(self) -> dict:
+        return {"chunk_id": self.chunk_id, "doc_id": self.doc_id, "kind": self.kind,
+                "title": self.title, "date": self.date, "url": self.url, "origin": self.origin,
+                "text": self.text, "score": self.score, "why": list(self.why),
+                "supports": list(self.supports)}
+
+
+def evidence_from_row(row: dict, score: float, why: tuple[str, ...],
+                      supports: tuple[str, ...] = ()) -> Evidence:
+    return Evidence(chunk_id=row["id"], doc_id=row["doc_id"], kind=row["kind"],
+                    title=row["title"], date=row["date"], url=passage_link(row),
+                    origin=row["origin"], text=row["text"], score=round(score, 6), why=why,
+                    start_time=row["start_time"], supports=supports)
+
+
+def passage_link(row: dict) -> str | None:
+    url, kind = row["url"], row["kind"]
+    if kind == "thread":
+        for tweet in row["meta"].get("tweets", []):
+            if tweet["start"] <= row["start"] < tweet["end"] or tweet["start"] < row["end"] <= \
+                    tweet["end"]:
+                return tweet["url"]
+    if not url:
+        return None
+    if row.get("start_time") is not None:
+        return deep_link(url, row["start_time"])
+    if kind in ("tweet", "thread", "transcript"):
+        return url
+    return url.split("#")[0] + text_fragment(row["text"])
+
+
+def text_fragment(text: str, words: int = 5) -> str:
+    """`#:~:text=start,end`: the first and last few words of the passage (of one line each,
+    since a text fragment cannot cross block boundaries reliably)."""
+    lines = [line for line in (re.sub(r"[#*_`>\[\]]", " ", t).strip() for t in
+                               text.splitlines()) if len(line.split()) >= 2]
+    if not lines:
+        return ""
+    first, last = lines[0].split(), lines[-1].split()
+
+    def enc(part: list[str]) -> str:
+        return quote(" ".join(part), safe="").replace("-", "%2D").replace(",", "%2C")
+
+    if len(lines) == 1 and len(first) <= 2 * words:
+        return f"#:~:text={enc(first)}"
+    return f"#:~:text={enc(first[:words])},{enc(last[-words:])}"
