@@ -245,11 +245,12 @@ def _sync_index(home, embedder_spec: str | None, reindex: bool, quiet: bool) -> 
 @click.option("--since", help="From this date on (YYYY, YYYY-MM or YYYY-MM-DD).")
 @click.option("--until", help="Up to this date, inclusive (YYYY, YYYY-MM or YYYY-MM-DD).")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--semantic", is_flag=True, help="Search by meaning (the vector index).")
 @click.option("--json", "as_json", is_flag=True, help="Print rows as JSON.")
 @click.pass_context
 @_fail_nicely
 def search(ctx: click.Context, query: str, kind: str | None, since: str | None,
-           until: str | None, limit: int, as_json: bool) -> None:
+           until: str | None, limit: int, semantic: bool, as_json: bool) -> None:
     """Ranked keyword search over everything ingested.
 
     Words must all match; "quoted phrases" match exactly; prefix* matches word starts;
@@ -266,9 +267,11 @@ def search(ctx: click.Context, query: str, kind: str | None, since: str | None,
     from corpus.store import CorpusStore
 
     with CorpusStore(_home(ctx).corpus_db) as store:
+        bounds = {"kind": kind, "since": _date_bound(since, "since"),
+                  "until": _date_bound(until, "until")}
         try:
-            hits = store.search(query, kind=kind, since=_date_bound(since, "since"),
-                                until=_date_bound(until, "until"), limit=limit)
+            hits = _semantic(_home(ctx), store, query, limit, bounds) if semantic else \
+                store.search(query, limit=limit, **bounds)
         except QueryError as e:
             raise click.BadParameter(str(e), param_hint="QUERY") from None
         empty = store.counts()["documents"] == 0
@@ -287,6 +290,79 @@ def search(ctx: click.Context, query: str, kind: str | None, since: str | None,
                 click.echo(f"   {hit.url}")
 
     _emit([h.as_row() for h in hits], as_json, human)
+
+
+@cli.command()
+@click.argument("question")
+@click.option("-k", "k", default=8, show_default=True, type=click.IntRange(1, 100),
+              help="How many passages.")
+@click.option("--kind", help="Only this kind of document (tweet, blog, transcript, …).")
+@click.option("--since", help="From this date on (YYYY, YYYY-MM or YYYY-MM-DD).")
+@click.option("--until", help="Up to this date, inclusive.")
+@click.option("--own", "own_only", is_flag=True, help="His own posts only (no retweets).")
+@click.option("--mode", "modes", default="keyword,vector,graph", show_default=True,
+              help="Which retrievers to fuse (comma-separated).")
+@click.option("--json", "as_json", is_flag=True, help="Print the evidence as JSON rows.")
+@click.pass_context
+@_fail_nicely
+def retrieve(ctx: click.Context, question: str, k: int, kind: str | None, since: str | None,
+             until: str | None, own_only: bool, modes: str, as_json: bool) -> None:
+    """The evidence for a question: his passages, found by keywords, meaning and the graph.
+
+    Each passage comes with why it was found (keyword, vector, graph), the framework items it
+    supports, and a link to the moment: the tweet, the second of the talk, or the words on
+    the page. Run `ktp build` first so that the vector index exists.
+
+    \b
+    Example:
+      ktp retrieve "Why does he think agents will take a decade?"
+      ktp retrieve "what is software 2.0" -k 5 --kind tweet --own --json
+    """
+    from simulator.retrieval import MODES, open_retriever
+
+    chosen = tuple(m.strip() for m in modes.split(",") if m.strip())
+    if not chosen or set(chosen) - set(MODES):
+        raise click.BadParameter(f"choose from {', '.join(MODES)}", param_hint="--mode")
+    retriever = open_retriever(_home(ctx))
+    if retriever.index is None and "vector" in chosen:
+        click.echo("No vector index yet (run `ktp build`): keyword results only.", err=True)
+    evidence = retriever.retrieve(question, k, kind=kind, since=_date_bound(since, "since"),
+                                  until=_date_bound(until, "until"), own_only=own_only,
+                                  modes=chosen)
+
+    def human(rows: list) -> None:
+        if not rows:
+            click.echo("Nothing found. Try other words, or `ktp ingest` more of his material.")
+        for n, e in enumerate(evidence, 1):
+            click.echo(click.style(f"[{n}] {e.title}", bold=True)
+                       + f"  [{e.kind}, {(e.date or 'undated')[:10]}]  "
+                       + f"({'+'.join(e.why)}, {e.score:.4f})")
+            text = " ".join(e.text.split())
+            click.echo("    " + (text if len(text) <= 300 else text[:299] + "…"))
+            if e.supports:
+                click.echo("    supports: " + ", ".join(e.supports))
+            if e.url:
+                click.echo(f"    {e.url}")
+
+    _emit([e.as_row() for e in evidence], as_json, human)
+
+
+def _semantic(home, store, query: str, limit: int, bounds: dict) -> list:
+    """Nearest passages by meaning, as search hits (score: cosine similarity)."""
+    from corpus.store import SearchHit
+    from graph.pipeline import open_index
+
+    index, embedder = open_index(home)
+    if index is None:
+        raise click.ClickException("no vector index yet; run `ktp build` first")
+    hits = index.query(embedder.embed([query])[0], limit, **bounds)
+    rows = store.chunk_rows([h.chunk_id for h in hits])
+    return [SearchHit(id=h.chunk_id, doc_id=h.doc_id, kind=rows[h.chunk_id]["kind"],
+                      title=rows[h.chunk_id]["title"], date=rows[h.chunk_id]["date"],
+                      url=rows[h.chunk_id]["url"], text=rows[h.chunk_id]["text"],
+                      score=h.similarity, snippet=rows[h.chunk_id]["text"][:300],
+                      start_time=rows[h.chunk_id]["start_time"])
+            for h in hits if h.chunk_id in rows]
 
 
 @cli.command()

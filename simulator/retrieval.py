@@ -1,0 +1,171 @@
+"""Hybrid retrieval: keyword (FTS5 bm25) and vector (Chroma) results fused by reciprocal rank,
+expanded through the graph, deduplicated per document, returned as `Evidence`.
+
+    retriever = HybridRetriever(store, embedder, index, graph, framework)
+    evidence = retriever.retrieve("Why does he think agents will take a decade?", k=8)
+
+- Keyword: the question's content words OR-ed, ranked by bm25 (more, rarer words rank higher).
+- Vector: the question embedded with the index's embedder, nearest passages by cosine.
+- Fusion: score = sum over lists of weight / (RRF_K + rank) (reciprocal rank fusion).
+- Graph: the framework items closest to the question bring the passages linked to them
+  (Item -EVIDENCED_BY-> Passage, and the passages holding their quotes); every result is
+  labelled with the items it supports.
+- Deduplication: at most PER_DOC passages per document, and a tweet already present inside a
+  thread (or the other way round) is not shown twice.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from corpus.query import QueryError, question_query
+from corpus.store import CorpusStore
+from graph.evidence_links import item_text
+from simulator.evidence import Evidence, evidence_from_row
+
+RRF_K = 60
+DEPTH = 50  # candidates taken from each list before fusion
+PER_DOC = 2
+ITEM_MATCH = 0.45  # question-to-item similarity that brings an item's evidence in
+MODES = ("keyword", "vector", "graph")
+
+
+@dataclass(frozen=True)
+class Filters:
+    kind: str | None = None
+    since: str | None = None
+    until: str | None = None
+    own_only: bool = False
+
+
+class HybridRetriever:
+    def __init__(self, store: CorpusStore, embedder=None, index=None, graph=None,
+                 framework=None, weights: dict[str, float] | None = None):
+        self.store, self.embedder, self.index = store, embedder, index
+        self.graph, self.framework = graph, framework
+        self.weights = {"keyword": 1.0, "vector": 1.0, "graph": 1.0, **(weights or {})}
+        self._items, self._item_vectors = self._framework_vectors()
+
+    def retrieve(self, question: str, k: int = 8, *, kind: str | None = None,
+                 since: str | None = None, until: str | None = None, own_only: bool = False,
+                 modes: tuple[str, ...] = MODES) -> list[Evidence]:
+        filters = Filters(kind, since, until, own_only)
+        ranked: dict[str, list[str]] = {}
+        vector = None
+        if "keyword" in modes:
+            ranked["keyword"] = self._keyword(question, filters)
+        if "vector" in modes and self.index is not None and self.embedder is not None:
+            vector = self.embedder.embed([question])[0]
+            ranked["vector"] = [h.chunk_id for h in self.index.query(
+                vector, DEPTH, kind=kind, since=since, until=until, own_only=own_only)]
+        if "graph" in modes and self.graph is not None and vector is not None:
+            ranked["graph"] = self._graph_passages(vector)
+        scores, why = self._fuse(ranked)
+        rows = self.store.chunk_rows(list(scores))
+        rows = {cid: row for cid, row in rows.items() if _passes(row, filters)}
+        chosen = self._dedupe(sorted(rows, key=lambda c: (-scores[c], c)), rows, k)
+        return [evidence_from_row(rows[c], scores[c], tuple(why[c]), self._supports(c))
+                for c in chosen]
+
+    # ---- the lists -------------------------------------------------------------------------
+    def _keyword(self, question: str, f: Filters) -> list[str]:
+        try:
+            query = question_query(question)
+        except QueryError:
+            return []
+        return [h.id for h in self.store.search(query, kind=f.kind, since=f.since, until=f.until,
+                                                limit=DEPTH, own_only=f.own_only)]
+
+    def _graph_passages(self, vector: np.ndarray) -> list[str]:
+        """Passages linked to the framework items the question is about, best items first."""
+        if not self._items:
+            return []
+        similarities = self._item_vectors @ vector
+        passages: list[str] = []
+        for i in np.argsort(-similarities):
+            if similarities[i] < ITEM_MATCH:
+                break
+            passages += self._item_passages(self._items[i].id)
+        return list(dict.fromkeys(passages))[:DEPTH]
+
+    def _item_passages(self, item_id: str) -> list[str]:
+        g = self.graph
+        linked = sorted(((d.get("similarity", 0), t) for _, t, key, d in
+                         g.out_edges(item_id, keys=True, data=True) if key == "EVIDENCED_BY"),
+                        reverse=True)
+        quoted = [t for _, q, key in g.out_edges(item_id, keys=True) if key == "SUPPORTED_BY"
+                  for _, t, k2 in g.out_edges(q, keys=True) if k2 == "FOUND_IN"]
+        return quoted + [t for _, t in linked]
+
+    def _fuse(self, ranked: dict[str, list[str]]):
+        scores: dict[str, float] = defaultdict(float)
+        why: dict[str, list[str]] = defaultdict(list)
+        for mode, ids in ranked.items():
+            for rank, cid in enumerate(ids):
+                scores[cid] += self.weights[mode] / (RRF_K + rank + 1)
+                why[cid].append(mode)
+        return scores, why
+
+    # ---- shaping the result ----------------------------------------------------------------
+    def _dedupe(self, order: list[str], rows: dict[str, dict], k: int) -> list[str]:
+        per_doc: dict[str, int] = defaultdict(int)
+        seen_tweets: set[str] = set()
+        chosen = []
+        for cid in order:
+            row = rows[cid]
+            tweets = _tweet_ids(row)
+            if per_doc[row["doc_id"]] >= PER_DOC or (tweets and tweets <= seen_tweets):
+                continue
+            per_doc[row["doc_id"]] += 1
+            seen_tweets |= tweets
+            chosen.append(cid)
+            if len(chosen) == k:
+                break
+        return chosen
+
+    def _supports(self, chunk_id: str) -> tuple[str, ...]:
+        if self.graph is None or chunk_id not in self.graph:
+            return ()
+        items = set()
+        for src, _, key in self.graph.in_edges(chunk_id, keys=True):
+            if key == "EVIDENCED_BY":
+                items.add(src)
+            elif key == "FOUND_IN":
+                items |= {i for i, _, k2 in self.graph.in_edges(src, keys=True)
+                          if k2 == "SUPPORTED_BY"}
+        return tuple(sorted(items))
+
+    def _framework_vectors(self):
+        if self.framework is None or self.embedder is None or self.graph is None:
+            return [], None
+        items = self.framework.of_kind("axiom") + self.framework.of_kind("model")
+        return items, self.embedder.embed([item_text(i) for i in items])
+
+
+def _tweet_ids(row: dict) -> set[str]:
+    if row["kind"] == "tweet":
+        return {row["doc_id"].split(":", 1)[1]}
+    if row["kind"] == "thread":
+        return {t["id"] for t in row["meta"].get("tweets", [])
+                if t["start"] < row["end"] and row["start"] < t["end"]}
+    return set()
+
+
+def _passes(row: dict, f: Filters) -> bool:
+    """Graph passages come unfiltered from the graph: apply the user's filters to them too."""
+    day = (row["date"] or "")[:10]
+    return ((not f.kind or row["kind"] == f.kind)
+            and (not f.since or (day and day >= f.since))
+            and (not f.until or (day and day <= f.until))
+            and (not f.own_only or not row["meta"].get("is_retweet")))
+
+
+def open_retriever(home, world=None) -> HybridRetriever:
+    """A retriever over a data home: its store, index (if built), graph and framework."""
+    from graph.pipeline import open_index, open_world
+
+    world = world or open_world(home)
+    index, embedder = open_index(home)
+    return HybridRetriever(world.store, embedder, index, world.graph, world.framework)

@@ -1,0 +1,154 @@
+"""Hybrid retrieval end to end on a small corpus, with the real embedder and index: what each
+retriever finds, fusion, graph expansion through evidence links, dedupe, filters, deep links."""
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import TINY_FRAMEWORK, write_files
+from corpus.home import DataHome
+from corpus.model import Chunk, Document
+from corpus.store import CorpusStore
+from graph.embedder import MiniLMEmbedder
+from graph.evidence_links import support_counts
+from graph.pipeline import build_index, open_world
+from simulator.evidence import text_fragment
+from simulator.retrieval import HybridRetriever, open_retriever
+from ui.cli import cli
+
+LONG_POST = "\n\n".join(
+    f"Paragraph {i}: the training loop, the learning rate and the loss curve all matter here, "
+    f"and you should watch the loss of the training loop carefully. " * 3 for i in range(12))
+
+DOCS = [
+    Document(id="blog:small", kind="blog", title="Small post", date="2020-01-01",
+             url="http://karpathy.github.io/2020/01/01/small/",
+             text="I always begin with the smallest thing that works.\n\nThen I build it by "
+                  "hand first, and only later automate it."),
+    Document(id="tweet:42", kind="tweet", title="t", date="2021-05-05T10:00:00Z",
+             url="https://x.com/karpathy/status/42",
+             text="if you can check it you can automate it"),
+    Document(id="tweet:43", kind="tweet", title="t", date="2024-02-02T10:00:00Z",
+             url="https://x.com/karpathy/status/43", meta={"is_retweet": True},
+             text="Someone else: verification is the bottleneck of automation."),
+    Document(id="blog:loops", kind="blog", title="Training loops", date="2019-04-25",
+             url="http://karpathy.github.io/2019/04/25/loops/", text=LONG_POST),
+    Document(id="blog:soup", kind="blog", title="Soup", date="2018-01-01",
+             url="http://karpathy.github.io/2018/01/01/soup/",
+             text="Leek and potato soup needs leeks, potatoes, butter and stock."),
+]
+TALK = Document(id="yt:abcdefghijk", kind="transcript", title="A tiny talk", date="2023-03-03",
+                url="https://www.youtube.com/watch?v=abcdefghijk",
+                text="welcome everyone. today we talk about reinforcement learning and reward.")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A data home with the tiny framework, the documents above, a built index and graph."""
+    root = tmp_path_factory.mktemp("world")
+    folder = write_files(root / "fw", TINY_FRAMEWORK)
+    home = DataHome(root / "home").ensure()
+    with CorpusStore(home.corpus_db) as store:
+        store.add_many(DOCS)
+        store.add(TALK, [Chunk("yt:abcdefghijk#0", TALK.id, 0, 0, 25, TALK.text[:25], 0.0),
+                         Chunk("yt:abcdefghijk#1", TALK.id, 1, 26, len(TALK.text),
+                               TALK.text[26:], 95.0)])
+        embedder = MiniLMEmbedder()
+        build_index(home, store, embedder)
+    w = open_world(home, folder)
+    from graph.pipeline import open_index
+    index, _ = open_index(home, embedder)
+    return home, w, HybridRetriever(w.store, embedder, index, w.graph, w.framework)
+
+
+def docs(evidence):
+    return [e.doc_id for e in evidence]
+
+
+def test_keyword_finds_words_and_vector_finds_meaning(world):
+    _, _, r = world
+    assert docs(r.retrieve("leeks potatoes", k=1, modes=("keyword",))) == ["blog:soup"]
+    assert docs(r.retrieve("a recipe for a vegetable dinner", k=1, modes=("vector",))) == \
+        ["blog:soup"]
+
+
+def test_fusion_labels_how_each_passage_was_found(world):
+    _, _, r = world
+    [top] = r.retrieve("smallest thing that works", k=1)
+    assert top.doc_id == "blog:small" and {"keyword", "vector"} <= set(top.why)
+
+
+def test_quotes_are_located_verbatim_and_count_as_support(world):
+    _, w, _ = world
+    found = [(q, t, d) for q, t, k, d in w.graph.edges(keys=True, data=True) if k == "FOUND_IN"]
+    spans = {q: (t, d["start"], d["end"]) for q, t, d in found}
+    text = DOCS[0].text
+    t, start, end = spans["axiom:small#q1"]
+    assert t == "blog:small#0" and text[start:end] == "the smallest thing that works"
+    assert spans["axiom:verify#q1"][0] == "tweet:42#0"
+    passages, sources = support_counts(w.graph, "axiom:small")
+    assert passages >= 1 and sources >= 1
+
+
+def test_a_question_about_an_axiom_brings_its_evidence_through_the_graph(world):
+    _, _, r = world
+    evidence = r.retrieve("Should machines do the work that can be verified?", k=5)
+    by_doc = {e.doc_id: e for e in evidence}
+    assert "tweet:42" in by_doc and "axiom:verify" in by_doc["tweet:42"].supports
+    assert "graph" in by_doc["tweet:42"].why
+
+
+def test_one_long_document_does_not_crowd_out_the_rest(world):
+    _, _, r = world
+    evidence = r.retrieve("the training loop and the loss", k=6)
+    assert docs(evidence).count("blog:loops") == 2 and len(set(docs(evidence))) >= 3
+
+
+def test_filters_apply_to_every_retriever(world):
+    _, _, r = world
+    q = "verification and automation"
+    assert "tweet:43" in docs(r.retrieve(q, k=8))
+    assert "tweet:43" not in docs(r.retrieve(q, k=8, own_only=True))
+    assert set(docs(r.retrieve(q, k=8, kind="tweet"))) <= {"tweet:42", "tweet:43"}
+    assert all(e.date >= "2021" for e in r.retrieve(q, k=8, since="2021-01-01"))
+
+
+def test_deep_links_land_on_the_words(world):
+    _, _, r = world
+    [tweet] = r.retrieve("check it automate it", k=1, kind="tweet")
+    assert tweet.url == "https://x.com/karpathy/status/42"
+    [talk] = r.retrieve("reinforcement learning reward", k=1, kind="transcript")
+    assert talk.url == "https://www.youtube.com/watch?v=abcdefghijk&t=95s"
+    [post] = r.retrieve("leeks potatoes", k=1)
+    assert post.url == ("http://karpathy.github.io/2018/01/01/soup/#:~:text=Leek%20and%20"
+                        "potato%20soup%20needs%20leeks%2C%20potatoes%2C%20butter%20and%20stock.")
+
+
+def test_text_fragments_are_encoded_and_short():
+    assert text_fragment("one two") == "#:~:text=one%20two"
+    assert text_fragment("A-b, c d e f g h i j k l m") == \
+        "#:~:text=A%2Db%2C%20c%20d%20e%20f,i%20j%20k%20l%20m"
+
+
+def test_ktp_retrieve_json_rows(world, monkeypatch):
+    home, _, _ = world
+    monkeypatch.setenv("KTP_HOME", str(home.root))
+    monkeypatch.setenv("KTP_FRAMEWORK", str(home.root.parent / "fw"))
+    result = CliRunner().invoke(cli, ["retrieve", "smallest thing that works", "-k", "2",
+                                      "--json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert set(rows[0]) >= {"chunk_id", "doc_id", "kind", "title", "date", "url", "origin",
+                            "text", "score", "why"}
+    assert rows[0]["doc_id"] == "blog:small"
+    semantic = CliRunner().invoke(cli, ["search", "vegetable dinner", "--semantic", "--json"])
+    assert json.loads(semantic.output)[0]["doc_id"] == "blog:soup"
+
+
+def test_open_retriever_without_an_index_still_answers_by_keywords(tmp_path):
+    home = DataHome(tmp_path / "h").ensure()
+    with CorpusStore(home.corpus_db) as store:
+        store.add(DOCS[4])
+    r = open_retriever(home)
+    assert r.index is None and docs(r.retrieve("leeks", k=1)) == ["blog:soup"]
