@@ -4,6 +4,7 @@ import streamlit as st
 
 from corpus.framework_model import Item
 from corpus.ids import deep_link
+from graph.evidence_links import support_counts
 from ui.markup import md_escape, md_link
 
 world = st.session_state["world"]
@@ -15,12 +16,15 @@ def titles(ids) -> str:
 
 
 def evidence_line(item: Item) -> str:
-    """'3 quotes from 2 sources (1 ingested)', counted from the graph's SUPPORTED_BY/SAID_IN."""
-    quotes = [q for _, q, k in graph.out_edges(item.id, keys=True) if k == "SUPPORTED_BY"]
-    sources = {s for q in quotes for _, s, k in graph.out_edges(q, keys=True) if k == "SAID_IN"}
-    ingested = sum(graph.nodes[s]["kind"] == "Document" for s in sources)
-    return (f"{len(quotes)} quote{'s' * (len(quotes) != 1)} from {len(sources)} "
-            f"source{'s' * (len(sources) != 1)} ({ingested} in the corpus)")
+    """'supported by 9 passages in 6 sources', counted from the graph's evidence links (the
+    passages holding its quotes, and those closest to it in meaning)."""
+    passages, sources = support_counts(graph, item.id)
+    if passages:
+        return (f"supported by {passages} passage{'s' * (passages != 1)} in {sources} "
+                f"source{'s' * (sources != 1)} of the corpus")
+    quotes = len(item.quotes)
+    return (f"{quotes} quote{'s' * (quotes != 1)}; no passages linked yet (ingest his "
+            "material and run `ktp build`)")
 
 
 def show_quotes(item: Item) -> None:
