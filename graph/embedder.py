@@ -51,10 +51,15 @@ class MiniLMEmbedder:
 
     def __init__(self, model_dir: Path | None = None, backend: str = "onnx"):
         """backend "onnx": the graph in `graph.minilm_onnx` on onnxruntime (fast); "numpy":
-        the forward pass below (plain, a reference)."""
+        the forward pass below (plain, a reference). The weights load on first use, so an
+        index with nothing new to embed never pays for them."""
+        self.model_dir, self.backend = model_dir, backend
+        self.w = None
+
+    def _load(self) -> None:
         from tokenizers import Tokenizer
 
-        folder = Path(model_dir) if model_dir else bundled_model_dir()
+        folder = Path(self.model_dir) if self.model_dir else bundled_model_dir()
         self.w = read_safetensors(folder / "model.safetensors")
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
@@ -62,13 +67,14 @@ class MiniLMEmbedder:
         for name in [k for k in self.w if k.endswith(".weight") and self.w[k].ndim == 2
                      and "embeddings" not in k]:
             self.w[name] = np.ascontiguousarray(self.w[name].T)  # x @ W for Linear layers
-        self.backend = backend
-        if backend == "onnx":
+        if self.backend == "onnx":
             from graph.minilm_onnx import build_model, session
 
             self.session = session(build_model(self.w))
 
     def embed(self, texts: Sequence[str], batch_size: int = BATCH) -> np.ndarray:
+        if self.w is None:
+            self._load()
         texts = [t if t.strip() else " " for t in texts]
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
