@@ -50,8 +50,12 @@ def read_text_file(path: Path) -> Document:
         or (registered.date if registered else None)
     extra = {k: v for k, v in meta.items()
              if k not in {"id", "kind", "title", "date", "url", "permalink", "author"}}
+    text = body.strip()
+    excerpt = extra.pop("excerpt", None)
+    if isinstance(excerpt, str) and " ".join(excerpt.split()) not in " ".join(text.split()):
+        text = f"{excerpt.strip()}\n\n{text}"  # a post's summary, in the author's own words
     try:
-        return Document(id=doc_id, kind=kind, title=" ".join(title.split()), text=body.strip(),
+        return Document(id=doc_id, kind=kind, title=" ".join(title.split()), text=text,
                         author=str(meta.get("author") or DEFAULT_AUTHOR), date=date,
                         url=str(url) if url else None, origin=str(path), meta=_jsonable(extra))
     except ValueError as e:

@@ -20,7 +20,7 @@ CHUNK_CHARS = 1100
 _TIME = r"(?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3}"
 _VTT_TIME = re.compile(rf"^({_TIME})\s*-->\s*({_TIME})")
 _TAG = re.compile(r"<[^>]*>")
-_STAMP = re.compile(r"^\s*(?:\*\*)?\[(\d{1,2}(?::\d{2}){1,2})\](?:\*\*)?\s*(.*)$")
+_STAMP = re.compile(r"^\s*(?:\*\*)?\[(\d+(?::\d{2}){1,2})\](?:\*\*)?\s*(.*)$")
 _SPEAKER = re.compile(r"^([A-Z][\w .'-]{0,40}):\s+(.+)$")
 
 

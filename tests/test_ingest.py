@@ -139,3 +139,11 @@ def test_a_crash_mid_input_leaves_the_store_as_it_was(store, tmp_path, monkeypat
         ingest_paths([tmp_path / "in" / "a.md"], store)
     assert store.fingerprint() == before
     assert [d.id for d in store.documents()] == ["doc:a"]
+
+
+def test_a_posts_excerpt_is_part_of_its_text(store, tmp_path):
+    write_files(tmp_path / "in", {"2022-03-14-old-net.markdown": (
+        "---\ntitle: An old net\nexcerpt: \"A summary in his words.\"\n---\nThe body.\n")})
+    ingest_paths([tmp_path / "in"], store)
+    doc = store.get("blog:old-net")
+    assert doc.text == "A summary in his words.\n\nThe body." and "excerpt" not in doc.meta

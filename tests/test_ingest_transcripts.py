@@ -119,3 +119,13 @@ def test_captions_in_utf16_or_with_a_bom(tmp_path, store, encoding):
     path.write_bytes(SRT.encode(encoding))
     assert ingest_paths([path], store).loaded == 1
     assert only_doc(store).text.startswith("First we look")
+
+
+def test_talks_longer_than_99_minutes_keep_every_line(tmp_path, store):
+    lines = [f"[{m}:{s:02d}] minute {m} second {s} of a very long talk"
+             for m in (1, 99, 100, 211) for s in (0, 30)]
+    lines += ["[1:45:30] the same talk with hours written out"]
+    ingest_paths([write_files(tmp_path, {"long.md": "\n".join(lines)}) / "long.md"], store)
+    doc = only_doc(store)
+    assert "minute 211 second 30" in doc.text and "hours written out" in doc.text
+    assert doc.meta["segments"] == 9
