@@ -50,7 +50,7 @@ def read_text_file(path: Path) -> Document:
         or (registered.date if registered else None)
     extra = {k: v for k, v in meta.items()
              if k not in {"id", "kind", "title", "date", "url", "permalink", "author"}}
-    text = body.strip()
+    text = reading_text(body) if path.suffix.lower() in (".md", ".markdown") else body.strip()
     excerpt = extra.pop("excerpt", None)
     if isinstance(excerpt, str) and " ".join(excerpt.split()) not in " ".join(text.split()):
         text = f"{excerpt.strip()}\n\n{text}"  # a post's summary, in the author's own words
@@ -60,6 +60,30 @@ def read_text_file(path: Path) -> Document:
                         url=str(url) if url else None, origin=str(path), meta=_jsonable(extra))
     except ValueError as e:
         raise SkipItem(f"front matter: {e}") from None
+
+
+_FENCE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.M | re.S)
+_HTML_TAG = re.compile(r"<(?:img\b[^>]*?\balt=[\"']([^\"']*)[\"'][^>]*|/?[a-zA-Z][^>]*)>")
+_LIQUID = re.compile(r"{%.*?%}|{{.*?}}", re.S)
+_HIDDEN = re.compile(r"<(script|style)\b.*?</\1\s*>", re.S | re.I)  # never shown to a reader
+
+
+def reading_text(markdown: str) -> str:
+    """What a reader of the page sees: inline HTML tags (Jekyll posts are full of image
+    captions and styled divs) and Liquid tags removed, their text and image alt text kept;
+    fenced code is left exactly as written."""
+    out, pos = [], 0
+    for fence in _FENCE.finditer(markdown):
+        out.append(_strip_markup(markdown[pos:fence.start()]))
+        out.append(fence.group(0))
+        pos = fence.end()
+    out.append(_strip_markup(markdown[pos:]))
+    return re.sub(r"\n{3,}", "\n\n", "".join(out)).strip()
+
+
+def _strip_markup(text: str) -> str:
+    text = _HIDDEN.sub("", _LIQUID.sub("", text))
+    return _HTML_TAG.sub(lambda m: m.group(1) or "", text)
 
 
 def _kind_and_id(path: Path, meta: dict, from_url: str | None, dated) -> tuple[str, str]:
