@@ -48,3 +48,21 @@ def test_a_wrong_embedder_choice_says_how_to_fix_it():
     except ImportError:
         with pytest.raises(EmbedderError, match="install it with"):
             load_embedder("hf:some/model")
+
+
+def test_any_llama_index_embedding_model_can_be_used_but_not_mixed(tmp_path, store):
+    from llama_index.core.embeddings import MockEmbedding
+
+    from corpus.home import DataHome
+    from corpus.model import Document
+    from graph.embedder import LlamaIndexEmbedder
+    from graph.vector_index import VectorIndex, VectorIndexError
+
+    other = LlamaIndexEmbedder(MockEmbedding(embed_dim=8), "mock:8")
+    assert other.dim == 8
+    vectors = other.embed(["one", "two"])
+    assert vectors.shape == (2, 8) and np.allclose(np.linalg.norm(vectors, axis=1), 1)
+    store.add(Document(id="doc:a", kind="doc", title="A", text="some words"))
+    VectorIndex.open(DataHome(tmp_path), other).sync(store)
+    with pytest.raises(VectorIndexError, match="built with the embedder 'mock:8'"):
+        VectorIndex.open(DataHome(tmp_path), MiniLMEmbedder())
