@@ -47,7 +47,8 @@ def archive_text(n: int) -> str:
 def vtt_text(cues: int) -> str:
     blocks, line = ["WEBVTT\nKind: captions\nLanguage: en\n"], "start of the talk"
     for i in range(cues):
-        t0, t1 = f"00:{i // 60 % 60:02d}:{i % 60:02d}.000", f"00:{i // 60 % 60:02d}:{i % 60:02d}.900"
+        stamp = f"00:{i // 60 % 60:02d}:{i % 60:02d}"
+        t0, t1 = f"{stamp}.000", f"{stamp}.900"
         words = [f"word{i}x{j}" for j in range(6)]
         timed_words = "".join(f"<00:00:00.{j}00><c> {w}</c>" for j, w in enumerate(words[1:], 1))
         blocks.append(f"{t0} --> {t1} align:start position:0%\n{line}\n{words[0]}{timed_words}\n")

@@ -65,7 +65,8 @@ def prepare(home: Path) -> None:
     subprocess.run(ktp + ["ingest", str(REALDATA)], check=True, stdout=subprocess.DEVNULL)
     ingest = time.perf_counter() - start
     subprocess.run(ktp + ["build"], check=True, stdout=subprocess.DEVNULL)
-    print(f"prepared {home}: ingest {ingest:.1f} s, build {time.perf_counter() - start - ingest:.1f} s")
+    build = time.perf_counter() - start - ingest
+    print(f"prepared {home}: ingest {ingest:.1f} s, build {build:.1f} s")
 
 
 def main() -> None:

@@ -1,7 +1,6 @@
 """Hybrid retrieval end to end on a small corpus, with the real embedder and index: what each
 retriever finds, fusion, graph expansion through evidence links, dedupe, filters, deep links."""
 import json
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
