@@ -28,20 +28,21 @@ class Evidence:
     why: tuple[str, ...]  # how it was found: "keyword", "vector", "graph"
     start_time: float | None = None
     supports: tuple[str, ...] = field(default=())  # framework items this passage backs
+    similarity: float | None = None  # cosine to the question, when the vector index found it
 
     def as_row(self) -> dict:
         return {"chunk_id": self.chunk_id, "doc_id": self.doc_id, "kind": self.kind,
                 "title": self.title, "date": self.date, "url": self.url, "origin": self.origin,
                 "text": self.text, "score": self.score, "why": list(self.why),
-                "supports": list(self.supports)}
+                "supports": list(self.supports), "similarity": self.similarity}
 
 
 def evidence_from_row(row: dict, score: float, why: tuple[str, ...],
-                      supports: tuple[str, ...] = ()) -> Evidence:
+                      supports: tuple[str, ...] = (), similarity: float | None = None) -> Evidence:
     return Evidence(chunk_id=row["id"], doc_id=row["doc_id"], kind=row["kind"],
                     title=row["title"], date=row["date"], url=passage_link(row),
                     origin=row["origin"], text=row["text"], score=round(score, 6), why=why,
-                    start_time=row["start_time"], supports=supports)
+                    start_time=row["start_time"], supports=supports, similarity=similarity)
 
 
 def passage_link(row: dict) -> str | None:

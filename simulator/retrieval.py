@@ -56,21 +56,31 @@ class HybridRetriever:
                  modes: tuple[str, ...] = MODES) -> list[Evidence]:
         filters = Filters(kind, since, until, own_only)
         ranked: dict[str, list[str]] = {}
-        vector = None
+        vector, similarity = None, {}
         if "keyword" in modes:
             ranked["keyword"] = self._keyword(question, filters)
         if "vector" in modes and self.index is not None and self.embedder is not None:
             vector = self.embedder.embed([question])[0]
-            ranked["vector"] = [h.chunk_id for h in self.index.query(
-                vector, DEPTH, kind=kind, since=since, until=until, own_only=own_only)]
+            hits = self.index.query(vector, DEPTH, kind=kind, since=since, until=until,
+                                    own_only=own_only)
+            ranked["vector"] = [h.chunk_id for h in hits]
+            similarity = {h.chunk_id: h.similarity for h in hits}
         if "graph" in modes and self.graph is not None and vector is not None:
             ranked["graph"] = self._graph_passages(vector)
         scores, why = self._fuse(ranked)
         rows = self.store.chunk_rows(list(scores))
         rows = {cid: row for cid, row in rows.items() if _passes(row, filters)}
         chosen = self._dedupe(sorted(rows, key=lambda c: (-scores[c], c)), rows, k)
-        return [evidence_from_row(rows[c], scores[c], tuple(why[c]), self._supports(c))
-                for c in chosen]
+        return [evidence_from_row(rows[c], scores[c], tuple(why[c]), self._supports(c),
+                                  similarity.get(c)) for c in chosen]
+
+    def related_items(self, question: str, limit: int = 4) -> list:
+        """The axioms and mental models closest to the question, above ITEM_MATCH."""
+        if not self._items:
+            return []
+        sims = self._item_vectors @ self.embedder.embed([question])[0]
+        order = [i for i in np.argsort(-sims) if sims[i] >= ITEM_MATCH]
+        return [self._items[i] for i in order[:limit]]
 
     # ---- the lists -------------------------------------------------------------------------
     def _keyword(self, question: str, f: Filters) -> list[str]:

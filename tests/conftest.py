@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from corpus.home import DataHome
+from corpus.model import Chunk, Document
 from corpus.store import CorpusStore
 
 REPO = Path(__file__).resolve().parents[1]
@@ -99,3 +101,55 @@ TINY_FRAMEWORK = {
 @pytest.fixture
 def tiny_framework(tmp_path: Path) -> Path:
     return write_files(tmp_path / "framework", TINY_FRAMEWORK)
+
+
+# A small built world (tiny framework, a few documents, a real index and graph) shared by the
+# retrieval and answer tests: building it embeds with the real MiniLM, so it is made once.
+LONG_POST = "\n\n".join(
+    f"Paragraph {i}: the training loop, the learning rate and the loss curve all matter here, "
+    f"and you should watch the loss of the training loop carefully. " * 3 for i in range(12))
+
+DOCS = [
+    Document(id="blog:small", kind="blog", title="Small post", date="2020-01-01",
+             url="http://karpathy.github.io/2020/01/01/small/",
+             text="I always begin with the smallest thing that works.\n\nThen I build it by "
+                  "hand first, and only later automate it."),
+    Document(id="tweet:42", kind="tweet", title="t", date="2021-05-05T10:00:00Z",
+             url="https://x.com/karpathy/status/42",
+             text="if you can check it you can automate it"),
+    Document(id="tweet:43", kind="tweet", title="t", date="2024-02-02T10:00:00Z",
+             url="https://x.com/karpathy/status/43", meta={"is_retweet": True},
+             text="Someone else: verification is the bottleneck of automation."),
+    Document(id="blog:loops", kind="blog", title="Training loops", date="2019-04-25",
+             url="http://karpathy.github.io/2019/04/25/loops/", text=LONG_POST),
+    Document(id="blog:soup", kind="blog", title="Soup", date="2018-01-01",
+             url="http://karpathy.github.io/2018/01/01/soup/",
+             text="Leek and potato soup needs leeks, potatoes, butter and stock."),
+]
+TALK = Document(id="yt:abcdefghijk", kind="transcript", title="A tiny talk", date="2023-03-03",
+                url="https://www.youtube.com/watch?v=abcdefghijk",
+                text="welcome everyone. today we talk about reinforcement learning and reward.")
+
+
+@pytest.fixture(scope="session")
+def small_world(tmp_path_factory):
+    """A data home with the tiny framework, the documents above, a built index and graph."""
+    from graph.embedder import MiniLMEmbedder
+    from graph.pipeline import build_index, open_index, open_world
+    from simulator.retrieval import HybridRetriever
+
+    root = tmp_path_factory.mktemp("world")
+    folder = write_files(root / "fw", TINY_FRAMEWORK)
+    home = DataHome(root / "home").ensure()
+    with CorpusStore(home.corpus_db) as store:
+        store.add_many(DOCS)
+        store.add(TALK, [Chunk("yt:abcdefghijk#0", TALK.id, 0, 0, 25, TALK.text[:25], 0.0),
+                         Chunk("yt:abcdefghijk#1", TALK.id, 1, 26, len(TALK.text),
+                               TALK.text[26:], 95.0)])
+        embedder = MiniLMEmbedder()
+        build_index(home, store, embedder)
+    w = open_world(home, folder)
+    index, _ = open_index(home, embedder)
+    return home, w, HybridRetriever(w.store, embedder, index, w.graph, w.framework)
+
+

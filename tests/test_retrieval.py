@@ -5,60 +5,19 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from conftest import TINY_FRAMEWORK, write_files
 from corpus.home import DataHome
-from corpus.model import Chunk, Document
 from corpus.store import CorpusStore
-from graph.embedder import MiniLMEmbedder
 from graph.evidence_links import support_counts
-from graph.pipeline import build_index, open_world
 from simulator.evidence import text_fragment
-from simulator.retrieval import HybridRetriever, open_retriever
+from simulator.retrieval import open_retriever
 from ui.cli import cli
 
-LONG_POST = "\n\n".join(
-    f"Paragraph {i}: the training loop, the learning rate and the loss curve all matter here, "
-    f"and you should watch the loss of the training loop carefully. " * 3 for i in range(12))
-
-DOCS = [
-    Document(id="blog:small", kind="blog", title="Small post", date="2020-01-01",
-             url="http://karpathy.github.io/2020/01/01/small/",
-             text="I always begin with the smallest thing that works.\n\nThen I build it by "
-                  "hand first, and only later automate it."),
-    Document(id="tweet:42", kind="tweet", title="t", date="2021-05-05T10:00:00Z",
-             url="https://x.com/karpathy/status/42",
-             text="if you can check it you can automate it"),
-    Document(id="tweet:43", kind="tweet", title="t", date="2024-02-02T10:00:00Z",
-             url="https://x.com/karpathy/status/43", meta={"is_retweet": True},
-             text="Someone else: verification is the bottleneck of automation."),
-    Document(id="blog:loops", kind="blog", title="Training loops", date="2019-04-25",
-             url="http://karpathy.github.io/2019/04/25/loops/", text=LONG_POST),
-    Document(id="blog:soup", kind="blog", title="Soup", date="2018-01-01",
-             url="http://karpathy.github.io/2018/01/01/soup/",
-             text="Leek and potato soup needs leeks, potatoes, butter and stock."),
-]
-TALK = Document(id="yt:abcdefghijk", kind="transcript", title="A tiny talk", date="2023-03-03",
-                url="https://www.youtube.com/watch?v=abcdefghijk",
-                text="welcome everyone. today we talk about reinforcement learning and reward.")
+from conftest import DOCS
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    """A data home with the tiny framework, the documents above, a built index and graph."""
-    root = tmp_path_factory.mktemp("world")
-    folder = write_files(root / "fw", TINY_FRAMEWORK)
-    home = DataHome(root / "home").ensure()
-    with CorpusStore(home.corpus_db) as store:
-        store.add_many(DOCS)
-        store.add(TALK, [Chunk("yt:abcdefghijk#0", TALK.id, 0, 0, 25, TALK.text[:25], 0.0),
-                         Chunk("yt:abcdefghijk#1", TALK.id, 1, 26, len(TALK.text),
-                               TALK.text[26:], 95.0)])
-        embedder = MiniLMEmbedder()
-        build_index(home, store, embedder)
-    w = open_world(home, folder)
-    from graph.pipeline import open_index
-    index, _ = open_index(home, embedder)
-    return home, w, HybridRetriever(w.store, embedder, index, w.graph, w.framework)
+@pytest.fixture
+def world(small_world):
+    return small_world
 
 
 def docs(evidence):

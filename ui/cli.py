@@ -294,6 +294,70 @@ def search(ctx: click.Context, query: str, kind: str | None, since: str | None,
 
 @cli.command()
 @click.argument("question")
+@click.option("--llm", "llm_spec", envvar="KTP_LLM", metavar="PROVIDER:MODEL",
+              help="openai:<m>, anthropic:<m>, ollama:<m> or compat:<m> (default: none, "
+                   "which gives the framework reading).")
+@click.option("-k", "k", default=8, show_default=True, type=click.IntRange(1, 30),
+              help="How many passages of evidence.")
+@click.option("--prompt", "show_prompt", is_flag=True,
+              help="Print the full prompt too, to paste into any LLM.")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.pass_context
+@_fail_nicely
+def ask(ctx: click.Context, question: str, llm_spec: str | None, k: int, show_prompt: bool,
+        as_json: bool) -> None:
+    """Ask a question; get an answer in his framework with every citation checked.
+
+    Without an LLM the answer is a framework reading: the ideas of his in play, his own words
+    on it (quoted verbatim, cited), how he would approach it, and the sources. With --llm the
+    model writes the answer (streamed), and its quotes and citations are checked against the
+    sources all the same.
+
+    \b
+    Example:
+      ktp ask "Should I build my own tokenizer to understand LLMs?"
+      OPENAI_API_KEY=... ktp ask "What would he say about AI tutors?" --llm openai:gpt-4o-mini
+      ktp ask "What is software 2.0?" --json | jq .citations
+    """
+    from simulator.answer import answer
+    from simulator.llm import LLMError, load_llm
+    from simulator.retrieval import open_retriever
+
+    try:
+        llm = load_llm(llm_spec)
+    except LLMError as e:
+        raise click.ClickException(str(e)) from None
+    retriever = open_retriever(_home(ctx))
+    stream = llm is not None and not as_json and sys.stdout.isatty()
+    try:
+        result = answer(question, retriever, retriever.framework, llm, k=k,
+                        on_token=(lambda t: click.echo(t, nl=False)) if stream else None)
+    except LLMError as e:
+        raise click.ClickException(str(e)) from None
+    if as_json:
+        click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
+        return
+    click.echo("\n" if stream else result.text)
+    _print_citations(result)
+    if show_prompt:
+        from simulator.prompt import prompt_text
+
+        click.echo("\n--- full prompt ---\n" + prompt_text(result.messages))
+
+
+def _print_citations(result) -> None:
+    if not result.citations:
+        return
+    good = sum(c.verified for c in result.citations)
+    click.echo(f"\nCitations: {good} of {len(result.citations)} verified against the sources")
+    for c in result.citations:
+        mark = click.style("ok", fg="green") if c.verified else click.style("!!", fg="red")
+        where = f"[{c.marker}] {c.url or c.doc_id or ''}" if c.marker else "(no marker)"
+        click.echo(f"  {mark} {where}" + (f"  {c.problem}" if c.problem else ""))
+
+
+@cli.command()
+@click.argument("question")
 @click.option("-k", "k", default=8, show_default=True, type=click.IntRange(1, 100),
               help="How many passages.")
 @click.option("--kind", help="Only this kind of document (tweet, blog, transcript, …).")
