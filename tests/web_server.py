@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class SiteServer:
     def __init__(self, routes: dict[str, tuple[str, str | bytes]]):
-        """routes: path -> (content type, body). Special paths: /slow (sleeps 3 s), /flaky
+        """routes: path -> (content type, body). Special paths: /slow (sleeps 1.5 s), /flaky
         (503 on the first request, then the route `/flaky` if given)."""
         self.routes = routes
         self.hits: Counter = Counter()
@@ -22,7 +22,7 @@ class SiteServer:
                 server.hits[self.path] += 1
                 server.headers.append(dict(self.headers))
                 if self.path == "/slow":
-                    time.sleep(3)
+                    time.sleep(1.5)  # past the tests' 0.5 s client timeout
                 if self.path == "/flaky" and server.hits[self.path] == 1:
                     return self._send(503, "text/plain", b"busy")
                 if self.path not in server.routes:
@@ -46,7 +46,11 @@ class SiteServer:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                pass  # a client that gave up (timeout tests) is expected, not an error to print
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
