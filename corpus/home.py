@@ -35,6 +35,11 @@ class DataHome:
     def graph_json(self) -> Path:
         return self.root / "graph.json"
 
+    @property
+    def memory_db(self) -> Path:
+        """Conversations and notes about the user: never mixed with the corpus."""
+        return self.root / "memory.sqlite3"
+
 
 def framework_dir() -> Path:
     """The framework YAML folder: `KTP_FRAMEWORK` if set (your own copy), else the packaged one."""

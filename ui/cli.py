@@ -301,11 +301,12 @@ def search(ctx: click.Context, query: str, kind: str | None, since: str | None,
               help="How many passages of evidence.")
 @click.option("--prompt", "show_prompt", is_flag=True,
               help="Print the full prompt too, to paste into any LLM.")
+@click.option("--no-memory", is_flag=True, help="Neither use nor record this conversation.")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @click.pass_context
 @_fail_nicely
 def ask(ctx: click.Context, question: str, llm_spec: str | None, k: int, show_prompt: bool,
-        as_json: bool) -> None:
+        no_memory: bool, as_json: bool) -> None:
     """Ask a question; get an answer in his framework with every citation checked.
 
     Without an LLM the answer is a framework reading: the ideas of his in play, his own words
@@ -319,21 +320,17 @@ def ask(ctx: click.Context, question: str, llm_spec: str | None, k: int, show_pr
       OPENAI_API_KEY=... ktp ask "What would he say about AI tutors?" --llm openai:gpt-4o-mini
       ktp ask "What is software 2.0?" --json | jq .citations
     """
-    from simulator.answer import answer
-    from simulator.llm import LLMError, load_llm
-    from simulator.retrieval import open_retriever
+    from simulator.memory import Memory
 
-    try:
-        llm = load_llm(llm_spec)
-    except LLMError as e:
-        raise click.ClickException(str(e)) from None
-    retriever = open_retriever(_home(ctx))
+    home = _home(ctx)
+    llm, retriever = _llm_and_retriever(home, llm_spec)
+    memory = None if no_memory else Memory(home.memory_db)
     stream = llm is not None and not as_json and sys.stdout.isatty()
-    try:
-        result = answer(question, retriever, retriever.framework, llm, k=k,
-                        on_token=(lambda t: click.echo(t, nl=False)) if stream else None)
-    except LLMError as e:
-        raise click.ClickException(str(e)) from None
+    result = _answer(question, retriever, llm, k, memory, [], stream)
+    if memory:
+        conversation = memory.start()
+        memory.add_turn(conversation, "user", question, result.covered)
+        memory.add_turn(conversation, "assistant", result.text)
     if as_json:
         click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
         return
@@ -343,6 +340,147 @@ def ask(ctx: click.Context, question: str, llm_spec: str | None, k: int, show_pr
         from simulator.prompt import prompt_text
 
         click.echo("\n--- full prompt ---\n" + prompt_text(result.messages))
+
+
+def _llm_and_retriever(home, llm_spec: str | None):
+    from simulator.llm import LLMError, load_llm
+    from simulator.retrieval import open_retriever
+
+    try:
+        llm = load_llm(llm_spec)
+    except LLMError as e:
+        raise click.ClickException(str(e)) from None
+    return llm, open_retriever(home)
+
+
+def _answer(question: str, retriever, llm, k: int, memory, history: list, stream: bool):
+    from simulator.answer import answer
+    from simulator.llm import LLMError
+    from simulator.memory import compact_history
+
+    try:
+        return answer(question, retriever, retriever.framework, llm, k=k,
+                      memory_notes=memory.for_prompt() if memory else (),
+                      history=compact_history(history),
+                      on_token=(lambda t: click.echo(t, nl=False)) if stream else None)
+    except LLMError as e:
+        raise click.ClickException(str(e)) from None
+
+
+@cli.command()
+@click.option("--llm", "llm_spec", envvar="KTP_LLM", metavar="PROVIDER:MODEL",
+              help="As for `ktp ask` (default: the framework reading).")
+@click.option("-k", "k", default=8, show_default=True, type=click.IntRange(1, 30))
+@click.pass_context
+@_fail_nicely
+def chat(ctx: click.Context, llm_spec: str | None, k: int) -> None:
+    """A conversation: ask, follow up, and the partner keeps the thread.
+
+    Type a question and press Enter; an empty line or Ctrl-D ends the chat. Earlier turns are
+    compacted when they grow long. The conversation is saved (apart from his corpus) so that
+    `ktp sleep` can learn what you care about.
+
+    \b
+    Example:
+      ktp chat
+      ktp chat --llm ollama:llama3.1
+    """
+    from simulator.memory import Memory
+
+    home = _home(ctx)
+    llm, retriever = _llm_and_retriever(home, llm_spec)
+    memory = Memory(home.memory_db)
+    conversation, history = memory.start(), []
+    stream = llm is not None and sys.stdout.isatty()
+    click.echo("Ask away (an empty line ends the chat).")
+    while True:
+        try:
+            question = input("you> ").strip()
+        except EOFError:
+            break
+        if not question or question.lower() in ("exit", "quit"):
+            break
+        result = _answer(question, retriever, llm, k, memory, history, stream)
+        click.echo("\n" if stream else result.text)
+        _print_citations(result)
+        history += [{"role": "user", "content": question},
+                    {"role": "assistant", "content": result.text}]
+        memory.add_turn(conversation, "user", question, result.covered)
+        memory.add_turn(conversation, "assistant", result.text)
+    click.echo(f"Saved this conversation ({len(history) // 2} questions). "
+               "Run `ktp sleep` to update what the partner remembers.")
+
+
+@cli.command()
+@click.option("--llm", "llm_spec", envvar="KTP_LLM", metavar="PROVIDER:MODEL",
+              help="Let this model write the notes (default: extracted by rules).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@_fail_nicely
+def sleep(ctx: click.Context, llm_spec: str | None, as_json: bool) -> None:
+    """Consolidate past conversations into short notes about you.
+
+    Topics you return to, positions you hold, questions his sources left open. With an LLM
+    the model writes them; otherwise they are extracted by rules. See them with `ktp memory`.
+
+    \b
+    Example:
+      ktp sleep
+    """
+    from simulator.llm import LLMError, load_llm
+    from simulator.memory import Memory
+
+    try:
+        llm = load_llm(llm_spec)
+        result = Memory(_home(ctx).memory_db).sleep(llm)
+    except LLMError as e:
+        raise click.ClickException(str(e)) from None
+    _emit(result, as_json, lambda r: click.echo(
+        f"slept on {r['turns']} turns: {r['added']} new notes ({r['by']})"))
+
+
+@cli.command()
+@click.argument("action", type=click.Choice(["list", "add", "edit", "forget"]), default="list")
+@click.argument("args", nargs=-1)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@_fail_nicely
+def memory(ctx: click.Context, action: str, args: tuple[str, ...], as_json: bool) -> None:
+    """See, add, edit and forget what the partner remembers about you.
+
+    \b
+    Example:
+      ktp memory                      # list the notes
+      ktp memory add position "I think small models will win"
+      ktp memory edit 3 "returns to tokenization"
+      ktp memory forget 3             # or: ktp memory forget all
+    """
+    from simulator.memory import Memory
+
+    store = Memory(_home(ctx).memory_db)
+    if action == "add" and len(args) == 2:
+        try:
+            store.add_note(args[0], args[1])
+        except ValueError as e:
+            raise click.BadParameter(str(e)) from None
+    elif action == "edit" and len(args) == 2 and args[0].isdigit():
+        if not store.edit(int(args[0]), args[1]):
+            raise click.ClickException(f"there is no note {args[0]} (see `ktp memory`)")
+    elif action == "forget" and len(args) == 1 and (args[0].isdigit() or args[0] == "all"):
+        gone = store.forget(None if args[0] == "all" else int(args[0]))
+        click.echo(f"forgot {gone} note{'s' * (gone != 1)}")
+        return
+    elif action != "list":
+        raise click.UsageError("use: list | add KIND TEXT | edit ID TEXT | forget ID|all")
+    notes = store.notes()
+
+    def human(rows: list) -> None:
+        if not rows:
+            click.echo("No notes yet: talk with `ktp chat` or `ktp ask`, then run `ktp sleep`.")
+        for n in notes:
+            click.echo(f"{n.id:4}  {n.kind:9} {n.text}  ({n.origin}, {n.updated_at[:10]})")
+
+    _emit([n.__dict__ for n in notes], as_json, human)
 
 
 def _print_citations(result) -> None:
