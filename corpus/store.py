@@ -90,6 +90,8 @@ class SearchHit:
     score: float  # higher is better (negated bm25)
     snippet: str  # the best-matching stretch, matches wrapped in \x02 … \x03
     start_time: float | None = None
+    meta: dict | None = None  # the document's metadata (likes, is_retweet, ...)
+    marked: str | None = None  # the whole passage, matches wrapped like the snippet
 
     def as_row(self) -> dict:
         return {"id": self.id, "doc_id": self.doc_id, "kind": self.kind, "title": self.title,
@@ -97,10 +99,13 @@ class SearchHit:
 
 
 class CorpusStore:
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, shared: bool = False):
+        """`shared`: the connection may be used from several threads (the web UI caches one
+        store across its script runs); SQLite serialises the access itself."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, isolation_level=None)  # explicit transactions only
+        self.db = sqlite3.connect(self.path, isolation_level=None,  # explicit transactions only
+                                  check_same_thread=not shared)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.execute("PRAGMA journal_mode = WAL")
@@ -247,17 +252,24 @@ class CorpusStore:
     # ---- search -------------------------------------------------------------------------------
     def search(self, query: str | ParsedQuery, *, kind: str | None = None,
                since: str | None = None, until: str | None = None, limit: int = 20,
-               own_only: bool = False) -> list[SearchHit]:
+               own_only: bool = False, offset: int = 0, min_likes: int = 0,
+               replies: bool = True, sort: str = "relevance") -> list[SearchHit]:
         """Ranked keyword search (bm25). `since`/`until` are inclusive ISO dates (YYYY-MM-DD).
 
         Words are matched by their stem ("agent" finds "agents"), except in a query with a
-        prefix term, where every word is matched as written."""
+        prefix term, where every word is matched as written. `sort`: relevance, date (newest
+        first) or likes; `replies=False` leaves out replies; `offset` pages through results."""
+        order = {"relevance": "rank, c.id", "date": "d.date DESC, rank",
+                 "likes": "CAST(json_extract(d.meta, '$.likes') AS INTEGER) DESC, rank"}
+        if sort not in order:
+            raise ValueError(f"sort by relevance, date or likes, not {sort!r}")
         parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
         fts = "chunks_fts_plain" if parsed.has_prefix else "chunks_fts"
         sql = f"""
-            SELECT c.id, c.doc_id, d.kind, d.title, d.date, d.url, c.text, c.start_time,
+            SELECT c.id, c.doc_id, d.kind, d.title, d.date, d.url, c.text, c.start_time, d.meta,
                    bm25({fts}, 1.0, 0.3) AS rank,
-                   snippet({fts}, 0, char(2), char(3), '…', 32) AS snippet
+                   snippet({fts}, 0, char(2), char(3), '…', 32) AS snippet,
+                   highlight({fts}, 0, char(2), char(3)) AS marked
             FROM {fts}
             JOIN chunks c ON c.rowid = {fts}.rowid
             JOIN documents d ON d.id = c.doc_id
@@ -266,14 +278,18 @@ class CorpusStore:
               AND (:since IS NULL OR substr(d.date, 1, 10) >= :since)
               AND (:until IS NULL OR substr(d.date, 1, 10) <= :until)
               AND (:own = 0 OR json_extract(d.meta, '$.is_retweet') IS NOT 1)
-            ORDER BY rank, c.id
-            LIMIT :limit"""
+              AND (:replies = 1 OR json_extract(d.meta, '$.is_reply') IS NOT 1)
+              AND (:min_likes = 0 OR COALESCE(json_extract(d.meta, '$.likes'), 0) >= :min_likes)
+            ORDER BY {order[sort]}
+            LIMIT :limit OFFSET :offset"""
         params = {"match": parsed.match, "kind": kind, "since": since, "until": until,
-                  "limit": limit, "own": int(own_only)}
+                  "limit": limit, "own": int(own_only), "offset": offset,
+                  "min_likes": min_likes, "replies": int(replies)}
         return [SearchHit(id=r["id"], doc_id=r["doc_id"], kind=r["kind"], title=r["title"],
                           date=r["date"], url=r["url"], text=r["text"],
                           score=round(-r["rank"], 4), snippet=r["snippet"],
-                          start_time=r["start_time"])
+                          start_time=r["start_time"], meta=json.loads(r["meta"]),
+                          marked=r["marked"])
                 for r in self.db.execute(sql, params)]
 
     # ---- ingest runs --------------------------------------------------------------------------

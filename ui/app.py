@@ -38,5 +38,7 @@ with st.sidebar:
 
 page = st.navigation([
     st.Page("app_pages/framework.py", title="Framework", icon="🧭", default=True),
+    st.Page("app_pages/search.py", title="Search", icon="🔎"),
+    st.Page("app_pages/ask.py", title="Ask", icon="💬"),
 ])
 page.run()

@@ -35,6 +35,26 @@ def current_world() -> AppWorld:
     return AppWorld(home=home, framework=framework, graph=graph, corpus=counts)
 
 
+@st.cache_resource(show_spinner="Loading the vector index…", max_entries=2)
+def vector_index(home: str):
+    """(index, embedder) of the data home, or (None, None) before `ktp build` made one."""
+    from graph.pipeline import open_index
+
+    return open_index(DataHome(Path(home)))
+
+
+@st.cache_resource(show_spinner="Loading the retriever…", max_entries=2)
+def retriever_for(home: str):
+    """The hybrid retriever over this data home (store, index, graph, framework), kept across
+    reruns; a new one is made when the graph's inputs change (see current_world)."""
+    from simulator.retrieval import HybridRetriever
+
+    world = st.session_state["world"]
+    index, embedder = vector_index(home)
+    store = CorpusStore(DataHome(Path(home)).corpus_db, shared=True)
+    return HybridRetriever(store, embedder, index, world.graph, world.framework)
+
+
 @st.cache_resource(show_spinner="Building the knowledge graph…", max_entries=4)
 def _framework_and_graph(home: str, folder: str, inputs: str):
     """`inputs` (the fingerprint) is part of the cache key, so a change means a fresh load."""

@@ -13,7 +13,16 @@ _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~&:])")
 
 
 def md_escape(text: str) -> str:
-    return _SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    """Markdown-inert text; runs of whitespace become one space (edges kept, for joining)."""
+    return _SPECIAL.sub(r"\\\1", re.sub(r"\s+", " ", str(text)))
+
+
+def md_highlight(marked: str) -> str:
+    """Text whose matches are wrapped in \\x02 … \\x03 (FTS5 highlight) as safe Markdown, the
+    matches shown bold on a coloured background."""
+    parts = re.split(r"\x02(.*?)\x03", marked)
+    return "".join(md_escape(p) if i % 2 == 0 else f":orange-background[**{md_escape(p)}**]"
+                   for i, p in enumerate(parts) if p)
 
 
 def md_link(label: str, url: str | None) -> str:
