@@ -40,5 +40,7 @@ page = st.navigation([
     st.Page("app_pages/framework.py", title="Framework", icon="🧭", default=True),
     st.Page("app_pages/search.py", title="Search", icon="🔎"),
     st.Page("app_pages/ask.py", title="Ask", icon="💬"),
+    st.Page("app_pages/graph_explorer.py", title="Graph", icon="🕸️"),
+    st.Page("app_pages/corpus.py", title="Corpus", icon="📚"),
 ])
 page.run()
