@@ -7,12 +7,21 @@ import functools
 from corpus.framework_model import RegistrySource
 
 
-@functools.lru_cache(maxsize=1)
 def registry() -> dict[str, RegistrySource]:
+    """The registry of the framework in use (the packaged one, or $KTP_FRAMEWORK's)."""
+    from corpus.home import framework_dir
+
+    return _registry_of(str(framework_dir()))
+
+
+@functools.lru_cache(maxsize=4)  # keyed by folder: switching frameworks never serves a stale one
+def _registry_of(folder: str) -> dict[str, RegistrySource]:
+    from pathlib import Path
+
     from corpus.framework_loader import FrameworkError, load_framework
 
     try:
-        return dict(load_framework().registry)
+        return dict(load_framework(Path(folder)).registry)
     except FrameworkError:
         return {}  # a broken framework is reported by `ktp build`; ingest goes on without it
 

@@ -9,7 +9,8 @@ from streamlit.testing.v1 import AppTest
 from conftest import REPO, TINY_FRAMEWORK, write_files
 
 APP = str(REPO / "ui" / "app.py")
-PAGES = ["app_pages/framework.py"]
+PAGES = ["app_pages/framework.py", "app_pages/search.py", "app_pages/ask.py",
+         "app_pages/graph_explorer.py", "app_pages/corpus.py"]
 
 
 @pytest.fixture(autouse=True)

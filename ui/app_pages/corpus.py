@@ -58,11 +58,14 @@ if st.button("Ingest", key="corpus_ingest", disabled=not uploads and not urls.st
         summary = ingest_paths(inputs, store, progress,
                                fetcher=Fetcher(world.home.root / "http-cache"))
     bar.progress(1.0, text="Done")
-    st.success(summary.line())
-    for skip in summary.skipped:
-        st.warning(md_escape(f"Skipped {Path(skip['path']).name}: {skip['reason']}"))
+    st.session_state["corpus_last_run"] = (summary.line(), summary.skipped)
     if summary.loaded or summary.replaced:
         st.session_state["corpus_needs_build"] = True
+
+if last := st.session_state.get("corpus_last_run"):  # kept across the rerun after building
+    st.success(last[0])
+    for skip in last[1]:
+        st.warning(md_escape(f"Skipped {Path(skip['path']).name}: {skip['reason']}"))
 
 if st.session_state.get("corpus_needs_build") or st.button("Build index and graph",
                                                            key="corpus_build"):

@@ -4,6 +4,8 @@ import streamlit as st
 
 from corpus.framework_model import Item
 from corpus.ids import deep_link
+from corpus.store import CorpusStore
+from simulator.evidence import passage_link
 from graph.evidence_links import support_counts
 from ui.markup import md_escape, md_link
 
@@ -34,6 +36,33 @@ def show_quotes(item: Item) -> None:
         st.caption(f"— {md_link(src.title, deep_link(src.url, src.at))} · {md_escape(src.date)}")
 
 
+def evidence_passages(item: Item) -> list[str]:
+    """Chunk ids of the passages linked to an item: its quotes' passages, then by meaning."""
+    quoted = [p for _, q, k in graph.out_edges(item.id, keys=True) if k == "SUPPORTED_BY"
+              for _, p, kk in graph.out_edges(q, keys=True) if kk == "FOUND_IN"]
+    linked = sorted(((d.get("similarity", 0), p) for _, p, k, d in
+                     graph.out_edges(item.id, keys=True, data=True) if k == "EVIDENCED_BY"),
+                    reverse=True)
+    return list(dict.fromkeys(quoted + [p for _, p in linked]))
+
+
+def show_evidence(item: Item) -> None:
+    passages = evidence_passages(item)
+    if not passages:
+        return
+    with st.expander(f"The evidence: {len(passages)} passages"):
+        with CorpusStore(world.home.corpus_db) as store:
+            rows = store.chunk_rows(passages)
+        for chunk_id in passages:
+            row = rows.get(chunk_id)
+            if row is None:
+                continue
+            text = " ".join(row["text"].split())
+            st.markdown(f"> {md_escape(text[:400])}{'…' if len(text) > 400 else ''}")
+            st.caption(f"{md_link(row['title'], passage_link(row))} · "
+                       f"{md_escape((row['date'] or 'undated')[:10])} · {md_escape(row['kind'])}")
+
+
 def card(item: Item, heading: str, facts: list[tuple[str, str]]) -> None:
     with st.container(border=True):
         st.markdown(f"#### {heading}")
@@ -43,6 +72,7 @@ def card(item: Item, heading: str, facts: list[tuple[str, str]]) -> None:
         for label, value in facts:
             st.markdown(f"*{label}:* {value}")
         st.caption(f"Evidence: {evidence_line(item)} · id `{item.id}`")
+        show_evidence(item)
 
 
 st.title("His framework")

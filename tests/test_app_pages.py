@@ -1,0 +1,108 @@
+"""The pages over a built world (AppTest): search with highlights and filters, asking with
+verified citations, the graph explorer's focus, the corpus page adding a URL, and evidence
+behind each framework card."""
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from conftest import REPO
+from web_server import SiteServer
+
+APP = str(REPO / "ui" / "app.py")
+
+
+@pytest.fixture(autouse=True)
+def built_world(small_world, monkeypatch):
+    home, _, _ = small_world
+    monkeypatch.setenv("KTP_HOME", str(home.root))
+    monkeypatch.setenv("KTP_FRAMEWORK", str(home.root.parent / "fw"))
+    monkeypatch.delenv("KTP_LLM", raising=False)
+    st.cache_resource.clear()
+    yield home
+    st.cache_resource.clear()
+
+
+def page(path: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    at.switch_page(path).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_search_highlights_a_phrase_and_filters_retweets():
+    at = page("app_pages/search.py")
+    at.text_input(key="search_q").input('"check it"').run()
+    assert any(":orange-background[**check it**]" in m.value for m in at.markdown)
+    at.text_input(key="search_q").input("automation").run()
+    assert not any("retweet, not his words" in c.value for c in at.caption)
+    at.checkbox(key="search_rts").check().run()
+    assert any("retweet, not his words" in c.value for c in at.caption)
+
+
+def test_search_by_meaning_and_everything():
+    at = page("app_pages/search.py")
+    at.segmented_control(key="search_scope").set_value("Everything").run()
+    at.toggle(key="search_semantic").set_value(True).run()
+    at.text_input(key="search_q").input("a vegetable dinner").run()
+    assert not at.exception
+    assert "Leek" in next(m.value for m in at.markdown if "otato" in m.value)
+
+
+def test_ask_shows_a_verified_answer_with_evidence_cards():
+    at = page("app_pages/ask.py")
+    at.chat_input[0].set_value("How should I start building something new?").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(c.value.startswith("Citations:") and "verified" in c.value for c in at.caption)
+    cards = [e.label for e in at.expander if e.label.startswith("[S1]")]
+    assert cards and "verified" in cards[0]
+    assert any(e.label.startswith("The full prompt") for e in at.expander)
+
+
+def test_the_graph_explorer_focuses_on_a_node():
+    at = page("app_pages/graph_explorer.py")
+    at.selectbox(key="graph_focus").set_value("axiom:small").run()
+    assert [s.value for s in at.subheader] == ["Small things first"]
+    assert any("GENERATES" in m.value for m in at.markdown)
+
+
+def test_the_corpus_page_ingests_a_url_and_lists_the_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("KTP_HOME", str(tmp_path / "fresh-home"))  # leave the shared world be
+    with SiteServer({"/post/": ("text/html", "<html><head><title>A post</title></head><body>"
+                                             "<article><h1>A post</h1><p>Fresh words about "
+                                             "small models.</p></article></body></html>")}) as web:
+        at = page("app_pages/corpus.py")
+        at.text_area(key="corpus_urls").input(web.url + "/post/").run()
+        at.button(key="corpus_ingest").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(s.value.startswith("loaded 1") for s in at.success)
+    assert any(e.label.endswith("loaded 1, unchanged 0, replaced 0, skipped 0")
+               for e in at.expander)  # the run is listed
+
+
+def test_a_framework_card_opens_its_evidence():
+    at = page("app_pages/framework.py")
+    labels = [e.label for e in at.expander if e.label.startswith("The evidence")]
+    assert labels and labels[0].endswith("passages")
+    assert any("smallest thing that works" in m.value for m in at.markdown)
+
+
+def test_hostile_source_text_renders_as_text(tmp_path, monkeypatch):
+    from corpus.model import Document
+    from corpus.store import CorpusStore
+
+    home = tmp_path / "hostile-home"
+    with CorpusStore(home / "corpus.sqlite3") as store:
+        store.add(Document(id="tweet:7", kind="tweet", title="t", date="2024-01-01",
+                           url="https://x.com/karpathy/status/7", text=(
+                               "payload <script>alert(1)</script> <img src=x onerror=alert(2)> "
+                               "**bold** [click](javascript:alert(3)) $x^2$ # heading")))
+    monkeypatch.setenv("KTP_HOME", str(home))
+    at = page("app_pages/search.py")
+    at.text_input(key="search_q").input("payload").run()
+    [shown] = [m.value for m in at.markdown if "payload" in m.value]
+    import re
+
+    assert not re.search(r"(?<!\\)[<$]", shown)  # every < and $ is escaped
+    for raw in ("**bold**", "](javascript"):
+        assert raw not in shown
+    assert r"\<script\>" in shown and r"\*\*bold\*\*" in shown
