@@ -253,44 +253,59 @@ class CorpusStore:
     def search(self, query: str | ParsedQuery, *, kind: str | None = None,
                since: str | None = None, until: str | None = None, limit: int = 20,
                own_only: bool = False, offset: int = 0, min_likes: int = 0,
-               replies: bool = True, sort: str = "relevance") -> list[SearchHit]:
+               replies: bool = True, sort: str = "relevance",
+               one_per_doc: bool = False) -> list[SearchHit]:
         """Ranked keyword search (bm25). `since`/`until` are inclusive ISO dates (YYYY-MM-DD).
 
         Words are matched by their stem ("agent" finds "agents"), except in a query with a
         prefix term, where every word is matched as written. `sort`: relevance, date (newest
-        first) or likes; `replies=False` leaves out replies; `offset` pages through results."""
-        order = {"relevance": "rank, c.id", "date": "d.date DESC, rank",
-                 "likes": "CAST(json_extract(d.meta, '$.likes') AS INTEGER) DESC, rank"}
+        first) or likes; `replies=False` leaves out replies; `offset` pages through results;
+        `one_per_doc` keeps only each document's best passage (a long post shows once)."""
+        order = {"relevance": "rank, id", "date": "date DESC, rank",  # columns of the outer query
+                 "likes": "CAST(json_extract(meta, '$.likes') AS INTEGER) DESC, rank"}
         if sort not in order:
             raise ValueError(f"sort by relevance, date or likes, not {sort!r}")
         parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
         fts = "chunks_fts_plain" if parsed.has_prefix else "chunks_fts"
+        # bm25() cannot sit inside a window function: rank first (materialised), then number
+        # each document's passages to keep only its best one when asked.
         sql = f"""
-            SELECT c.id, c.doc_id, d.kind, d.title, d.date, d.url, c.text, c.start_time, d.meta,
-                   bm25({fts}, 1.0, 0.3) AS rank,
-                   snippet({fts}, 0, char(2), char(3), '…', 32) AS snippet,
-                   highlight({fts}, 0, char(2), char(3)) AS marked
-            FROM {fts}
-            JOIN chunks c ON c.rowid = {fts}.rowid
-            JOIN documents d ON d.id = c.doc_id
-            WHERE {fts} MATCH :match
-              AND (:kind IS NULL OR d.kind = :kind)
-              AND (:since IS NULL OR substr(d.date, 1, 10) >= :since)
-              AND (:until IS NULL OR substr(d.date, 1, 10) <= :until)
-              AND (:own = 0 OR json_extract(d.meta, '$.is_retweet') IS NOT 1)
-              AND (:replies = 1 OR json_extract(d.meta, '$.is_reply') IS NOT 1)
-              AND (:min_likes = 0 OR COALESCE(json_extract(d.meta, '$.likes'), 0) >= :min_likes)
+            WITH hits AS MATERIALIZED (
+                SELECT c.rowid AS rowid, c.id, c.doc_id, d.kind, d.title, d.date, d.url, c.text,
+                       c.start_time, d.meta, bm25({fts}, 1.0, 0.3) AS rank
+                FROM {fts}
+                JOIN chunks c ON c.rowid = {fts}.rowid
+                JOIN documents d ON d.id = c.doc_id
+                WHERE {fts} MATCH :match
+                  AND (:kind IS NULL OR d.kind = :kind)
+                  AND (:since IS NULL OR substr(d.date, 1, 10) >= :since)
+                  AND (:until IS NULL OR substr(d.date, 1, 10) <= :until)
+                  AND (:own = 0 OR json_extract(d.meta, '$.is_retweet') IS NOT 1)
+                  AND (:replies = 1 OR json_extract(d.meta, '$.is_reply') IS NOT 1)
+                  AND (:min_likes = 0
+                       OR COALESCE(json_extract(d.meta, '$.likes'), 0) >= :min_likes)),
+            numbered AS (
+                SELECT *, ROW_NUMBER() OVER (PARTITION BY doc_id ORDER BY rank, id) AS nth
+                FROM hits)
+            SELECT * FROM numbered
+            WHERE (:one = 0 OR nth = 1)
             ORDER BY {order[sort]}
             LIMIT :limit OFFSET :offset"""
         params = {"match": parsed.match, "kind": kind, "since": since, "until": until,
                   "limit": limit, "own": int(own_only), "offset": offset,
-                  "min_likes": min_likes, "replies": int(replies)}
+                  "min_likes": min_likes, "replies": int(replies), "one": int(one_per_doc)}
+        rows = self.db.execute(sql, params).fetchall()
+        # Snippets and highlights only for this page (they cost per match: thousands for "the").
+        marks = {r[0]: (r[1], r[2]) for r in self.db.execute(
+            f"SELECT rowid, snippet({fts}, 0, char(2), char(3), '…', 32), "
+            f"highlight({fts}, 0, char(2), char(3)) FROM {fts} WHERE {fts} MATCH ? AND rowid "
+            f"IN ({','.join('?' * len(rows))})", [parsed.match, *[r["rowid"] for r in rows]])}
         return [SearchHit(id=r["id"], doc_id=r["doc_id"], kind=r["kind"], title=r["title"],
                           date=r["date"], url=r["url"], text=r["text"],
-                          score=round(-r["rank"], 4), snippet=r["snippet"],
+                          score=round(-r["rank"], 4), snippet=marks[r["rowid"]][0],
                           start_time=r["start_time"], meta=json.loads(r["meta"]),
-                          marked=r["marked"])
-                for r in self.db.execute(sql, params)]
+                          marked=marks[r["rowid"]][1])
+                for r in rows]
 
     # ---- ingest runs --------------------------------------------------------------------------
     def start_run(self, sources: list[str]) -> int:

@@ -82,3 +82,45 @@ def test_a_user_browses_the_framework(browser, tmp_path, data_home, artifacts):
         assert page.get_by_text(re.compile("Evidence: ")).count() > 0
         page.close()
     assert not net_log.exists(), net_log.read_text()
+
+
+def test_a_user_browses_searches_and_asks(browser, tmp_path, small_world, artifacts):
+    """The three jobs in a real browser, on a small built world: an axiom to its evidence, a
+    tweet found by phrase with the match highlighted, and a cited answer whose evidence card
+    links to the original."""
+    home, _, _ = small_world
+    env, net_log = audited_env(tmp_path, KTP_HOME=str(home.root),
+                               KTP_FRAMEWORK=str(home.root.parent / "fw"))
+    env.pop("KTP_LLM", None)
+    with ktp_serve(env) as served:
+        page = browser.new_page(viewport={"width": 1400, "height": 1400})
+        page.goto(served.url)
+        page.get_by_role("heading", name="1. Small things first").wait_for(timeout=60_000)
+        page.get_by_text(re.compile(r"^The evidence: \d+ passages")).first.click()
+        page.get_by_text("I always begin with the smallest thing that works.").first.wait_for()
+        page.screenshot(path=artifacts / "1-axiom-evidence.png")
+
+        page.get_by_role("link", name="Search").click()
+        box = page.get_by_role("textbox", name="Search")
+        box.wait_for()
+        box.fill('"check it"')
+        box.press("Enter")
+        page.locator("strong", has_text="check it").first.wait_for()
+        page.screenshot(path=artifacts / "2-search-highlight.png")
+
+        page.get_by_role("link", name="Ask").click()
+        ask = page.get_by_placeholder(re.compile("Ask about his ideas"))
+        ask.wait_for()
+        ask.fill("How should I start building something new?")
+        ask.press("Enter")
+        page.get_by_text(re.compile(r"Citations: \d+ of \d+ verified")).wait_for(timeout=60_000)
+        card = page.get_by_text(re.compile(r"^\[S1\] .* verified$")).first
+        card.click()
+        link = page.get_by_role("link", name="open the original").first
+        link.wait_for()
+        href = link.get_attribute("href")
+        page.screenshot(path=artifacts / "3-ask-cited.png", full_page=True)
+        page.close()
+    assert href.startswith(("http://karpathy.github.io/", "https://x.com/karpathy/status/",
+                            "https://www.youtube.com/watch?v="))
+    assert not net_log.exists(), net_log.read_text()

@@ -91,3 +91,23 @@ def test_any_text_either_parses_to_a_valid_query_or_says_why(filled, text):
         filled.search(text)  # never an sqlite3.OperationalError
     except QueryError:
         pass
+
+
+def test_pages_sorting_likes_replies_and_one_passage_per_document(store):
+    long_post = "agents " + "word " * 400 + "\n\n" + "agents again " + "word " * 400
+    store.add_many([
+        Document(id="tweet:1", kind="tweet", title="t", text="agents one", date="2023-01-01",
+                 meta={"likes": 5}),
+        Document(id="tweet:2", kind="tweet", title="t", text="agents two", date="2024-01-01",
+                 meta={"likes": 50, "is_reply": True}),
+        Document(id="blog:long", kind="blog", title="Long", text=long_post, date="2022-01-01")])
+    assert len(store.chunks("blog:long")) > 1
+    assert [h.doc_id for h in store.search("agents", one_per_doc=True)].count("blog:long") == 1
+    assert [h.doc_id for h in store.search("agents", sort="date", one_per_doc=True)][:1] == \
+        ["tweet:2"]
+    assert [h.doc_id for h in store.search("agents", sort="likes", limit=1)] == ["tweet:2"]
+    assert "tweet:2" not in [h.doc_id for h in store.search("agents", replies=False)]
+    assert [h.doc_id for h in store.search("agents", min_likes=10)] == ["tweet:2"]
+    first = store.search("agents", limit=1, one_per_doc=True)
+    second = store.search("agents", limit=1, offset=1, one_per_doc=True)
+    assert first[0].doc_id != second[0].doc_id

@@ -37,10 +37,10 @@ with st.sidebar:
     st.caption(f"Data home: `{world.home.root}`")
 
 page = st.navigation([
-    st.Page("app_pages/framework.py", title="Framework", icon="🧭", default=True),
-    st.Page("app_pages/search.py", title="Search", icon="🔎"),
-    st.Page("app_pages/ask.py", title="Ask", icon="💬"),
-    st.Page("app_pages/graph_explorer.py", title="Graph", icon="🕸️"),
-    st.Page("app_pages/corpus.py", title="Corpus", icon="📚"),
+    st.Page("app_pages/framework.py", title="Framework", icon=":material/explore:", default=True),
+    st.Page("app_pages/search.py", title="Search", icon=":material/search:"),
+    st.Page("app_pages/ask.py", title="Ask", icon=":material/forum:"),
+    st.Page("app_pages/graph_explorer.py", title="Graph", icon=":material/hub:"),
+    st.Page("app_pages/corpus.py", title="Corpus", icon=":material/library_books:"),
 ])
 page.run()

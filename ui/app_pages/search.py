@@ -64,7 +64,7 @@ with CorpusStore(world.home.corpus_db) as store:
         try:
             found = store.search(query, limit=PAGE_SIZE + 1, offset=PAGE_SIZE * page,
                                  own_only=not retweets, replies=replies, min_likes=min_likes,
-                                 sort=sort, **bounds)
+                                 sort=sort, one_per_doc=True, **bounds)
         except QueryError as e:
             st.error(f"That search cannot run: {e}.")
             st.stop()
