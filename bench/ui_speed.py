@@ -49,6 +49,8 @@ def main() -> None:
                 page.get_by_role("link", name=name, exact=True).click()
                 page.get_by_role("heading", name=heading, exact=True).first.wait_for(
                     timeout=120_000)
+                if name == "Graph":  # the network itself, not just the page around it
+                    page.locator("canvas, svg.marks").first.wait_for(timeout=120_000)
                 page.wait_for_load_state("networkidle")
                 took = time.perf_counter() - start
                 if visit == "warm":

@@ -47,11 +47,15 @@ def layout(node_ids: tuple[str, ...], edges: tuple[tuple[str, str], ...]) -> dic
     g = nx.Graph()
     g.add_nodes_from(node_ids)
     g.add_edges_from(edges)
-    return {n: tuple(map(float, p)) for n, p in nx.spring_layout(g, seed=7).items()}
+    spread = 1.6 / max(len(node_ids), 1) ** 0.5
+    return {n: tuple(map(float, p)) for n, p in nx.spring_layout(g, k=spread, seed=7).items()}
 
 
 sub = graph.subgraph(nodes)
 edges = sorted({(u, v, k) for u, v, k in sub.edges(keys=True)})
+linked = {n for u, v, _ in edges for n in (u, v)} | ({focus} if focus else set())
+alone = [n for n in nodes if n not in linked]  # drawn, they would only crowd the picture
+nodes = [n for n in nodes if n in linked]
 positions = layout(tuple(sorted(nodes)), tuple(sorted({(u, v) for u, v, _ in edges})))
 node_frame = pd.DataFrame([{"id": n, "x": positions[n][0], "y": positions[n][1],
                             "title": graph.nodes[n].get("title", n),
@@ -70,6 +74,9 @@ chart = (alt.Chart(edge_frame).mark_rule(opacity=0.25).encode(
     ).add_params(pick)).properties(height=560)
 event = st.altair_chart(chart, on_select="rerun", key="graph_chart", width="stretch")
 st.caption(f"{len(nodes)} nodes, {len(edges)} edges. Click a node for its details.")
+if alone:
+    st.caption(f"Not linked to the other kinds shown ({len(alone)}): "
+               + ", ".join(md_escape(titles[n]) for n in alone[:30]))
 
 clicked = [p.get("id") for p in (event.selection.get("node") or [])] if event else []
 selected = clicked[0] if clicked else focus
