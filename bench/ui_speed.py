@@ -24,7 +24,7 @@ from test_browser import CHROMIUM, FLAGS  # noqa: E402
 PAGES = {"Framework": "1. The world is physics all the way down", "Search": "Search what he said",
          "Ask": "Ask", "Graph": "Graph explorer", "Corpus": "His corpus"}
 CHANGED = """prev => [...document.querySelectorAll('p')].some(
-    e => /results? in \\d+ ms/.test(e.innerText) && e.innerText !== prev)"""
+    e => /results? for .* in \\d+ ms/.test(e.innerText) && e.innerText !== prev)"""
 QUERIES = ['"decade of agents"', "tokenizer", "vibe coding", "software 2.0", "nanochat",
            "self-driving", "llm.c", "education", "autoresearch", "RLHF"]
 
@@ -59,7 +59,7 @@ def main() -> None:
         page.get_by_role("link", name="Search", exact=True).click()
         box = page.get_by_role("textbox", name="Search")
         browser_ms, server_ms = [], []
-        caption = page.get_by_text(re.compile(r"results? in \d+ ms")).first
+        caption = page.get_by_text(re.compile(r"results? for .* in \d+ ms")).first
         previous = ""
         for query in QUERIES * 2:
             start = time.perf_counter()

@@ -75,7 +75,8 @@ with CorpusStore(world.home.corpus_db) as store:
 elapsed = (time.perf_counter() - started) * 1000
 more = len(hits) > PAGE_SIZE
 hits = hits[:PAGE_SIZE]
-st.caption(f"Page {page + 1}: {len(hits)} result{'s' * (len(hits) != 1)} in {elapsed:.0f} ms")
+st.caption(f"Page {page + 1}: {len(hits)} result{'s' * (len(hits) != 1)} for "
+           f"“{md_escape(query.strip())}” in {elapsed:.0f} ms")
 if not hits:
     st.info("No matches. Fewer words, a prefix* or “By meaning” may find more.")
 for row, marked, score in hits:
