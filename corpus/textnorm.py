@@ -1,6 +1,6 @@
 """Normalising text for verbatim comparison: a quote "appears in" a source when it does after
 whitespace is collapsed and typographic quote marks and apostrophes are made plain. Used to check
-framework quotes and (later) citations against the sources they name."""
+framework quotes, evidence links and citations against the sources they name."""
 from __future__ import annotations
 
 import re
@@ -11,7 +11,3 @@ QUOTE_MARKS = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»"
 
 def normalize(text: str) -> str:
     return re.sub(r"\s+", " ", text.translate(QUOTE_MARKS)).strip()
-
-
-def contains_verbatim(haystack: str, quote: str) -> bool:
-    return normalize(quote) in normalize(haystack)

@@ -1,24 +1,12 @@
-"""Undo rolling captions: YouTube auto-captions show each spoken line two or three times, as the
-window scrolls ("A", "A B", "B", "B C", ...). Merging each line into the text by its overlap with
-what came before gives every spoken word once."""
+"""Undo rolling captions in plain lines of text: YouTube auto-captions show each spoken line
+two or three times as the window scrolls ("A", "A B", "B", "B C", ...). The merge itself
+(by word overlap with what came before) lives with the timed segments in `ingest.transcripts`;
+this is its form for lines without times."""
 from __future__ import annotations
 
-MIN_OVERLAP = 3  # words; shorter overlaps are too often chance ("it ... it")
+from ingest.transcripts import Segment, merge_rolling
 
 
 def merge_rolling_lines(lines: list[str]) -> str:
-    words: list[str] = []
-    for line in lines:
-        new = line.split()
-        if not new:
-            continue
-        words.extend(new[_overlap(words, new):])
-    return " ".join(words)
-
-
-def _overlap(words: list[str], new: list[str]) -> int:
-    """Length of the longest tail of `words` that `new` starts with (0 if only by chance)."""
-    for k in range(min(len(words), len(new)), 0, -1):
-        if words[len(words) - k:] == new[:k] and (k >= MIN_OVERLAP or k == len(new)):
-            return k
-    return 0
+    return " ".join(s.text for s in merge_rolling([Segment(0.0, line) for line in lines
+                                                   if line.split()]))

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from corpus.model import Chunk, Document
 from ingest.base import Loaded, SkipItem
-from ingest.captions import MIN_OVERLAP
 
 CHUNK_CHARS = 1100
+MIN_OVERLAP = 3  # words; shorter overlaps between caption lines are too often chance
 _TIME = r"(?:\d+:)?\d{1,2}:\d{2}[.,]\d{1,3}"
 _VTT_TIME = re.compile(rf"^({_TIME})\s*-->\s*({_TIME})")
 _TAG = re.compile(r"<[^>]*>")
