@@ -10,7 +10,8 @@ from click.testing import CliRunner
 from conftest import write_files
 from ui.cli import cli, serve_command
 
-COMMANDS = ["up", "ingest", "build", "search", "retrieve", "ask", "chat", "sleep", "memory", "stats", "serve"]
+COMMANDS = ["up", "ingest", "build", "search", "retrieve", "ask", "chat", "sleep", "memory",
+            "stats", "serve"]
 
 
 def ktp(*args: str, ok: bool = True):

@@ -6,7 +6,7 @@ from click.testing import CliRunner
 
 from llm_server import ChatServer
 from simulator.llm import load_llm
-from simulator.memory import Memory, compact_history, rule_notes
+from simulator.memory import Memory, compact_history
 from ui.cli import cli
 
 
@@ -62,7 +62,7 @@ def test_the_prompt_gets_notes_within_a_budget(tmp_path):
     for i in range(40):
         memory.add_note("topic", f"returns to subject number {i} " + "x" * 40)
     lines = memory.for_prompt(budget=100)
-    assert 0 < len(lines) < 40 and sum(len(l) // 4 + 1 for l in lines) <= 100
+    assert 0 < len(lines) < 40 and sum(len(line) // 4 + 1 for line in lines) <= 100
 
 
 def test_sleep_with_an_llm_writes_notes_in_its_words(tmp_path, monkeypatch):
