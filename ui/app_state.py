@@ -23,6 +23,7 @@ class AppWorld:
     framework: Framework
     graph: object
     corpus: dict  # CorpusStore.counts()
+    inputs: str = ""  # fingerprint of framework + corpus + index: the key of every cache here
 
 
 def current_world() -> AppWorld:
@@ -32,25 +33,26 @@ def current_world() -> AppWorld:
         wanted = graph_inputs(home, folder, store)
         counts = store.counts()
     framework, graph = _framework_and_graph(str(home.root), str(folder), wanted)
-    return AppWorld(home=home, framework=framework, graph=graph, corpus=counts)
+    return AppWorld(home=home, framework=framework, graph=graph, corpus=counts, inputs=wanted)
 
 
 @st.cache_resource(show_spinner="Loading the vector index…", max_entries=2)
-def vector_index(home: str):
-    """(index, embedder) of the data home, or (None, None) before `ktp build` made one."""
+def vector_index(home: str, inputs: str = ""):
+    """(index, embedder) of the data home, or (None, None) before `ktp build` made one.
+    `inputs` keys the cache: a rebuilt index (a new collection) is opened afresh."""
     from graph.pipeline import open_index
 
     return open_index(DataHome(Path(home)))
 
 
 @st.cache_resource(show_spinner="Loading the retriever…", max_entries=2)
-def retriever_for(home: str):
+def retriever_for(home: str, inputs: str = ""):
     """The hybrid retriever over this data home (store, index, graph, framework), kept across
-    reruns; a new one is made when the graph's inputs change (see current_world)."""
+    reruns; `inputs` keys it, so a changed corpus, framework or index makes a new one."""
     from simulator.retrieval import HybridRetriever
 
     world = st.session_state["world"]
-    index, embedder = vector_index(home)
+    index, embedder = vector_index(home, inputs)
     store = CorpusStore(DataHome(Path(home)).corpus_db, shared=True)
     return HybridRetriever(store, embedder, index, world.graph, world.framework)
 

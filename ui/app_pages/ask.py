@@ -131,7 +131,8 @@ if question:
         past = [m for t in history for m in ({"role": "user", "content": t.question},
                                              {"role": "assistant", "content": t.text})]
         try:
-            result = answer(question, retriever_for(str(world.home.root)), world.framework, llm,
+            retriever = retriever_for(str(world.home.root), world.inputs)
+            result = answer(question, retriever, world.framework, llm,
                             memory_notes=memory.for_prompt(), history=compact_history(past),
                             on_token=show if llm else None)
         except LLMError as e:

@@ -52,7 +52,7 @@ bounds = {"kind": kind, "since": since.isoformat() if since else None,
 started = time.perf_counter()
 with CorpusStore(world.home.corpus_db) as store:
     if semantic:
-        index, embedder = vector_index(str(world.home.root))
+        index, embedder = vector_index(str(world.home.root), world.inputs)
         if index is None:
             st.warning("Search by meaning needs the vector index: run `ktp build` first.")
             st.stop()
