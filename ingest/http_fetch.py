@@ -4,7 +4,9 @@
     page = fetcher.get("http://karpathy.github.io/")      # raises FetchError with a reason
 
 - A clear user agent that names the tool, and a pause between requests to the same host.
-- Timeouts, and retries with exponential back-off on connection errors, 429 and 5xx.
+- Timeouts, and retries with exponential back-off on timeouts, resets, 429 and 5xx. A host
+  whose name does not resolve or that refuses connections is not retried, and is remembered as
+  down for the rest of the run: offline, a long list of URLs fails in seconds, one line each.
 - A cache under the data home: a page fetched before is revalidated with ETag /
   Last-Modified (a 304 costs no download), and served from disk when the network is gone.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -51,11 +54,17 @@ class Fetcher:
         self.cache_dir = Path(cache_dir)
         self.delay, self.timeout, self.retries, self.backoff = delay, timeout, retries, backoff
         self._last: dict[str, float] = {}  # host -> time of the last request
+        self._down: dict[str, str] = {}  # host -> why it cannot be reached (this run)
 
     def get(self, url: str) -> Page:
         if urlsplit(url).scheme not in ("http", "https"):
             raise FetchError(f"{url}: only http and https URLs can be fetched")
         cached = self._cached(url)
+        host = urlsplit(url).netloc
+        if host in self._down:
+            if cached:
+                return self._page(url, *cached)
+            raise FetchError(f"{url}: {self._down[host]} (host unreachable earlier in this run)")
         headers = {"User-Agent": USER_AGENT, "Accept": "*/*"}
         if cached:
             meta = cached[0]
@@ -96,6 +105,10 @@ class Fetcher:
                     break  # 404, 403, ...: asking again will not help
             except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as e:
                 reason = getattr(e, "reason", e)
+                if isinstance(reason, (socket.gaierror, ConnectionRefusedError)):
+                    # no such host, or nothing listening: retrying will not change that
+                    self._down[urlsplit(url).netloc] = f"cannot connect ({reason})"
+                    raise FetchError(f"{url}: cannot connect ({reason})") from None
                 last_reason = "timed out" if "timed out" in str(reason) else \
                     f"cannot connect ({reason})"
         raise FetchError(f"{url}: {last_reason}")

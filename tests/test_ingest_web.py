@@ -140,3 +140,17 @@ def test_a_saved_html_file_is_read_like_a_fetched_page(tmp_path, store):
     doc = store.get("url:example.org/2023/07/08/saved")
     assert (doc.title, doc.date) == ("Saved", "2023-07-08")
     assert "Read offline." in doc.text and "IGNORE ALL" not in doc.text
+
+
+def test_an_unreachable_host_fails_fast_and_is_not_tried_again(tmp_path, store):
+    import time
+
+    slow_to_retry = Fetcher(tmp_path / "cache", delay=0, backoff=5.0, retries=3)
+    start = time.monotonic()
+    summary = ingest_paths(["http://127.0.0.1:9/a", "http://127.0.0.1:9/b",
+                            "http://no-such-host.invalid/c"], store, fetcher=slow_to_retry)
+    assert time.monotonic() - start < 3  # no 5 + 10 + 20 s of back-off per URL
+    reasons = [s["reason"] for s in summary.skipped]
+    assert "cannot connect" in reasons[0]
+    assert reasons[1].endswith("(host unreachable earlier in this run)")
+    assert "cannot connect" in reasons[2]
