@@ -106,3 +106,20 @@ def test_hostile_source_text_renders_as_text(tmp_path, monkeypatch):
     for raw in ("**bold**", "](javascript"):
         assert raw not in shown
     assert r"\<script\>" in shown and r"\*\*bold\*\*" in shown
+
+
+def test_ask_with_an_llm_chosen_in_the_sidebar():
+    from llm_server import ChatServer
+    from test_llm import faithful
+
+    with ChatServer(faithful) as server:
+        at = page("app_pages/ask.py")
+        at.sidebar.selectbox(key="ask_provider").set_value("OpenAI-compatible server").run()
+        at.sidebar.text_input(key="ask_model").input("test-model").run()
+        at.sidebar.text_input(key="ask_base").input(server.url).run()
+        at.chat_input[0].set_value("How should I start building something new?").run()
+        assert server.requests and server.requests[-1]["body"]["model"] == "test-model"
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("He put it this way" in m.value for m in at.markdown)
+    assert any(i.value.startswith("Extrapolated from his framework") for i in at.info)
+    assert any(c.value.startswith("Citations:") and "verified" in c.value for c in at.caption)

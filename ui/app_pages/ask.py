@@ -15,6 +15,7 @@ from ui.markup import md_escape, md_link
 world = st.session_state["world"]
 PROVIDERS = {"No LLM: framework reading": None, "OpenAI": "openai", "Anthropic": "anthropic",
              "Ollama (local)": "ollama", "OpenAI-compatible server": "compat"}
+EXTRAPOLATING = re.compile(r"\**extrapolating from his framework\**\s*:?", re.I)
 KEY_NAMES = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
 
 with st.sidebar:
@@ -71,9 +72,13 @@ def render_answer(result) -> None:
     """The answer text (escaped, our bold headings kept), extrapolation set apart, then the
     citations as numbered evidence cards."""
     for block in re.split(r"\n\s*\n", result.text):
-        if block.strip().lower().startswith(("extrapolating", "**extrapolating")):
+        label = EXTRAPOLATING.search(block)
+        if label:  # wherever the label appears, what follows it is set apart
+            said, extrapolated = block[:label.start()], block[label.end():]
+            if said.strip():
+                st.markdown(md_escape(said.strip()))
             st.info("Extrapolated from his framework, not something he said: "
-                    + md_escape(block.split(":", 1)[-1].strip()))
+                    + md_escape(extrapolated.strip(" :*")))
             continue
         lines = []
         for line in block.splitlines():
