@@ -7,12 +7,13 @@ words per chunk, as the real API does. Requests are recorded (body and headers).
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Callable
 
+from servers import LoopbackServer
 
-class ChatServer:
+
+class ChatServer(LoopbackServer):
     def __init__(self, script: Callable[[list[dict]], str]):
         self.script = script
         self.requests: list[dict] = []
@@ -62,14 +63,4 @@ class ChatServer:
             def log_message(self, *args):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> "ChatServer":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler, path="/v1")

@@ -5,8 +5,10 @@ import socket
 import subprocess
 import sys
 import time
+import threading
 import urllib.request
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 
@@ -75,3 +77,24 @@ def ktp_serve(env: dict):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         served.output = server.communicate(timeout=30)[0].decode()
+
+
+class LoopbackServer:
+    """An HTTP server on a free port of 127.0.0.1, served from a thread while in a `with`."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], path: str = ""):
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                pass  # a client that gave up (timeout tests) is expected, not an error to print
+
+        self.httpd = Server(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

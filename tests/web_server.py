@@ -2,13 +2,14 @@
 requests, records headers, answers ETag revalidation with 304, and can be slow or flaky."""
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from servers import LoopbackServer
 
 
-class SiteServer:
+class SiteServer(LoopbackServer):
     def __init__(self, routes: dict[str, tuple[str, str | bytes]]):
         """routes: path -> (content type, body). Special paths: /slow (sleeps 1.5 s), /flaky
         (503 on the first request, then the route `/flaky` if given)."""
@@ -46,18 +47,4 @@ class SiteServer:
             def log_message(self, *args):
                 pass
 
-        class Server(ThreadingHTTPServer):
-            def handle_error(self, request, client_address):
-                pass  # a client that gave up (timeout tests) is expected, not an error to print
-
-        self.httpd = Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self) -> "SiteServer":
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
