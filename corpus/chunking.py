@@ -16,11 +16,17 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 def chunk_document(doc: Document, max_chars: int = MAX_CHARS) -> list[Chunk]:
-    spans = chunk_spans(doc.text, max_chars)
-    return [
-        Chunk(id=f"{doc.id}#{n}", doc_id=doc.id, n=n, start=s, end=e, text=doc.text[s:e])
-        for n, (s, e) in enumerate(spans)
-    ]
+    """Chunks of the document; with speaker turns (meta["turns"]: [start, end, speaker]) every
+    chunk lies inside one turn and names its speaker, else the author speaks them all."""
+    turns = doc.meta.get("turns") or [[0, len(doc.text), doc.author]]
+    chunks: list[Chunk] = []
+    for start, end, speaker in turns:
+        for s, e in chunk_spans(doc.text[start:end], max_chars):
+            n = len(chunks)
+            chunks.append(Chunk(id=f"{doc.id}#{n}", doc_id=doc.id, n=n, start=start + s,
+                                end=start + e, text=doc.text[start + s:start + e],
+                                speaker=speaker))
+    return chunks
 
 
 def chunk_spans(text: str, max_chars: int = MAX_CHARS) -> list[tuple[int, int]]:

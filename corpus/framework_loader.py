@@ -17,13 +17,18 @@ from typing import Any
 
 from corpus.framework_model import (
     KINDS, PREDICTION_TYPES, Framework, Item, KindSpec, Quote, QuoteSource, RegistrySource,
+    Subject,
 )
 from corpus.home import framework_dir
 
 SOURCES_FILE = "sources.yaml"
+SUBJECT_FILE = "subject.yaml"
+_SUBJECT_LISTS = ("aliases", "handles", "x_account_ids", "github_owners", "domains",
+                  "youtube_channels")
 _COMMON_KEYS = {"id", "summary", "description", "quotes", "related", "__line__"}
 _REGISTRY_KEYS = {"id", "kind", "title", "url", "date", "__line__"}
-_REGISTRY_EXTRA = {"youtube_id", "arxiv_id", "repo", "host", "duration", "note"}
+_REGISTRY_EXTRA = {"youtube_id", "arxiv_id", "repo", "host", "duration", "note",
+                   "other_speakers", "channel"}
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _ID = re.compile(r"^[a-z]+:[a-z0-9][a-z0-9._/-]*$")
 
@@ -65,7 +70,7 @@ class _Loader:
 
     def load(self) -> Framework:
         docs = {name: self.read(name) for name in sorted({s.file for s in KINDS.values()}
-                                                           | {SOURCES_FILE})}
+                                                           | {SOURCES_FILE, SUBJECT_FILE})}
         if not any(d is not None for d in docs.values()):
             self.problem(str(self.folder), 0, "no framework files here (expected axioms.yaml, …)")
         generating = None
@@ -79,11 +84,12 @@ class _Loader:
             for raw in self.entries(docs.get(spec.file), spec.file, spec.key):
                 self.item(spec, raw)
         registry = self.registry(docs.get(SOURCES_FILE))
+        subject = self.subject(docs.get(SUBJECT_FILE))
         self.check_links()
         if self.problems:
             raise FrameworkError(self.problems)
         return Framework(items=dict(sorted(self.items.items())), registry=registry,
-                         generating_function=generating)
+                         generating_function=generating, subject=subject)
 
     # ---- reading ------------------------------------------------------------------------------
     def read(self, name: str) -> dict | None:
@@ -218,6 +224,24 @@ class _Loader:
                                                    url=str(source["url"]),
                                                    at=at)))
         return quotes
+
+    # ---- the subject ---------------------------------------------------------------------------
+    def subject(self, doc: dict | None) -> Subject:
+        raw = (doc or {}).get("subject")
+        if doc is None or not isinstance(raw, dict) or not str(raw.get("name") or "").strip():
+            self.problem(SUBJECT_FILE, _line(doc) if isinstance(doc, dict) else 0,
+                         "needs `subject:` with at least a `name:` (whose words these are)")
+            return Subject(name="unknown")
+        for key in sorted(set(raw) - {"name", "__line__", *_SUBJECT_LISTS}):
+            self.problem(SUBJECT_FILE, _line(raw), f"subject: unknown field `{key}`")
+        lists = {}
+        for key in _SUBJECT_LISTS:
+            value = raw.get(key) or []
+            if not isinstance(value, list):
+                self.problem(SUBJECT_FILE, _line(raw), f"subject: `{key}` must be a list")
+                value = []
+            lists[key] = tuple(str(_plain(v)) for v in value)
+        return Subject(name=" ".join(str(raw["name"]).split()), **lists)
 
     # ---- registry and cross references --------------------------------------------------------
     def registry(self, doc: dict | None) -> dict[str, RegistrySource]:

@@ -108,10 +108,46 @@ class RegistrySource:
 
 
 @dataclass(frozen=True)
+class Subject:
+    """Whose words the partner serves, as data (`subject.yaml`): the name passages of his are
+    attributed to, and the evidence that material is his (handles, accounts, domains, repos,
+    channels). Editing this file is all it takes to point the partner at another thinker."""
+    name: str
+    aliases: tuple[str, ...] = ()  # other ways he is named (first name, surname, ASR spellings)
+    handles: tuple[str, ...] = ()  # X / Twitter handles, without @
+    x_account_ids: tuple[str, ...] = ()
+    github_owners: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()  # sites that publish only his writing
+    youtube_channels: tuple[str, ...] = ()  # channel ids, @handles or names
+
+    def is_handle(self, handle: str | None) -> bool:
+        return bool(handle) and handle.lstrip("@").lower() in {h.lower() for h in self.handles}
+
+    def is_named(self, name: str | None) -> bool:
+        """Is `name` (an author field, a speaker label) him?"""
+        if not name:
+            return False
+        wanted = " ".join(name.lstrip("@").split()).lower()
+        return wanted in {n.lower() for n in (self.name, *self.aliases, *self.handles)}
+
+    def owns_domain(self, host: str | None) -> bool:
+        host = (host or "").lower().removeprefix("www.")
+        return any(host == d or host.endswith("." + d) for d in self.domains)
+
+    def owns_channel(self, channel: str | None) -> bool:
+        return bool(channel) and channel.strip().lower() in {
+            c.lower() for c in (*self.youtube_channels, self.name)}
+
+
+DEFAULT_SUBJECT = Subject(name="Andrej Karpathy")
+
+
+@dataclass(frozen=True)
 class Framework:
     items: Mapping[str, Item]
     registry: Mapping[str, RegistrySource]
     generating_function: Item | None = None
+    subject: Subject = DEFAULT_SUBJECT
 
     def of_kind(self, kind: str) -> list[Item]:
         items = [i for i in self.items.values() if i.kind == kind]

@@ -12,7 +12,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-DEFAULT_AUTHOR = "Andrej Karpathy"
+# Authorship is evidence, never a default: a document with nothing that says who wrote it is
+# "unknown", and a transcript passage whose speaker the text does not tell is "unidentified".
+UNKNOWN_AUTHOR = "unknown"
+UNIDENTIFIED = "unidentified"
 
 
 @dataclass(frozen=True)
@@ -21,12 +24,16 @@ class Document:
     kind: str  # tweet, blog, transcript, readme, paper, essay, doc, ...
     title: str
     text: str
-    author: str = DEFAULT_AUTHOR
+    author: str = UNKNOWN_AUTHOR  # a name or @handle; UNKNOWN_AUTHOR without evidence
     date: str | None = None  # ISO 8601: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)
     url: str | None = None
     origin: str = ""  # the file or URL it was ingested from
     meta: Mapping[str, Any] = field(default_factory=dict)  # kind-specific: likes, video_id, ...
     hash: str = ""  # filled in from the content when left empty
+    # How the author is known ("his X archive (@karpathy)", "retweet of @x", "repo owned by
+    # karpathy", ...). Transcripts with several speakers keep their turns in meta["turns"], and
+    # text he quotes from others in meta["quoted"]; both as character spans of `text`.
+    authorship: str = ""
 
     def __post_init__(self) -> None:
         if not self.id or ":" not in self.id:
@@ -48,13 +55,15 @@ class Chunk:
     end: int
     text: str
     start_time: float | None = None  # seconds into a talk or podcast, for transcripts
+    speaker: str | None = None  # who says it; None: the document's author
 
 
 def content_hash(doc: Document) -> str:
     """Hash of everything that makes a document what it is. `origin` is left out on purpose:
     the same post ingested from another folder is the same post."""
     payload = json.dumps(
-        [doc.kind, doc.title, doc.text, doc.author, doc.date, doc.url, dict(doc.meta)],
+        [doc.kind, doc.title, doc.text, doc.author, doc.date, doc.url, dict(doc.meta),
+         doc.authorship],
         sort_keys=True, ensure_ascii=False, default=str,
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from corpus.chunking import chunk_document
-from corpus.model import Chunk, Document
+from corpus.model import UNKNOWN_AUTHOR, Chunk, Document
 from corpus.query import ParsedQuery, parse_query
 
 # Each migration brings the schema from version i to i + 1. Append, never edit a released one.
@@ -69,6 +69,14 @@ MIGRATIONS: list[str] = [
         summary TEXT
     );
     """,
+    # 2: who said it. A document records how its author is known; a chunk names its speaker
+    # (interview transcripts are split into turns). Rows from before keep an empty authorship
+    # and no speaker: they count as not his until their sources are ingested again.
+    """
+    ALTER TABLE documents ADD COLUMN authorship TEXT NOT NULL DEFAULT '';
+    ALTER TABLE chunks ADD COLUMN speaker TEXT;
+    CREATE INDEX chunks_speaker ON chunks(speaker);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 _FTS_TABLES = ("chunks_fts", "chunks_fts_plain")
@@ -92,16 +100,27 @@ class SearchHit:
     start_time: float | None = None
     meta: dict | None = None  # the document's metadata (likes, is_retweet, ...)
     marked: str | None = None  # the whole passage, matches wrapped like the snippet
+    author: str = UNKNOWN_AUTHOR
+    speaker: str | None = None
+    his_words: bool = False
+    authorship: str = ""
 
     def as_row(self) -> dict:
         return {"id": self.id, "doc_id": self.doc_id, "kind": self.kind, "title": self.title,
-                "date": self.date, "url": self.url, "text": self.text, "score": self.score}
+                "date": self.date, "url": self.url, "text": self.text, "score": self.score,
+                "author": self.author, "speaker": self.speaker, "his_words": self.his_words}
 
 
 class CorpusStore:
-    def __init__(self, path: str | Path, shared: bool = False):
+    def __init__(self, path: str | Path, shared: bool = False, subject: str | None = None):
         """`shared`: the connection may be used from several threads (the web UI caches one
-        store across its script runs); SQLite serialises the access itself."""
+        store across its script runs); SQLite serialises the access itself. `subject`: whose
+        words count as "his" (default: the framework's subject)."""
+        if subject is None:
+            from corpus.subject import current_subject
+
+            subject = current_subject().name
+        self.subject = subject
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, isolation_level=None,  # explicit transactions only
@@ -170,15 +189,16 @@ class CorpusStore:
             self._delete(doc.id)
         self.db.execute(
             "INSERT INTO documents (id, kind, title, author, date, url, origin, text, hash, meta,"
-            " words, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " words, updated_at, authorship) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (doc.id, doc.kind, doc.title, doc.author, doc.date, doc.url, doc.origin, doc.text,
              doc.hash, json.dumps(dict(doc.meta), sort_keys=True, ensure_ascii=False),
-             doc.words, _now()))
+             doc.words, _now(), doc.authorship))
         for chunk in chunks if chunks is not None else chunk_document(doc):
             cur = self.db.execute(
-                "INSERT INTO chunks (id, doc_id, n, start, end, start_time, text)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (chunk.id, doc.id, chunk.n, chunk.start, chunk.end, chunk.start_time, chunk.text))
+                "INSERT INTO chunks (id, doc_id, n, start, end, start_time, text, speaker)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (chunk.id, doc.id, chunk.n, chunk.start, chunk.end, chunk.start_time, chunk.text,
+                 chunk.speaker or doc.author))
             for table in _FTS_TABLES:
                 self.db.execute(f"INSERT INTO {table} (rowid, text, title) VALUES (?, ?, ?)",
                                 (cur.lastrowid, chunk.text, doc.title))
@@ -216,22 +236,26 @@ class CorpusStore:
         for start in range(0, len(chunk_ids), 500):
             part = chunk_ids[start:start + 500]
             sql = f"""SELECT c.id, c.doc_id, c.n, c.start, c.end, c.start_time, c.text,
-                             d.kind, d.title, d.date, d.url, d.origin, d.meta
+                             c.speaker, d.kind, d.title, d.date, d.url, d.origin, d.meta,
+                             d.author, d.authorship
                       FROM chunks c JOIN documents d ON d.id = c.doc_id
                       WHERE c.id IN ({",".join("?" * len(part))})"""
             for row in self.db.execute(sql, part):
-                found[row["id"]] = {**dict(row), "meta": json.loads(row["meta"])}
+                found[row["id"]] = {**dict(row), "meta": json.loads(row["meta"]),
+                                    "his_words": row["speaker"] == self.subject}
         return found
 
     def catalog(self) -> list[dict]:
         """Every document's id, kind, title, date and url, without the text (for the graph)."""
-        rows = self.db.execute("SELECT id, kind, title, date, url FROM documents ORDER BY id")
+        rows = self.db.execute("SELECT id, kind, title, date, url, author FROM documents"
+                               " ORDER BY id")
         return [dict(r) for r in rows]
 
     def chunks(self, doc_id: str) -> list[Chunk]:
         rows = self.db.execute("SELECT * FROM chunks WHERE doc_id = ? ORDER BY n", (doc_id,))
         return [Chunk(id=r["id"], doc_id=r["doc_id"], n=r["n"], start=r["start"], end=r["end"],
-                      text=r["text"], start_time=r["start_time"]) for r in rows]
+                      text=r["text"], start_time=r["start_time"], speaker=r["speaker"])
+                for r in rows]
 
     def counts(self) -> dict:
         by_kind = {r["kind"]: {"documents": r["n"], "words": r["w"]} for r in self.db.execute(
@@ -254,13 +278,15 @@ class CorpusStore:
                since: str | None = None, until: str | None = None, limit: int = 20,
                own_only: bool = False, offset: int = 0, min_likes: int = 0,
                replies: bool = True, sort: str = "relevance",
-               one_per_doc: bool = False) -> list[SearchHit]:
+               one_per_doc: bool = False, speaker: str | None = None) -> list[SearchHit]:
         """Ranked keyword search (bm25). `since`/`until` are inclusive ISO dates (YYYY-MM-DD).
 
         Words are matched by their stem ("agent" finds "agents"), except in a query with a
         prefix term, where every word is matched as written. `sort`: relevance, date (newest
         first) or likes; `replies=False` leaves out replies; `offset` pages through results;
-        `one_per_doc` keeps only each document's best passage (a long post shows once)."""
+        `one_per_doc` keeps only each document's best passage (a long post shows once);
+        `speaker`: "his" (the subject's words only), "others" (everyone else's, unknown and
+        unidentified included), a speaker's name, or None for everything."""
         order = {"relevance": "rank, id", "date": "date DESC, rank",  # columns of the outer query
                  "likes": "CAST(json_extract(meta, '$.likes') AS INTEGER) DESC, rank"}
         if sort not in order:
@@ -272,7 +298,8 @@ class CorpusStore:
         sql = f"""
             WITH hits AS MATERIALIZED (
                 SELECT c.rowid AS rowid, c.id, c.doc_id, d.kind, d.title, d.date, d.url, c.text,
-                       c.start_time, d.meta, bm25({fts}, 1.0, 0.3) AS rank
+                       c.start_time, d.meta, c.speaker, d.author, d.authorship,
+                       bm25({fts}, 1.0, 0.3) AS rank
                 FROM {fts}
                 JOIN chunks c ON c.rowid = {fts}.rowid
                 JOIN documents d ON d.id = c.doc_id
@@ -281,6 +308,7 @@ class CorpusStore:
                   AND (:since IS NULL OR substr(d.date, 1, 10) >= :since)
                   AND (:until IS NULL OR substr(d.date, 1, 10) <= :until)
                   AND (:own = 0 OR json_extract(d.meta, '$.is_retweet') IS NOT 1)
+                  AND (:speaker IS NULL OR (c.speaker IS :speaker) = (:speaker_is = 1))
                   AND (:replies = 1 OR json_extract(d.meta, '$.is_reply') IS NOT 1)
                   AND (:min_likes = 0
                        OR COALESCE(json_extract(d.meta, '$.likes'), 0) >= :min_likes)),
@@ -293,7 +321,8 @@ class CorpusStore:
             LIMIT :limit OFFSET :offset"""
         params = {"match": parsed.match, "kind": kind, "since": since, "until": until,
                   "limit": limit, "own": int(own_only), "offset": offset,
-                  "min_likes": min_likes, "replies": int(replies), "one": int(one_per_doc)}
+                  "min_likes": min_likes, "replies": int(replies), "one": int(one_per_doc),
+                  **self._speaker_params(speaker)}
         rows = self.db.execute(sql, params).fetchall()
         # Snippets and highlights only for this page (they cost per match: thousands for "the").
         marks = {r[0]: (r[1], r[2]) for r in self.db.execute(
@@ -304,8 +333,20 @@ class CorpusStore:
                           date=r["date"], url=r["url"], text=r["text"],
                           score=round(-r["rank"], 4), snippet=marks[r["rowid"]][0],
                           start_time=r["start_time"], meta=json.loads(r["meta"]),
-                          marked=marks[r["rowid"]][1])
+                          marked=marks[r["rowid"]][1], author=r["author"],
+                          speaker=r["speaker"], his_words=r["speaker"] == self.subject,
+                          authorship=r["authorship"])
                 for r in rows]
+
+    def _speaker_params(self, speaker: str | None) -> dict:
+        """SQL parameters for a speaker filter: (c.speaker IS :speaker) must equal :speaker_is."""
+        if speaker in (None, "", "any", "all"):
+            return {"speaker": None, "speaker_is": 1}
+        if speaker == "his":
+            return {"speaker": self.subject, "speaker_is": 1}
+        if speaker == "others":
+            return {"speaker": self.subject, "speaker_is": 0}
+        return {"speaker": speaker, "speaker_is": 1}
 
     # ---- ingest runs --------------------------------------------------------------------------
     def start_run(self, sources: list[str]) -> int:
@@ -376,7 +417,8 @@ def _statements(script: str) -> list[str]:
 def _document(row: sqlite3.Row) -> Document:
     return Document(id=row["id"], kind=row["kind"], title=row["title"], text=row["text"],
                     author=row["author"], date=row["date"], url=row["url"], origin=row["origin"],
-                    meta=json.loads(row["meta"]), hash=row["hash"])
+                    meta=json.loads(row["meta"]), hash=row["hash"],
+                    authorship=row["authorship"])
 
 
 def _now() -> str:

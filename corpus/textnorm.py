@@ -11,3 +11,33 @@ QUOTE_MARKS = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»"
 
 def normalize(text: str) -> str:
     return re.sub(r"\s+", " ", text.translate(QUOTE_MARKS)).strip()
+
+
+def normalized_with_offsets(text: str) -> tuple[str, list[int]]:
+    """`text` normalised (quote marks made plain, whitespace runs collapsed to one space) and,
+    for each normalised character, its offset in the original."""
+    out, where, space = [], [], False
+    for i, ch in enumerate(text.translate(QUOTE_MARKS)):
+        if ch.isspace():
+            if not space and out:
+                out.append(" ")
+                where.append(i)
+            space = True
+        else:
+            out.append(ch)
+            where.append(i)
+            space = False
+    return "".join(out), where
+
+
+def locate(text: str, quote: str, ignore_case: bool = True) -> tuple[int, int] | None:
+    """[start, end) of the quote's words in `text`, compared normalised (captions may differ
+    from a quote in case only)."""
+    needle, _ = normalized_with_offsets(quote.strip())
+    if not needle:
+        return None
+    hay, where = normalized_with_offsets(text)
+    at = hay.find(needle)
+    if at < 0 and ignore_case:
+        at = hay.lower().find(needle.lower())
+    return (where[at], where[at + len(needle) - 1] + 1) if at >= 0 else None

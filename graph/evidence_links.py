@@ -20,7 +20,7 @@ import re
 
 from corpus.framework_model import Framework
 from corpus.store import CorpusStore
-from corpus.textnorm import QUOTE_MARKS
+from corpus.textnorm import locate
 
 SUPPORT_THRESHOLD = 0.45
 PER_ITEM = 8
@@ -29,13 +29,17 @@ LINKED_KINDS = ("axiom", "model")
 
 def link_evidence(graph, framework: Framework, store: CorpusStore, index=None,
                   embedder=None) -> dict:
-    located = link_quotes(graph, framework, store)
+    not_his: list[str] = []
+    located = link_quotes(graph, framework, store, not_his)
     supported = link_support(graph, framework, store, index, embedder) if index else 0
     return {"quotes_located": located, "quotes": len(framework.quotes()),
-            "support_links": supported}
+            "support_links": supported, "quotes_in_others_words": not_his}
 
 
-def link_quotes(graph, framework: Framework, store: CorpusStore) -> int:
+def link_quotes(graph, framework: Framework, store: CorpusStore,
+                not_his: list[str] | None = None) -> int:
+    """Link each quote to the passage holding its words, when that passage is his: a quote
+    found only in a host's turn or a retweet is not linked (its id goes to `not_his`)."""
     located = 0
     for quote in framework.quotes():
         cited = [t for _, t, k in graph.out_edges(quote.id, keys=True) if k == "SAID_IN"]
@@ -45,6 +49,10 @@ def link_quotes(graph, framework: Framework, store: CorpusStore) -> int:
         if found:
             doc_id, start, end = found
             chunk = _chunk_at(store, doc_id, start)
+            if not chunk["his_words"]:
+                if not_his is not None:
+                    not_his.append(quote.id)
+                continue
             _passage(graph, chunk, store)
             graph.add_edge(quote.id, chunk["id"], key="FOUND_IN", doc=doc_id, start=start,
                            end=end)
@@ -58,7 +66,7 @@ def link_support(graph, framework: Framework, store: CorpusStore, index, embedde
     vectors = embedder.embed([item_text(i) for i in items])
     links = 0
     for item, vector in zip(items, vectors):
-        for hit in index.query(vector, k=per_item * 3):
+        for hit in index.query(vector, k=per_item * 3, his=True):
             if hit.similarity < threshold or links_of(graph, item.id) >= per_item:
                 break
             rows = store.chunk_rows([hit.chunk_id])
@@ -90,35 +98,11 @@ def support_counts(graph, item_id: str) -> tuple[int, int]:
 
 
 # ---- verbatim location -----------------------------------------------------------------------
-def normalized_with_offsets(text: str) -> tuple[str, list[int]]:
-    """`text` normalised (quote marks made plain, whitespace runs collapsed to one space) and,
-    for each normalised character, its offset in the original."""
-    out, where, space = [], [], False
-    for i, ch in enumerate(text.translate(QUOTE_MARKS)):
-        if ch.isspace():
-            if not space and out:
-                out.append(" ")
-                where.append(i)
-            space = True
-        else:
-            out.append(ch)
-            where.append(i)
-            space = False
-    return "".join(out), where
-
-
 def _locate(quote: str, doc_ids: list[str], store: CorpusStore) -> tuple[str, int, int] | None:
-    needle, _ = normalized_with_offsets(quote.strip())
     for doc_id in doc_ids:
         doc = store.get(doc_id)
-        if doc is None:
-            continue
-        hay, where = normalized_with_offsets(doc.text)
-        at = hay.find(needle)
-        if at < 0:
-            at = hay.lower().find(needle.lower())  # captions differ in case only
-        if at >= 0:
-            return doc_id, where[at], where[at + len(needle) - 1] + 1
+        if doc is not None and (found := locate(doc.text, quote)):
+            return doc_id, found[0], found[1]
     return None
 
 
@@ -145,6 +129,6 @@ def _chunk_at(store: CorpusStore, doc_id: str, offset: int) -> dict:
 def _passage(graph, row: dict, store: CorpusStore) -> None:
     if row["id"] not in graph:
         graph.add_node(row["id"], kind="Passage", title=row["title"], doc=row["doc_id"],
-                       text=row["text"][:280])
+                       text=row["text"][:280], speaker=row.get("speaker") or "")
         if row["doc_id"] in graph:
             graph.add_edge(row["id"], row["doc_id"], key="PART_OF")

@@ -117,14 +117,21 @@ class VectorIndex:
         """Bring the index in line with the store: embed new or changed chunks (by a hash of
         their text), delete chunks that are gone. Returns counts."""
         wanted = _chunk_rows(store)
-        have = self._indexed_hashes()
-        stale = [cid for cid, h in have.items() if cid not in wanted]
-        todo = [cid for cid, row in wanted.items() if have.get(cid) != row["h"]]
+        have = self._indexed_meta()
+        stale = [cid for cid in have if cid not in wanted]
+        todo = [cid for cid, row in wanted.items() if (have.get(cid) or {}).get("h") != row["h"]]
+        # Same text, other metadata (a speaker now known, new like counts): no new vector.
+        fresh = set(todo)
+        relabel = [cid for cid, row in wanted.items() if cid in have and cid not in fresh
+                   and have[cid] != row["meta"]]
         for start in range(0, len(stale), 5000):
             self.collection.delete(ids=stale[start:start + 5000])
+        for start in range(0, len(relabel), 5000):
+            part = relabel[start:start + 5000]
+            self.collection.update(ids=part, metadatas=[wanted[c]["meta"] for c in part])
         self._embed_into(self.collection, [wanted[c] for c in todo], progress)
         self._point_at(self.collection.name, synced_with=store.fingerprint())
-        return {"embedded": len(todo), "removed": len(stale),
+        return {"embedded": len(todo), "removed": len(stale), "relabelled": len(relabel),
                 "unchanged": len(wanted) - len(todo), "total": len(wanted)}
 
     def rebuild(self, store: CorpusStore,
@@ -155,21 +162,23 @@ class VectorIndex:
             if progress:
                 progress(min(start + BATCH, len(rows)), len(rows))
 
-    def _indexed_hashes(self) -> dict[str, str]:
+    def _indexed_meta(self) -> dict[str, dict]:
         found, offset = {}, 0
         while True:
             page = self.collection.get(include=["metadatas"], limit=5000, offset=offset)
             if not page["ids"]:
                 return found
-            found.update({i: (m or {}).get("h") for i, m in zip(page["ids"], page["metadatas"])})
+            found.update({i: dict(m or {}) for i, m in zip(page["ids"], page["metadatas"])})
             offset += len(page["ids"])
 
     # ---- reading ------------------------------------------------------------------------------
     def query(self, vector, k: int = 20, *, kind: str | None = None, since: str | None = None,
-              until: str | None = None, own_only: bool = False) -> list[VectorHit]:
+              until: str | None = None, own_only: bool = False,
+              his: bool | None = None) -> list[VectorHit]:
+        """`his`: True for his words only, False for everyone else's, None for all."""
         if self.collection.count() == 0:
             return []
-        where = _where(kind, since, until, own_only)
+        where = _where(kind, since, until, own_only, his)
         result = self.collection.query(query_embeddings=[vector], n_results=k,
                                        where=where, include=["distances", "metadatas"])
         return [VectorHit(cid, meta["doc_id"], round(1.0 - dist, 6))
@@ -180,9 +189,9 @@ class VectorIndex:
 def _chunk_rows(store: CorpusStore) -> dict[str, dict]:
     """Every chunk with the text to embed (title + passage) and its filterable metadata."""
     rows = {}
-    sql = """SELECT c.id, c.doc_id, c.text, d.kind, d.title, d.date, d.meta
+    sql = """SELECT c.id, c.doc_id, c.text, d.kind, d.title, d.date, d.meta, c.speaker
              FROM chunks c JOIN documents d ON d.id = c.doc_id"""
-    for cid, doc_id, text, kind, title, date, meta in store.db.execute(sql):
+    for cid, doc_id, text, kind, title, date, meta, speaker in store.db.execute(sql):
         meta = json.loads(meta)
         # A title says what a passage of a post or talk is about; a tweet has no real title.
         embed_text = f"{title}\n{text}" if kind not in ("tweet", "thread") else text
@@ -190,7 +199,7 @@ def _chunk_rows(store: CorpusStore) -> dict[str, dict]:
         rows[cid] = {"id": cid, "text": embed_text, "h": digest, "meta": {
             "doc_id": doc_id, "kind": kind, "ts": _day(date), "h": digest,
             "own": not meta.get("is_retweet", False), "reply": bool(meta.get("is_reply")),
-            "likes": int(meta.get("likes") or 0)}}
+            "likes": int(meta.get("likes") or 0), "his": speaker == store.subject}}
     return rows
 
 
@@ -199,8 +208,8 @@ def _day(date: str | None) -> int:
     return int(date[:10].replace("-", "")) if date and len(date) >= 10 else 0
 
 
-def _where(kind, since, until, own_only) -> dict | None:
-    clauses = []
+def _where(kind, since, until, own_only, his=None) -> dict | None:
+    clauses = [{"his": his}] if his is not None else []
     if kind:
         clauses.append({"kind": kind})
     if since:

@@ -15,7 +15,7 @@ from typing import Callable, Iterator
 from ingest.base import Loaded, Skipped, SkipItem
 from ingest.github import is_repo_url, read_github_readme
 from ingest.http_fetch import Fetcher
-from ingest.textfile import decode, read_text_file, split_front_matter
+from ingest.textfile import decode, read_text_file, split_front_matter, utf16_text
 from ingest.transcript_files import read_transcript_file
 from ingest.transcripts import looks_stamped
 from ingest.tweets import (is_markdown_tweets, looks_like_tweet_table, read_csv_tweets,
@@ -32,9 +32,40 @@ TABLE_LIMIT = 2 * 1024**3  # tweet exports hold a whole timeline: only memory li
 
 
 def is_x_archive_folder(folder: Path) -> bool:
+    """A folder holding an X archive's tweet files (`tweets.js`, parts, or a cut sample):
+    read as one input, so its README.txt and other data files never become documents."""
     data = folder / "data" if (folder / "data").is_dir() else folder
-    return (data / "tweets.js").exists() or ((data / "manifest.js").exists()
-                                             and any(data.glob("tweets*.js")))
+    if (data / "tweets.js").exists():
+        return True
+    for path in data.glob("tweets*.js"):
+        try:
+            if sniff(path, 64).startswith("window.YTD.tweets"):
+                return True
+        except (OSError, SkipItem):
+            continue
+    return False
+
+
+SIDECARS = ("metadata.yml", "metadata.yaml", "metadata.json")
+
+
+def sidecar_of(path: Path) -> Path | None:
+    """The file a sidecar describes (a video's `metadata.yml` beside its transcript, yt-dlp's
+    `Title [id].info.json` beside its subtitles), or None for an ordinary file."""
+    name = path.name.lower()
+    if name in SIDECARS:
+        return next((p for p in sorted(path.parent.iterdir())
+                     if p != path and p.is_file() and p.name.lower() not in SIDECARS
+                     and not p.name.startswith(".")), None)
+    if name.endswith(".info.json"):
+        stem = path.name[:-len(".info.json")]
+        return next((p for p in sorted(path.parent.glob(f"{glob_escape(stem)}*"))
+                     if p != path and not p.name.endswith(".info.json")), None)
+    return None
+
+
+def glob_escape(text: str) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", text)
 
 
 def reader_for(path: Path, forced: str | None = None) -> Reader:
@@ -85,7 +116,7 @@ def sniff(path: Path, size: int = 8192) -> str:
     with path.open("rb") as f:
         data = f.read(size)
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        return data.decode("utf-16", errors="ignore").lstrip()
+        return utf16_text(data, strict=False).lstrip()
     if b"\x00" in data:
         raise SkipItem("binary file (contains NUL bytes), not text")
     return data.decode("utf-8-sig", errors="ignore").lstrip()

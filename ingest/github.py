@@ -8,6 +8,7 @@ import re
 from typing import Iterator
 
 from corpus.model import Document
+from ingest.authorship import by_repo_owner
 from ingest.base import Loaded, SkipItem
 from ingest.http_fetch import Fetcher, FetchError
 from ingest.known import known
@@ -35,10 +36,12 @@ def read_github_readme(url: str, fetcher: Fetcher) -> Iterator[Loaded]:
         text = page.text.strip()
         heading = re.search(r"^#\s+(.+)$", text, re.M)
         registered = known(f"repo:{owner}/{name}")
+        author, how = by_repo_owner(owner)
         yield Loaded(Document(
             id=f"repo:{owner}/{name}", kind="readme",
             title=heading.group(1).strip() if heading else f"{owner}/{name}", text=text,
             date=registered.date if registered else None,
-            url=f"https://github.com/{owner}/{name}", origin=page.url))
+            url=f"https://github.com/{owner}/{name}", origin=page.url, author=author,
+            authorship=how))
         return
     raise SkipItem(f"no README found for {owner}/{name}: {reasons[-1] if reasons else ''}")

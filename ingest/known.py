@@ -14,16 +14,33 @@ def registry() -> dict[str, RegistrySource]:
     return _registry_of(str(framework_dir()))
 
 
-@functools.lru_cache(maxsize=4)  # keyed by folder: switching frameworks never serves a stale one
 def _registry_of(folder: str) -> dict[str, RegistrySource]:
+    framework = _framework_of(folder)
+    return dict(framework.registry) if framework else {}
+
+
+@functools.lru_cache(maxsize=4)  # keyed by folder: switching frameworks never serves a stale one
+def _framework_of(folder: str):
     from pathlib import Path
 
     from corpus.framework_loader import FrameworkError, load_framework
 
     try:
-        return dict(load_framework(Path(folder)).registry)
+        return load_framework(Path(folder))
     except FrameworkError:
-        return {}  # a broken framework is reported by `ktp build`; ingest goes on without it
+        return None  # a broken framework is reported by `ktp build`; ingest goes on without it
+
+
+def quotes_of(doc_id: str) -> tuple[str, ...]:
+    """The framework's verified quotes of his that cite this source (read by us in context:
+    they say which lines of an interview are his)."""
+    from corpus.home import framework_dir
+    from corpus.ids import doc_id_for_url
+
+    framework = _framework_of(str(framework_dir()))
+    if framework is None:
+        return ()
+    return tuple(q.text for q in framework.quotes() if doc_id_for_url(q.source.url) == doc_id)
 
 
 def known(doc_id: str) -> RegistrySource | None:

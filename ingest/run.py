@@ -11,13 +11,17 @@ a crash rolls back the open batch and never leaves half a document.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from corpus.model import UNKNOWN_AUTHOR
 from corpus.store import CorpusStore
+from corpus.subject import current_subject
+from ingest.authorship import is_subject
 from ingest.base import Loaded, Skipped
-from ingest.detect import is_url, is_x_archive_folder, reader_for, url_reader
+from ingest.detect import is_url, is_x_archive_folder, reader_for, sidecar_of, url_reader
+from ingest.quoted import quoted_spans
 from ingest.errors import SkipItem
 from ingest.http_fetch import Fetcher
 
@@ -41,11 +45,13 @@ class IngestSummary:
 
 def ingest_paths(paths: Iterable[Path | str], store: CorpusStore,
                  progress: Callable[[int, int, Path | str | None], None] | None = None,
-                 forced: str | None = None, fetcher: Fetcher | None = None) -> IngestSummary:
+                 forced: str | None = None, fetcher: Fetcher | None = None,
+                 author: str | None = None) -> IngestSummary:
     """Ingest files, folders, archives and URLs (strings starting with http:// or https://).
     `progress(done, total, input)` is called before each input; `forced` is a format name from
     `ingest.detect.FORMATS` instead of detecting it; `fetcher` fetches URLs (by default with
-    a cache beside the store)."""
+    a cache beside the store); `author`: who wrote what the inputs do not attribute themselves
+    (the user vouches for it; a retweet or another account's archive keeps its own author)."""
     paths = [str(p) if is_url(str(p)) else Path(p) for p in paths]
     fetcher = fetcher or Fetcher(store.path.parent / "http-cache")
     summary = IngestSummary()
@@ -68,7 +74,7 @@ def ingest_paths(paths: Iterable[Path | str], store: CorpusStore,
                             "first copy was kept")})
                     else:
                         first_seen[item.document.id] = str(path)
-                        _store(item, store, summary)
+                        _store(vouched(item, author) if author else item, store, summary)
                         batch.tick()
             except SkipItem as e:  # what was read before it is complete: it is committed
                 summary.skipped.append({"path": str(path), "reason": str(e)})
@@ -79,6 +85,28 @@ def ingest_paths(paths: Iterable[Path | str], store: CorpusStore,
         progress(len(inputs), len(inputs), None)
     store.finish_run(run_id, summary.as_dict())
     return summary
+
+
+def vouched(item: Loaded, author: str) -> Loaded:
+    """The item with `author` (given by the user) where the source named nobody."""
+    doc = item.document
+    if doc.author != UNKNOWN_AUTHOR:
+        return item
+    name = current_subject().name if current_subject().is_named(author) else author
+    how = f"the user said so (ktp ingest --author {author!r})"
+
+    def who(speaker: str | None) -> str | None:
+        return name if speaker in (None, UNKNOWN_AUTHOR) else speaker
+
+    meta = dict(doc.meta)
+    if meta.get("turns"):
+        meta["turns"] = [[s, e, who(w)] for s, e, w in meta["turns"]]
+    if is_subject(name) and not meta.get("quoted") and doc.kind not in ("transcript",):
+        meta.update({"quoted": spans} if (spans := quoted_spans(doc.text)) else {})
+    new = replace(doc, author=name, authorship=how, meta=meta, hash="")
+    chunks = [replace(c, speaker=who(c.speaker)) for c in item.chunks] \
+        if item.chunks is not None else None
+    return Loaded(new, chunks)
 
 
 def _store(item: Loaded, store: CorpusStore, summary: IngestSummary) -> None:
@@ -125,6 +153,8 @@ def _walk_folder(folder: Path, summary: IngestSummary) -> Iterator[Path]:
         if child.is_dir() and is_x_archive_folder(child):
             archives.append(child)
             yield child
+        elif child.is_file() and sidecar_of(child):
+            continue  # it describes the file beside it, which reads it; not a document
         elif child.is_file() and child.suffix.lower() in MEDIA:
             summary.skipped.append({"path": str(child), "reason": f"a media file "
                                     f"({child.suffix}); only text, tweets and captions are read"})

@@ -12,10 +12,15 @@ import datetime as dt
 import re
 from pathlib import Path
 
+from urllib.parse import urlsplit
+
 from corpus.ids import doc_id_for_url, slugify
-from corpus.model import DEFAULT_AUTHOR, Document
+from corpus.model import Document
+from ingest.authorship import (Attribution, by_domain, by_name, by_registry, by_repo_owner,
+                               first, is_subject)
 from ingest.errors import SkipItem
 from ingest.known import known, repo_named
+from ingest.quoted import quoted_spans
 
 MAX_BYTES = 20 * 1024 * 1024  # a single post or transcript is far smaller; bigger is a mistake
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
@@ -54,10 +59,13 @@ def read_text_file(path: Path) -> Document:
     excerpt = extra.pop("excerpt", None)
     if isinstance(excerpt, str) and " ".join(excerpt.split()) not in " ".join(text.split()):
         text = f"{excerpt.strip()}\n\n{text}"  # a post's summary, in the author's own words
+    author, how = attribute_text(path, meta, doc_id, url)
+    if is_subject(author) and (spans := quoted_spans(text)):
+        extra["quoted"] = spans
     try:
         return Document(id=doc_id, kind=kind, title=" ".join(title.split()), text=text,
-                        author=str(meta.get("author") or DEFAULT_AUTHOR), date=date,
-                        url=str(url) if url else None, origin=str(path), meta=_jsonable(extra))
+                        author=author, date=date, url=str(url) if url else None,
+                        origin=str(path), meta=_jsonable(extra), authorship=how)
     except ValueError as e:
         raise SkipItem(f"front matter: {e}") from None
 
@@ -86,6 +94,19 @@ def _strip_markup(text: str) -> str:
     return _HTML_TAG.sub(lambda m: m.group(1) or "", text)
 
 
+def attribute_text(path: Path, meta: dict, doc_id: str, url) -> Attribution:
+    """Who wrote a text file: its front matter `author`, a URL on his site, the owner of the
+    repo a README belongs to, a Jekyll site of his, or the registry; else unknown."""
+    site = _jekyll_site(path) if doc_id.startswith("blog:") else None
+    owner = doc_id.split(":", 1)[1].split("/")[0] if doc_id.startswith("repo:") else None
+    return first(
+        by_name(meta.get("author"), "the file's front matter names its author"),
+        by_domain(urlsplit(str(url)).hostname) if url else None,
+        by_repo_owner(owner),
+        by_domain(urlsplit(site).hostname) if site else None,
+        by_registry(known(doc_id)))
+
+
 def _kind_and_id(path: Path, meta: dict, from_url: str | None, dated) -> tuple[str, str]:
     """Explicit front matter first; then the URL; then what the file is: a dated Jekyll post
     (`2019-04-25-recipe.md` -> blog:recipe), a README (-> repo:<owner>/<name>), or a note."""
@@ -107,11 +128,12 @@ def _kind_and_id(path: Path, meta: dict, from_url: str | None, dated) -> tuple[s
 
 
 def _repo_of(readme: Path) -> str | None:
-    """repo:<owner>/<name> of a README: from the checkout's git remote, else a registered repo
-    whose name prefixes the file name (`nanoGPT_README.md`)."""
+    """repo:<owner>/<name> of a README: from the git remote of the checkout whose top-level
+    README it is, else a registered repo whose name prefixes the file name (`nanoGPT_README.md`).
+    A README deeper inside some other checkout (a folder of notes) is not that repo's."""
     for folder in readme.resolve().parents:
         config = folder / ".git" / "config"
-        if config.exists():
+        if config.exists() and folder == readme.resolve().parent:
             m = re.search(r"url\s*=\s*\S*github\.com[:/]([\w.-]+)/([\w.-]+?)(?:\.git)?\s*$",
                           config.read_text(errors="replace"), re.M)
             return f"repo:{m.group(1)}/{m.group(2)}" if m else None
@@ -122,6 +144,12 @@ def _repo_of(readme: Path) -> str | None:
 
 def _jekyll_url(path: Path, date: str, slug: str) -> str | None:
     """The post's public URL from the site's `_config.yml` (url + /YYYY/MM/DD/slug/)."""
+    site = _jekyll_site(path)
+    return f"{site.rstrip('/')}/{date.replace('-', '/')}/{slug}/" if site else None
+
+
+def _jekyll_site(path: Path) -> str | None:
+    """The `url:` of the Jekyll site (`_config.yml`) a post lives in."""
     import yaml
 
     for folder in path.resolve().parents:
@@ -131,7 +159,7 @@ def _jekyll_url(path: Path, date: str, slug: str) -> str | None:
                 site = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("url")
             except (yaml.YAMLError, UnicodeDecodeError, AttributeError):
                 return None
-            return f"{str(site).rstrip('/')}/{date.replace('-', '/')}/{slug}/" if site else None
+            return str(site) if site else None
     return None
 
 
@@ -143,10 +171,7 @@ def decode(path: Path, limit: int | None = None) -> str:
                        "for one text document; split it into smaller files")
     data = path.read_bytes()
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16 with its byte-order mark
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            raise SkipItem("declares UTF-16 (byte-order mark) but does not decode as it") from None
+        return utf16_text(data)
     if b"\x00" in data[:8192]:
         raise SkipItem("binary file (contains NUL bytes), not text")
     try:
@@ -154,6 +179,22 @@ def decode(path: Path, limit: int | None = None) -> str:
     except UnicodeDecodeError as e:
         raise SkipItem(f"not UTF-8 (bad byte at offset {e.start}); convert it first, e.g. "
                        f"`iconv -f latin1 -t utf-8 {path.name} > fixed.md`") from None
+
+
+def utf16_text(data: bytes, strict: bool = True) -> str:
+    """Text behind a UTF-16 byte-order mark, if it really is text. NUL bytes in UTF-16 are the
+    high halves of ASCII and Latin letters, so a file with NULs must decode to mostly such
+    letters; binary data behind two lucky bytes decodes to a scatter of CJK and controls."""
+    try:
+        text = data.decode("utf-16", errors="strict" if strict else "ignore")
+    except UnicodeDecodeError:
+        raise SkipItem("declares UTF-16 (byte-order mark) but does not decode as it") from None
+    body = text.lstrip("\ufeff")
+    latin = sum(ch < "\u0250" for ch in body)
+    controls = sum(ch < " " and ch not in "\t\n\r" for ch in body)
+    if strict and (controls or (b"\x00" in data[2:] and latin < 0.8 * len(body)) or not body):
+        raise SkipItem("binary data behind a UTF-16 byte-order mark, not text")
+    return text
 
 
 def split_front_matter(text: str, path: Path) -> tuple[dict, str]:

@@ -12,9 +12,12 @@ from pathlib import Path
 from typing import Iterator
 
 from corpus.ids import doc_id_for_url, slugify
+from corpus.subject import current_subject
+from ingest.authorship import by_channel, by_name, by_registry, first, is_subject
 from ingest.base import Loaded, Skipped, SkipItem
-from ingest.known import known
+from ingest.known import known, quotes_of
 from ingest.textfile import decode, iso_date, split_front_matter
+from ingest.speakers import Roster
 from ingest.transcripts import (parse_json3, parse_stamped, parse_timed_json, parse_vtt,
                                 transcript_document)
 
@@ -50,12 +53,38 @@ def read_transcript_file(path: Path) -> Iterator[Loaded | Skipped]:
         or (registered.date if registered else None)
     doc_id = f"yt:{video}" if video else f"transcript:{slugify(path.stem)}"
     url = f"https://www.youtube.com/watch?v={video}" if video else meta.get("url")
-    extra = {"video_id": video} if video else {}
+    channel = _first_text(meta.get("channel"), meta.get("creator"), sidecar.get("channel"),
+                          sidecar.get("uploader"))
+    extra = {k: v for k, v in (("video_id", video), ("channel", channel)) if v}
+    roster, how = transcript_roster(registered, channel, meta)
     yield transcript_document(segments, doc_id=doc_id, title=" ".join(title.split()),
-                              origin=str(path), date=date, url=url, meta=extra)
+                              origin=str(path), date=date, url=url, meta=extra, roster=roster,
+                              authorship=how, his_lines=quotes_of(doc_id) if roster.others else ())
     if broken:
         yield Skipped(str(path), f"{broken} caption cue(s) with unreadable timestamps were left "
                       "out; the rest was loaded")
+
+
+def transcript_roster(registered, channel: str | None, meta: dict) -> tuple[Roster, str]:
+    """Who speaks in this recording, and how that is known: the registry (a podcast or chat
+    names its other speakers), his own channel, or a front-matter speaker; else nobody known."""
+    subject = current_subject().name
+    named = by_name(meta.get("speaker") or meta.get("author"), "the file names its speaker")
+    author, how = first(by_registry(registered), by_channel(channel), named)
+    if not is_subject(author):
+        return Roster(subject=subject, known=False), how
+    others = tuple(str(o) for o in (registered.extra.get("other_speakers") or ())) \
+        if registered else ()
+    if registered and not others and registered.kind == "podcast":
+        show = registered.extra.get("host")
+        others = (f"host of {show}" if show else "the host",)
+    if others:
+        how += f"; an interview with {', '.join(others)}, split into speaker turns"
+    return Roster(subject=subject, others=others), how
+
+
+def _first_text(*values) -> str | None:
+    return next((" ".join(str(v).split()) for v in values if v and str(v).strip()), None)
 
 
 def _video_id(path: Path, meta: dict, body: str) -> str | None:

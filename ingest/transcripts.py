@@ -12,8 +12,9 @@ import html
 import re
 from dataclasses import dataclass
 
-from corpus.model import Chunk, Document
+from corpus.model import UNKNOWN_AUTHOR, Chunk, Document
 from ingest.base import Loaded, SkipItem
+from ingest.speakers import Roster, split_turns
 
 CHUNK_CHARS = 1100
 MIN_OVERLAP = 3  # words; shorter overlaps between caption lines are too often chance
@@ -22,6 +23,7 @@ _VTT_TIME = re.compile(rf"^({_TIME})\s*-->\s*({_TIME})")
 _TAG = re.compile(r"<[^>]*>")
 _STAMP = re.compile(r"^\s*(?:\*\*)?\[(\d+(?::\d{2}){1,2})\](?:\*\*)?\s*(.*)$")
 _SPEAKER = re.compile(r"^([A-Z][\w .'-]{0,40}):\s+(.+)$")
+_VOICE = re.compile(r"<v(?:\.[\w.-]+)*\s+([^>]{1,60})>")
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,14 @@ def parse_vtt(text: str) -> tuple[list[Segment], int]:
 
 
 def _cue_lines(start: float, lines: list[str]) -> list[Segment]:
-    texts = (html.unescape(_TAG.sub("", line)).strip() for line in lines)
-    return [Segment(start, t) for t in texts if t]
+    """A cue's lines; a WebVTT voice tag (`<v Lex Fridman>`) names the line's speaker."""
+    out = []
+    for line in lines:
+        voice = _VOICE.search(line)
+        words = html.unescape(_TAG.sub("", line)).strip()
+        if words:
+            out.append(Segment(start, words, voice.group(1).strip() if voice else None))
+    return out
 
 
 def parse_srt(text: str) -> tuple[list[Segment], int]:
@@ -132,29 +140,87 @@ def _overlap(tail: list[str], words: list[str]) -> int:
 # ---- segments -> document --------------------------------------------------------------------
 def transcript_document(segments: list[Segment], *, doc_id: str, title: str, origin: str,
                         date: str | None = None, url: str | None = None,
-                        meta: dict | None = None) -> Loaded:
+                        meta: dict | None = None, roster: Roster | None = None,
+                        authorship: str = "", his_lines: tuple[str, ...] = ()) -> Loaded:
+    """The transcript as one document split into speaker turns (see `ingest.speakers`); every
+    chunk lies inside one turn, names its speaker and starts at a segment's second."""
     if not segments:
         raise SkipItem("no spoken text found in the transcript")
+    roster = roster or Roster(subject=UNKNOWN_AUTHOR, known=False)
+    if not _labelled(segments):  # a stray "Note: …" line is not a speaker label
+        segments = [Segment(s.start, f"{s.speaker}: {s.text}" if s.speaker else s.text)
+                    for s in segments]
     timed = has_real_times(segments)
-    parts, text = [], ""
+    parts, labels, text = [], [], ""
     for seg in segments:
-        piece = f"{seg.speaker}: {seg.text}" if seg.speaker else seg.text
         joiner = "\n\n" if text and seg.speaker else (" " if text else "")
         start = len(text) + len(joiner)
-        text += joiner + piece
+        text += joiner + (f"{seg.speaker}: {seg.text}" if seg.speaker else seg.text)
         parts.append((start, len(text), seg.start))
-    chunks, n, first = [], 0, 0
-    for i, (start, end, _) in enumerate(parts):
-        last = i == len(parts) - 1
-        if last or parts[i + 1][1] - parts[first][0] > CHUNK_CHARS:
-            s, e = parts[first][0], end
-            chunks.append(Chunk(id=f"{doc_id}#{n}", doc_id=doc_id, n=n, start=s, end=e,
-                                text=text[s:e], start_time=parts[first][2] if timed else None))
-            n, first = n + 1, i + 1
+        if seg.speaker:
+            labels.append((start, len(text), seg.speaker))
+        elif labels:  # an unlabelled line continues the labelled turn before it
+            labels[-1] = (labels[-1][0], len(text), labels[-1][2])
+    turns = split_turns(text, roster, labels if labels else None, his_lines)
+    chunks = _turn_chunks(doc_id, text, parts, turns, timed)
+    author = roster.subject if roster.known else UNKNOWN_AUTHOR
     doc = Document(id=doc_id, kind="transcript", title=title, text=text, date=date, url=url,
-                   origin=origin, meta={"segments": len(segments), "timed": timed,
-                                        **(meta or {})})
+                   origin=origin, author=author, authorship=authorship,
+                   meta={"segments": len(segments), "timed": timed, "turns": turns,
+                         "speakers": _speaker_shares(turns), **(meta or {}),
+                         **({"interviewer": roster.others[0]} if roster.others else {})})
     return Loaded(doc, chunks)
+
+
+def _labelled(segments: list[Segment]) -> bool:
+    """Speaker labels are real when several lines carry them and a few names recur."""
+    names = [s.speaker for s in segments if s.speaker]
+    return len(names) >= 3 and len(set(names)) <= 8 and len(names) >= 0.05 * len(segments)
+
+
+def _turn_chunks(doc_id: str, text: str, parts: list[tuple[int, int, float]],
+                 turns: list[list], timed: bool) -> list[Chunk]:
+    """Pack segments into chunks of about CHUNK_CHARS, cut at every turn boundary."""
+    chunks: list[Chunk] = []
+    seg = 0
+    for t_start, t_end, speaker in turns:
+        pieces = []  # (start, end, start time) of each segment's share of this turn
+        while seg < len(parts) and parts[seg][1] <= t_start:
+            seg += 1
+        k = seg
+        while k < len(parts) and parts[k][0] < t_end:
+            s, e = max(parts[k][0], t_start), min(parts[k][1], t_end)
+            if text[s:e].strip():
+                pieces.append((s, e, parts[k][2]))
+            k += 1
+        first = 0
+        for i, (_, end, _) in enumerate(pieces):
+            last = i == len(pieces) - 1
+            if last or pieces[i + 1][1] - pieces[first][0] > CHUNK_CHARS:
+                s, e = _trimmed(text, pieces[first][0], end)
+                if e > s:
+                    n = len(chunks)
+                    chunks.append(Chunk(id=f"{doc_id}#{n}", doc_id=doc_id, n=n, start=s, end=e,
+                                        text=text[s:e], speaker=speaker,
+                                        start_time=pieces[first][2] if timed else None))
+                first = i + 1
+    return chunks
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _speaker_shares(turns: list[list]) -> dict[str, int]:
+    """Characters of the transcript each speaker is credited with."""
+    shares: dict[str, int] = {}
+    for start, end, speaker in turns:
+        shares[speaker] = shares.get(speaker, 0) + end - start
+    return dict(sorted(shares.items()))
 
 
 def has_real_times(segments: list[Segment]) -> bool:

@@ -17,8 +17,11 @@ import re
 from datetime import datetime, timezone
 from typing import Any, Iterator, Mapping
 
-from corpus.model import DEFAULT_AUTHOR, Chunk, Document
+from corpus.model import UNKNOWN_AUTHOR, Chunk, Document
+from ingest.authorship import (Attribution, by_handle, by_name, first, handle_in_filename,
+                               is_subject, named_in_filename)
 from ingest.base import Loaded, Skipped, SkipItem
+from ingest.quoted import quoted_spans
 
 FIELDS = {
     "id": ("tweet_id", "id_str", "id", "status_id", "rest_id", "tweetId"),
@@ -34,8 +37,13 @@ FIELDS = {
     "reply_to": ("in_reply_to_status_id_str", "in_reply_to_status_id", "inReplyToId"),
     "url": ("url", "link", "tweet_url", "permalink"),
     "lang": ("lang", "language"),
+    "handle": ("username", "screen_name", "user_screen_name", "handle", "user_name",
+               "author_username", "user"),
+    "retweet_of": ("retweeted_user", "retweeted_username", "original_author", "rt_user",
+                   "retweeted_screen_name"),
 }
 _STATUS_URL = re.compile(r"/status(?:es)?/(\d+)")
+_RT_PREFIX = re.compile(r"RT @(\w+):")
 
 
 def field(row: Mapping[str, Any], name: str) -> Any:
@@ -47,17 +55,45 @@ def field(row: Mapping[str, Any], name: str) -> Any:
 
 
 def tweet_document(*, tweet_id: str, text: str, date: str | None, origin: str,
-                   handle: str = "karpathy", author: str = DEFAULT_AUTHOR, **meta) -> Document:
-    """One tweet as a document. `meta`: likes, retweets, replies, is_retweet, is_reply, ..."""
+                   handle: str | None = None, attribution: Attribution | None = None,
+                   **meta) -> Document:
+    """One tweet as a document. `attribution`: (author, how it is known) of the account that
+    posted it; a retweet's author is the original poster instead. `meta`: likes, retweets,
+    replies, is_retweet, retweet_of, is_reply, ..."""
     text = text.strip()
     first_line = text.split("\n", 1)[0]
     title = first_line if len(first_line) <= 90 else first_line[:89].rsplit(" ", 1)[0] + "…"
+    author, how = attribution or (UNKNOWN_AUTHOR, "nothing in the export says whose post it is")
     if meta.get("is_retweet"):
-        author = meta.pop("retweet_of", None) or "someone else (retweeted)"
-    url = f"https://x.com/{handle}/status/{tweet_id}" if tweet_id.isdigit() else None
+        original = meta.get("retweet_of")
+        poster = f" by {handle_label(handle)}" if handle else ""
+        author, how = (original, f"retweet of {original}{poster}") if original else (
+            UNKNOWN_AUTHOR, f"a retweet{poster}; the export does not say whose post it was")
+    elif is_subject(author) and (spans := quoted_spans(text)):
+        meta["quoted"] = spans
+    url = (f"https://x.com/{handle.lstrip('@')}/status/{tweet_id}" if handle else
+           f"https://x.com/i/web/status/{tweet_id}") if tweet_id.isdigit() else None
     clean = {k: v for k, v in meta.items() if v is not None and v is not False}
     return Document(id=f"tweet:{tweet_id}", kind="tweet", title=title or "(no text)", text=text,
-                    author=author, date=date, url=url, origin=origin, meta=clean)
+                    author=author, date=date, url=url, origin=origin, meta=clean,
+                    authorship=how)
+
+
+def handle_label(handle: str | None) -> str:
+    return f"@{handle.lstrip('@')}" if handle else "an unknown account"
+
+
+def export_attribution(row: Mapping[str, Any], origin: str) -> tuple[str | None, Attribution]:
+    """(handle, attribution) of one exported row: its own user column, else the export's name
+    (`karpathy_tweets.csv`), else unknown."""
+    handle = field(row, "handle")
+    if isinstance(handle, dict):  # {"user": {"screen_name": ...}}
+        handle = handle.get("screen_name") or handle.get("username")
+    handle = str(handle).strip().lstrip("@") if handle else None
+    if handle:
+        return handle, by_handle(handle, f"the export says @{handle} posted it")
+    return handle_in_filename(origin), first(
+        named_in_filename(origin), by_name(row.get("creator"), "the export's creator field"))
 
 
 def read_csv_tweets(text: str, origin: str) -> Iterator[Loaded | Skipped]:
@@ -113,7 +149,7 @@ def read_text_tweets(text: str, origin: str) -> Iterator[Loaded | Skipped]:
         if block:
             digest = hashlib.sha256(block.encode()).hexdigest()[:16]
             yield Loaded(tweet_document(tweet_id=f"text-{digest}", text=block, date=None,
-                                        origin=origin))
+                                        origin=origin, attribution=named_in_filename(origin)))
 
 
 def looks_like_tweet_table(fieldnames: list[str]) -> bool:
@@ -140,11 +176,18 @@ def _row(row: Mapping[str, Any], where: str, origin: str) -> Iterator[Loaded | S
     except ValueError as e:
         yield Skipped(where, f"tweet {tweet_id}: {e}")
         return
+    handle, attribution = export_attribution(row, origin)
+    retweet_of = field(row, "retweet_of")
+    if m := _RT_PREFIX.match(text.strip()):  # "RT @user: …" names the original poster
+        retweet_of = retweet_of or m.group(1)
     yield Loaded(tweet_document(
         tweet_id=str(tweet_id).strip(), text=html.unescape(text), date=date, origin=origin,
+        handle=handle, attribution=attribution,
+        retweet_of=f"@{str(retweet_of).lstrip('@')}" if retweet_of else None,
         likes=_int(field(row, "likes")), retweets=_int(field(row, "retweets")),
         replies=_int(field(row, "replies")), quotes=_int(field(row, "quotes")),
-        is_retweet=_bool(field(row, "is_retweet")), is_reply=_bool(field(row, "is_reply")),
+        is_retweet=_bool(field(row, "is_retweet")) or bool(_RT_PREFIX.match(text.strip())),
+        is_reply=_bool(field(row, "is_reply")),
         is_quote=_bool(field(row, "is_quote")), lang=field(row, "lang"),
         in_reply_to=_str(field(row, "reply_to"))))
 
@@ -197,24 +240,30 @@ def _str(value: Any) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
-def thread_document(chain: list[dict], handle: str, author: str, origin: str) -> Loaded:
+def thread_document(chain: list[dict], handle: str | None, attribution: Attribution,
+                    origin: str) -> Loaded:
     """A self-reply chain as one document: one chunk per tweet, each tweet's id and link kept."""
     root = chain[0]
     parts, text, pos = [], "", 0
+    base = f"https://x.com/{handle.lstrip('@')}/status/" if handle else "https://x.com/i/web/status/"
     for t in chain:
         start = pos + (2 if text else 0)
         text += ("\n\n" if text else "") + t["text"].strip()
         pos = len(text)
-        parts.append({"id": t["id"], "url": f"https://x.com/{handle}/status/{t['id']}",
+        parts.append({"id": t["id"], "url": base + t["id"],
                       "date": t["date"], "likes": t.get("likes"), "start": start, "end": pos})
     doc_id = f"thread:{root['id']}"
-    first = tweet_document(tweet_id=root["id"], text=text, date=root["date"], origin=origin,
-                           handle=handle, author=author)
-    doc = Document(id=doc_id, kind="thread", title=first.title, text=text, author=author,
-                   date=root["date"], url=first.url, origin=origin,
-                   meta={"tweets": parts, "likes": sum(p["likes"] or 0 for p in parts)})
+    head = tweet_document(tweet_id=root["id"], text=text, date=root["date"], origin=origin,
+                          handle=handle, attribution=attribution)
+    meta = {"tweets": parts, "likes": sum(p["likes"] or 0 for p in parts)}
+    if head.meta.get("quoted"):
+        meta["quoted"] = head.meta["quoted"]
+    doc = Document(id=doc_id, kind="thread", title=head.title, text=text, author=head.author,
+                   date=root["date"], url=head.url, origin=origin, meta=meta,
+                   authorship=head.authorship)
     chunks = [Chunk(id=f"{doc_id}#{n}", doc_id=doc_id, n=n, start=p["start"], end=p["end"],
-                    text=text[p["start"]:p["end"]]) for n, p in enumerate(parts)]
+                    text=text[p["start"]:p["end"]], speaker=doc.author)
+              for n, p in enumerate(parts)]
     return Loaded(doc, chunks)
 
 
@@ -241,13 +290,18 @@ def read_markdown_tweets(meta: Mapping[str, Any], body: str, origin: str) -> Ite
                           "likes": None})
     if not chain:
         raise SkipItem("a tweet page with no `### Tweet N` sections to read")
-    handle = (_STATUS_HANDLE.search(str(meta.get("url") or "")) or [None, "karpathy"])[1]
+    found = _STATUS_HANDLE.search(str(meta.get("url") or "")) or next(
+        (m for t in sections if (m := _STATUS_HANDLE.search(t))), None)
+    handle = found.group(1) if found else None
+    attribution = first(by_handle(handle, f"its tweet URL names @{handle}") if handle else None,
+                        by_name(meta.get("author"), "the page's author field"),
+                        by_name(meta.get("creator"), "the page's creator field"))
     if len(chain) == 1:
         t = chain[0]
         yield Loaded(tweet_document(tweet_id=t["id"], text=t["text"], date=t["date"],
-                                    origin=origin, handle=handle))
+                                    origin=origin, handle=handle, attribution=attribution))
     else:
-        yield thread_document(chain, handle, DEFAULT_AUTHOR, origin)
+        yield thread_document(chain, handle, attribution, origin)
 
 
 _STATUS_HANDLE = re.compile(r"(?:x|twitter)\.com/(\w+)/status/")

@@ -16,9 +16,11 @@ from urllib.parse import urljoin, urlsplit
 
 from corpus.ids import doc_id_for_url, normalize_url
 from corpus.model import Document
+from ingest.authorship import by_domain, by_name, by_registry, first, is_subject
 from ingest.base import Loaded, Skipped, SkipItem
 from ingest.http_fetch import Fetcher, FetchError
 from ingest.known import registry
+from ingest.quoted import quoted_spans
 from ingest.tweets import parse_date
 
 MAX_POSTS = 500
@@ -65,7 +67,14 @@ def extract_article(html: str, url: str) -> dict:
     for tag in soup(_DROP):
         tag.decompose()
     body = soup.find("article") or soup.find("main") or _densest(soup) or soup.body or soup
-    return {"title": " ".join(title.split()), "date": date, "text": block_text(body)}
+    author = _meta_name(soup, "author") or _meta(soup, "article:author")
+    return {"title": " ".join(title.split()), "date": date, "text": block_text(body),
+            "author": author}
+
+
+def _meta_name(soup, name: str) -> str | None:
+    tag = soup.find("meta", attrs={"name": name})
+    return " ".join(str(tag.get("content") or "").split()) or None if tag else None
 
 
 def read_html_file(path) -> Iterator[Loaded]:
@@ -83,8 +92,10 @@ def read_html_file(path) -> Iterator[Loaded]:
     elif not article["text"].strip():
         raise SkipItem("no readable text on the page")
     else:
+        author, how = first(by_name(article.get("author"), "the page's author metadata"))
         yield Loaded(Document(id=f"web:{slugify(path.stem)}", kind="web", title=article["title"],
-                              text=article["text"], origin=str(path)))
+                              text=article["text"], origin=str(path), author=author,
+                              authorship=how))
 
 
 def web_document(article: dict, url: str, origin: str) -> Document:
@@ -98,8 +109,13 @@ def web_document(article: dict, url: str, origin: str) -> Document:
         date = parse_date(article["date"]) if article["date"] else None
     except ValueError:
         date = None
+    author, how = first(by_domain(urlsplit(url).hostname), by_registry(known),
+                        by_name(article.get("author"), "the page's author metadata"))
+    meta = {"quoted": spans} if is_subject(author) and (spans := quoted_spans(
+        article["text"])) else {}
     return Document(id=doc_id, kind=kind, title=article["title"], text=article["text"],
-                    date=date or (known.date if known else None), url=url, origin=origin)
+                    date=date or (known.date if known else None), url=url, origin=origin,
+                    author=author, authorship=how, meta=meta)
 
 
 def block_text(node) -> str:

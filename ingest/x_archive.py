@@ -18,7 +18,8 @@ import zipfile
 from pathlib import Path
 from typing import Iterator
 
-from corpus.model import Document
+from corpus.model import UNKNOWN_AUTHOR, Document
+from ingest.authorship import Attribution, by_handle
 from ingest.base import Loaded, Skipped, SkipItem
 from ingest.tweets import parse_date, thread_document, tweet_document
 
@@ -76,16 +77,23 @@ class Archive:
             return (found or present), missing
         return present, []
 
-    def account(self) -> tuple[str | None, str | None]:
-        """(handle, account id) from manifest.js, when the archive has one."""
+    def account(self) -> tuple[str | None, str | None, str | None]:
+        """(handle, account id, which file said so) from manifest.js or account.js."""
         config, _ = parse_js(self.read("manifest.js") or "{}", "manifest.js")
         user = config.get("userInfo", {}) if isinstance(config, dict) else {}
-        return user.get("userName"), user.get("accountId")
+        if user.get("userName"):
+            return user.get("userName"), user.get("accountId"), "manifest.js"
+        entries, _ = parse_js(self.read("account.js") or "[]", "account.js")
+        for entry in entries if isinstance(entries, list) else []:
+            account = entry.get("account", {}) if isinstance(entry, dict) else {}
+            if account.get("username"):
+                return account["username"], account.get("accountId"), "account.js"
+        return None, None, None
 
 
 def read_x_archive(path: Path) -> Iterator[Loaded | Skipped]:
     archive = Archive(path)
-    handle, account_id = archive.account()
+    handle, account_id, said_by = archive.account()
     notes = _notes(archive)
     tweets: list[dict] = []
     files, missing = archive.tweet_files()
@@ -108,9 +116,12 @@ def read_x_archive(path: Path) -> Iterator[Loaded | Skipped]:
                 tweets.append(_tweet(tweet, notes))
             except ValueError as e:
                 yield Skipped(f"{path}:{name}#{n}", str(e))
-    handle = handle or _owner(tweets) or "karpathy"
-    author = "Andrej Karpathy" if handle.lower() == "karpathy" else f"@{handle}"
-    yield from _documents(tweets, handle, account_id, author, str(path))
+    if not handle and (handle := _owner(tweets)):
+        said_by = "the links of its own media"
+    attribution: Attribution = by_handle(handle, f"X archive of @{handle} ({said_by})") \
+        if handle else (UNKNOWN_AUTHOR, "an X archive that does not say whose it is (no "
+                        "manifest.js or account.js)")
+    yield from _documents(tweets, handle, account_id, attribution, str(path))
 
 
 def parse_js(text: str, name: str) -> tuple[object, str | None]:
@@ -219,13 +230,13 @@ def _int(value) -> int | None:
         return None
 
 
-def _documents(tweets: list[dict], handle: str, account_id: str | None, author: str,
-               origin: str) -> Iterator[Loaded]:
+def _documents(tweets: list[dict], handle: str | None, account_id: str | None,
+               attribution: Attribution, origin: str) -> Iterator[Loaded]:
     by_id = {t["id"]: t for t in tweets}
 
     def self_parent(t: dict) -> str | None:
         mine = t["reply_to_user"] == account_id if account_id else \
-            (t["reply_to_name"] or "").lower() == handle.lower()
+            bool(handle) and (t["reply_to_name"] or "").lower() == handle.lower()
         return t["reply_to"] if mine and t["reply_to"] in by_id else None
 
     children: dict[str, list[str]] = {}
@@ -239,15 +250,16 @@ def _documents(tweets: list[dict], handle: str, account_id: str | None, author: 
         while kids := sorted(children.get(chain[-1]["id"], [])):
             chain.append(by_id[kids[0]])
         if len(chain) == 1:
-            yield Loaded(_single(t, handle, author, origin))
+            yield Loaded(_single(t, handle, attribution, origin))
         else:
-            yield thread_document(chain, handle, author, origin)
+            yield thread_document(chain, handle, attribution, origin)
 
 
-def _single(t: dict, handle: str, author: str, origin: str) -> Document:
+def _single(t: dict, handle: str | None, attribution: Attribution, origin: str) -> Document:
     return tweet_document(
         tweet_id=t["id"], text=t["text"], date=t["date"], origin=origin, handle=handle,
-        author=author, likes=t["likes"], retweets=t["retweets"], is_retweet=t["is_retweet"],
+        attribution=attribution, likes=t["likes"], retweets=t["retweets"],
+        is_retweet=t["is_retweet"],
         retweet_of=t["retweet_of"], is_reply=bool(t["reply_to"]), in_reply_to=t["reply_to"],
         is_quote=bool(t["quotes_tweet"]), quotes_tweet=t["quotes_tweet"], lang=t["lang"],
         long_post=t["long_post"])

@@ -12,6 +12,8 @@ import re
 from typing import Iterator
 
 from ingest.base import Loaded, Skipped, SkipItem
+from ingest.known import known, quotes_of
+from ingest.transcript_files import transcript_roster
 from ingest.transcripts import parse_json3, parse_vtt, transcript_document
 
 _YOUTUBE = re.compile(r"^https?://(?:www\.|m\.)?(?:youtube\.com|youtu\.be)/", re.I)
@@ -81,14 +83,20 @@ def _video(info: dict, ydl) -> Loaded:
     date = info.get("upload_date")
     chapters = [{"start": c.get("start_time"), "title": c.get("title")}
                 for c in info.get("chapters") or []]
+    channel = info.get("channel") or info.get("uploader")
+    registered = known(f"yt:{vid}") if youtube else None
+    roster, how = transcript_roster(registered, info.get("channel_id"), {})
+    if not roster.known and channel:  # the channel's name may be the one we know
+        roster, how = transcript_roster(registered, channel, {})
     return transcript_document(
-        segments, doc_id=f"yt:{vid}" if youtube else f"video:{vid}",
+        segments, doc_id=f"yt:{vid}" if youtube else f"video:{vid}", roster=roster,
+        authorship=how, his_lines=quotes_of(f"yt:{vid}") if roster.others else (),
         title=str(info.get("title") or vid), origin=str(info.get("webpage_url") or vid),
         date=f"{date[:4]}-{date[4:6]}-{date[6:]}" if date and len(date) == 8 else None,
         url=f"https://www.youtube.com/watch?v={vid}" if youtube else info.get("webpage_url"),
         meta={"video_id": vid, "duration": info.get("duration"), "chapters": chapters,
               "captions": "automatic" if automatic else "uploader",
-              "channel": info.get("channel") or info.get("uploader")})
+              "channel": channel})
 
 
 def _pick_track(info: dict) -> tuple[dict | None, bool]:

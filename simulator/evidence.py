@@ -11,7 +11,9 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+from corpus.attribution import badge
 from corpus.ids import deep_link
+from corpus.model import UNKNOWN_AUTHOR
 
 
 @dataclass(frozen=True)
@@ -29,20 +31,52 @@ class Evidence:
     start_time: float | None = None
     supports: tuple[str, ...] = field(default=())  # framework items this passage backs
     similarity: float | None = None  # cosine to the question, when the vector index found it
+    # Who said it: the document's author, the passage's speaker, whether those are his words,
+    # the badge a user sees ("his tweet", "retweet of @x", "Lex Fridman, host"), how the author
+    # is known, and spans of the passage he quotes from others ((start, end, source), offsets
+    # into `text`).
+    author: str = UNKNOWN_AUTHOR
+    speaker: str | None = None
+    his_words: bool = False
+    badge: str = "author unknown"
+    authorship: str = ""
+    quoted: tuple[tuple[int, int, str], ...] = ()
+    retweet_of: str | None = None
 
     def as_row(self) -> dict:
         return {"chunk_id": self.chunk_id, "doc_id": self.doc_id, "kind": self.kind,
                 "title": self.title, "date": self.date, "url": self.url, "origin": self.origin,
                 "text": self.text, "score": self.score, "why": list(self.why),
-                "supports": list(self.supports), "similarity": self.similarity}
+                "supports": list(self.supports), "similarity": self.similarity,
+                "author": self.author, "speaker": self.speaker, "his_words": self.his_words,
+                "badge": self.badge, "authorship": self.authorship,
+                "quoted": [list(q) for q in self.quoted]}
 
 
 def evidence_from_row(row: dict, score: float, why: tuple[str, ...],
                       supports: tuple[str, ...] = (), similarity: float | None = None) -> Evidence:
+    meta = row.get("meta") or {}
+    his = bool(row.get("his_words"))
+    speaker = row.get("speaker") or row.get("author")
     return Evidence(chunk_id=row["id"], doc_id=row["doc_id"], kind=row["kind"],
                     title=row["title"], date=row["date"], url=passage_link(row),
                     origin=row["origin"], text=row["text"], score=round(score, 6), why=why,
-                    start_time=row["start_time"], supports=supports, similarity=similarity)
+                    start_time=row["start_time"], supports=supports, similarity=similarity,
+                    author=row.get("author") or UNKNOWN_AUTHOR, speaker=speaker, his_words=his,
+                    badge=badge(kind=row["kind"], author=row.get("author"), speaker=speaker,
+                                his_words=his, meta=meta),
+                    authorship=row.get("authorship") or "",
+                    quoted=chunk_quoted(meta.get("quoted"), row.get("start", 0), row.get("end")),
+                    retweet_of=(row.get("author") if meta.get("is_retweet") else None))
+
+
+def chunk_quoted(spans, start: int, end: int | None) -> tuple[tuple[int, int, str], ...]:
+    """The document's quoted spans that fall in this chunk, as offsets into the chunk."""
+    if not spans:
+        return ()
+    end = end if end is not None else 1 << 60
+    return tuple((max(s, start) - start, min(e, end) - start, str(src))
+                 for s, e, src in spans if s < end and start < e)
 
 
 def passage_link(row: dict) -> str | None:

@@ -41,6 +41,7 @@ class Filters:
     since: str | None = None
     until: str | None = None
     own_only: bool = False
+    speaker: str | None = None  # "his", "others", a speaker's name, or None for everyone
 
 
 class HybridRetriever:
@@ -53,8 +54,11 @@ class HybridRetriever:
 
     def retrieve(self, question: str, k: int = 8, *, kind: str | None = None,
                  since: str | None = None, until: str | None = None, own_only: bool = False,
+                 speaker: str | None = None,
                  modes: tuple[str, ...] = MODES) -> list[Evidence]:
-        filters = Filters(kind, since, until, own_only)
+        """`speaker="his"` keeps his words only (what `ask` quotes from); None: everyone."""
+        filters = Filters(kind, since, until, own_only, None if speaker in ("any", "all", "")
+                          else speaker)
         ranked: dict[str, list[str]] = {}
         vector, similarity = None, {}
         if "keyword" in modes:
@@ -62,7 +66,7 @@ class HybridRetriever:
         if "vector" in modes and self.index is not None and self.embedder is not None:
             vector = self.embedder.embed([question])[0]
             hits = self.index.query(vector, DEPTH, kind=kind, since=since, until=until,
-                                    own_only=own_only)
+                                    own_only=own_only, his=_his_filter(filters.speaker))
             ranked["vector"] = [h.chunk_id for h in hits]
             similarity = {h.chunk_id: h.similarity for h in hits}
         if "graph" in modes and self.graph is not None and vector is not None:
@@ -89,7 +93,8 @@ class HybridRetriever:
         except QueryError:
             return []
         return [h.id for h in self.store.search(query, kind=f.kind, since=f.since, until=f.until,
-                                                limit=DEPTH, own_only=f.own_only)]
+                                                limit=DEPTH, own_only=f.own_only,
+                                                speaker=f.speaker)]
 
     def _graph_passages(self, vector: np.ndarray) -> list[str]:
         """Passages linked to the framework items the question is about, best items first."""
@@ -172,7 +177,23 @@ def _passes(row: dict, f: Filters) -> bool:
     return ((not f.kind or row["kind"] == f.kind)
             and (not f.since or (day and day >= f.since))
             and (not f.until or (day and day <= f.until))
-            and (not f.own_only or not row["meta"].get("is_retweet")))
+            and (not f.own_only or not row["meta"].get("is_retweet"))
+            and _speaker_passes(row, f.speaker))
+
+
+def _speaker_passes(row: dict, speaker: str | None) -> bool:
+    if speaker is None:
+        return True
+    if speaker == "his":
+        return bool(row["his_words"])
+    if speaker == "others":
+        return not row["his_words"]
+    return row["speaker"] == speaker
+
+
+def _his_filter(speaker: str | None) -> bool | None:
+    """What the vector index can filter on itself: his words or not (names are checked after)."""
+    return {"his": True, "others": False}.get(speaker) if speaker else None
 
 
 def open_retriever(home, world=None) -> HybridRetriever:
