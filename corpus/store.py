@@ -262,9 +262,16 @@ class CorpusStore:
             "SELECT kind, COUNT(*) AS n, SUM(words) AS w FROM documents"
             " GROUP BY kind ORDER BY kind")}
         chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        his = self.db.execute("SELECT COUNT(*) FROM chunks WHERE speaker IS ?",
+                              (self.subject,)).fetchone()[0]
+        by_speaker = {(r[0] or "not recorded"): r[1] for r in self.db.execute(
+            "SELECT speaker, COUNT(*) FROM chunks GROUP BY speaker ORDER BY COUNT(*) DESC")}
+        unattributed = self.db.execute(
+            "SELECT COUNT(*) FROM documents WHERE authorship = ''").fetchone()[0]
         return {"documents": sum(v["documents"] for v in by_kind.values()),
                 "words": sum(v["words"] for v in by_kind.values()),
-                "chunks": chunks, "by_kind": by_kind}
+                "chunks": chunks, "by_kind": by_kind, "his_chunks": his,
+                "chunks_by_speaker": by_speaker, "authorship_not_recorded": unattributed}
 
     def fingerprint(self) -> str:
         """Changes whenever any document is added, replaced or removed."""

@@ -54,10 +54,11 @@ class _Opener:
 
 
 _OPENER = _Opener()
-_ANSWER = re.compile(
-    r"^(?:that'?s a (?:great|good|giant|tough|hard) question|good question|great question|"
-    r"i think|i guess|i would|i don'?t|i do|i'?m not|i kind of|yes|no|yeah|so|well|actually|"
-    r"basically|first of all|maybe|it'?s|there'?s|right|exactly|honestly|sure)\b", re.I)
+_ANSWER = re.compile(  # how an answer to a question starts (not "Yeah." or "It's": too common)
+    r"^(?:that'?s a (?:great|good|giant|tough|hard|fair) question|good question|"
+    r"great question|i think|i guess|i would say|i don'?t know|i'?m not sure|yes,|no,|"
+    r"first of all|so (?:i think|basically|the way)|basically|honestly|to be honest|"
+    r"i kind of agree|i agree|i disagree|yes and no)\b", re.I)
 _COMMON = {"that", "this", "what", "with", "they", "them", "have", "there", "would", "could",
            "should", "about", "your", "from", "when", "does", "doing", "like", "just", "think"}
 _HOST_PHRASE = re.compile(

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from corpus.framework_model import Framework
-from simulator.citations import Citation, verify_citations
+from simulator.citations import OK_STATUSES, Citation, summary_line, verify_citations
 from simulator.evidence import Evidence
 from simulator.persona import render_persona
 from simulator.prompt import build_prompt, prompt_text
 from simulator.reading import framework_reading
+from simulator.support import support_scorer
 
 # Measured on realdata (bench/answer_eval.py): the best passage for each of the 58 evaluation
 # questions scores 0.389 or more; for 10 off-topic questions (pizza, tyres, cacti...) 0.19-0.40,
@@ -41,10 +42,15 @@ class Answer:
 
     @property
     def all_verified(self) -> bool:
-        return all(c.verified for c in self.citations)
+        """No citation problem: every quote verified in his words, every marker a source."""
+        return all(c.status in OK_STATUSES for c in self.citations)
+
+    @property
+    def summary(self) -> str:
+        return summary_line(self.citations)
 
     def as_json(self) -> dict:
-        return {"mode": self.mode, "answer": self.text,
+        return {"mode": self.mode, "answer": self.text, "summary": self.summary,
                 "citations": [c.as_row() for c in self.citations],
                 "evidence": [e.as_row() for e in self.evidence],
                 "prompt": prompt_text(self.messages), "items": list(self.items),
@@ -54,13 +60,17 @@ class Answer:
 def answer(question: str, retriever, framework: Framework, llm=None, *, k: int = 8,
            memory_notes: Sequence[str] = (), history: Sequence[dict] = (),
            on_token: Callable[[str], None] | None = None, **filters) -> Answer:
+    """`filters` go to the retriever; by default the evidence is his words only
+    (speaker="his"): what he is quoted as saying must be what he said."""
+    filters.setdefault("speaker", "his")
     evidence = retriever.retrieve(question, k, **filters)
     covered = is_covered(evidence)
     if not covered:
         evidence = []
     items = in_play(question, evidence, retriever, framework) if covered else []
     persona = render_persona(framework, {i.id for i in items})
-    messages = build_prompt(question, evidence, memory_notes, history, persona)
+    messages = build_prompt(question, evidence, memory_notes, history, persona,
+                            subject=framework.subject.name)
     if llm is None:
         text, mode = framework_reading(question, evidence, items, framework), "framework-reading"
         if on_token:
@@ -68,7 +78,8 @@ def answer(question: str, retriever, framework: Framework, llm=None, *, k: int =
     else:
         text, mode = llm.complete(messages, on_token), "llm"
     return Answer(question=question, mode=mode, text=text,
-                  citations=tuple(verify_citations(text, evidence)), evidence=tuple(evidence),
+                  citations=tuple(verify_citations(text, evidence, support_scorer(
+                      getattr(retriever, "embedder", None)))), evidence=tuple(evidence),
                   messages=tuple(messages), items=tuple(i.id for i in items), covered=covered)
 
 

@@ -2,10 +2,10 @@
 rules, never generated.
 
 It has four parts: the axioms and mental models in play (from the graph), what he has said on the
-question (a verbatim sentence from each of the best passages, dated and cited), how he would
-approach it (his response protocol, each step tied to a cited passage that backs the step's
-axioms when there is one), and the sources. Every quote is an exact substring of its passage,
-so every citation verifies.
+question (a verbatim sentence from each of the best passages of his own words, dated and cited;
+never from a host's turn, a retweet, an unknown author, or text he quotes from others), how he
+would approach it (his response protocol, from the framework), and the sources, each with who
+said it. Every quote is an exact substring of a passage of his, so every quote verifies.
 """
 from __future__ import annotations
 
@@ -24,22 +24,27 @@ MAX_QUOTE_WORDS = 40
 RELEVANT_SIMILARITY = 0.35  # the same line as answer.ABSTAIN_SIMILARITY, per passage
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
 _NOT_HIS = re.compile(r"\b(Andrej|Karpathy)\b")
+_CODE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.M | re.S)
+_NOT_PROSE = re.compile(r"[├└│─]|^\s*[$>#|]|\w+\.\w+\(|[{};]\s*$|`")  # trees, shells, code
 
 
 def framework_reading(question: str, evidence: Sequence[Evidence], items: Sequence[Item],
                       framework: Framework) -> str:
+    """Only his words are quoted as his: passages of other speakers (a host, a retweet, an
+    unknown author) are listed among the sources with who said them, never quoted."""
     if not evidence:
         return f"{LABEL}\n\n{NOT_COVERED}"
     parts = [LABEL]
     if items:
         parts.append("**In play in his framework:** " + "; ".join(
             f"{_label(i)} ({i.summary.rstrip('.')})" for i in items))
-    said = [line for n, e in enumerate(evidence[:5], 1) if (line := _said(question, n, e))]
+    said = [line for n, e in enumerate(evidence[:5], 1)
+            if e.his_words and (line := _said(question, n, e))]
     if said:
         parts.append("**What he has said**\n" + "\n".join(said))
-    parts.append("**How he would approach it**\n" + _approach(framework, evidence))
+    parts.append("**How he would approach it**\n" + _approach(framework))
     parts.append("**Sources**\n" + "\n".join(
-        f"[S{n}] {e.title} ({e.kind}, {(e.date or 'undated')[:10]}) {e.url or e.origin}"
+        f"[S{n}] {e.title} ({e.badge}, {(e.date or 'undated')[:10]}) {e.url or e.origin}"
         for n, e in enumerate(evidence, 1)))
     return "\n\n".join(parts)
 
@@ -47,7 +52,7 @@ def framework_reading(question: str, evidence: Sequence[Evidence], items: Sequen
 def _said(question: str, n: int, e: Evidence) -> str | None:
     """A verbatim sentence of a relevant passage: close in meaning to the question (when the
     vector index scored it), or sharing a content word with it."""
-    sentence = best_sentence(question, e.text)
+    sentence = best_sentence(question, e.text, e.quoted)
     if not sentence:
         return None
     close = e.similarity is not None and e.similarity >= RELEVANT_SIMILARITY
@@ -60,15 +65,20 @@ def _content_words(text: str) -> set[str]:
     return {w for w in re.findall(r"\w+", text.lower()) if w not in STOPWORDS and len(w) > 2}
 
 
-def best_sentence(question: str, text: str) -> str | None:
+def best_sentence(question: str, text: str, quoted=()) -> str | None:
     """The passage's sentence that shares most content words with the question, verbatim,
-    at most MAX_QUOTE_WORDS words, and free of quote marks (so the quote stays unambiguous)."""
+    at most MAX_QUOTE_WORDS words, free of quote marks (so the quote stays unambiguous), and
+    never from code, a file tree, or what he quotes from others."""
     wanted = _content_words(question)
     best, best_score = None, -1.0
-    for raw in _SENTENCES.split(text):
+    blocked = list(quoted) + [(m.start(), m.end(), "code") for m in _CODE.finditer(text)]
+    for start, raw in _sentence_spans(text):
+        if any(s < start + len(raw) and start < e for s, e, _ in blocked):
+            continue
         sentence = raw.strip().strip("-*#> ").strip()
         words = sentence.split()
-        if len(words) < 5 or re.search(r"[\"“”]", sentence) or "http" in sentence:
+        if len(words) < 5 or re.search(r"[\"“”]", sentence) or "http" in sentence \
+                or _NOT_PROSE.search(sentence):
             continue
         if _NOT_HIS.search(sentence) or sentence.endswith("?"):
             continue  # podcasts mix speakers: a question to him, or his name, is the host's
@@ -81,19 +91,20 @@ def best_sentence(question: str, text: str) -> str | None:
     return best
 
 
-def _approach(framework: Framework, evidence: Sequence[Evidence]) -> str:
-    """Each protocol step, tied to the first passage that backs one of its ideas: the step's
-    axioms, or the mental models those axioms generate."""
-    lines = []
-    for step in framework.of_kind("step"):
-        axioms = set(step.links.get("axioms", ()))
-        ideas = axioms | {m.id for a in axioms for m in framework.referencing(a, "axioms")}
-        backing = next((n for n, e in enumerate(evidence, 1) if ideas & set(e.supports)), None)
-        line = f"{step.attrs['order']}. {step.title}: {step.attrs['question']}"
-        if backing:
-            line += f" His sources bear on this step [S{backing}]."
-        lines.append(line)
+def _approach(framework: Framework) -> str:
+    """His response protocol, step by step (our words, from the framework: nothing cited)."""
+    lines = [f"{step.attrs['order']}. {step.title}: {step.attrs['question']}"
+             for step in framework.of_kind("step")]
     return "\n".join(lines) or "(the framework has no response protocol)"
+
+
+def _sentence_spans(text: str):
+    """(offset, sentence) pieces of the text, split like _SENTENCES."""
+    pos = 0
+    for m in _SENTENCES.finditer(text):
+        yield pos, text[pos:m.start()]
+        pos = m.end()
+    yield pos, text[pos:]
 
 
 def _label(item: Item) -> str:

@@ -87,6 +87,14 @@ TINY_FRAMEWORK = {
             summary: The early years.
             description: When the small things were built.
         """,
+    "subject.yaml": """
+        subject:
+          name: Andrej Karpathy
+          aliases: [Karpathy, Andrej]
+          handles: [karpathy]
+          github_owners: [karpathy]
+          domains: [karpathy.github.io]
+        """,
     "sources.yaml": """
         sources:
           - id: blog:small
@@ -109,26 +117,42 @@ LONG_POST = "\n\n".join(
     f"Paragraph {i}: the training loop, the learning rate and the loss curve all matter here, "
     f"and you should watch the loss of the training loop carefully. " * 3 for i in range(12))
 
+HIM = "Andrej Karpathy"
 DOCS = [
-    Document(id="blog:small", kind="blog", title="Small post", date="2020-01-01",
+    Document(id="blog:small", kind="blog", title="Small post", date="2020-01-01", author=HIM,
              url="http://karpathy.github.io/2020/01/01/small/",
              text="I always begin with the smallest thing that works.\n\nThen I build it by "
                   "hand first, and only later automate it."),
-    Document(id="tweet:42", kind="tweet", title="t", date="2021-05-05T10:00:00Z",
+    Document(id="tweet:42", kind="tweet", title="t", date="2021-05-05T10:00:00Z", author=HIM,
              url="https://x.com/karpathy/status/42",
              text="if you can check it you can automate it"),
     Document(id="tweet:43", kind="tweet", title="t", date="2024-02-02T10:00:00Z",
-             url="https://x.com/karpathy/status/43", meta={"is_retweet": True},
+             url="https://x.com/karpathy/status/43", meta={"is_retweet": True}, author="@someone",
              text="Someone else: verification is the bottleneck of automation."),
-    Document(id="blog:loops", kind="blog", title="Training loops", date="2019-04-25",
+    Document(id="blog:loops", kind="blog", title="Training loops", date="2019-04-25", author=HIM,
              url="http://karpathy.github.io/2019/04/25/loops/", text=LONG_POST),
-    Document(id="blog:soup", kind="blog", title="Soup", date="2018-01-01",
+    Document(id="blog:soup", kind="blog", title="Soup", date="2018-01-01", author=HIM,
              url="http://karpathy.github.io/2018/01/01/soup/",
              text="Leek and potato soup needs leeks, potatoes, butter and stock."),
 ]
 TALK = Document(id="yt:abcdefghijk", kind="transcript", title="A tiny talk", date="2023-03-03",
+                author=HIM,
                 url="https://www.youtube.com/watch?v=abcdefghijk",
                 text="welcome everyone. today we talk about reinforcement learning and reward.")
+
+
+# An interview: the host's question (about reward, like the talk) is never his words.
+PODCAST = Document(
+    id="yt:podcast0001", kind="transcript", title="A tiny podcast", date="2024-04-04",
+    author=HIM, url="https://www.youtube.com/watch?v=podcast0001",
+    text="Host Person: Why is reward so sparse in reinforcement learning, do you think?\n\n"
+         "Andrej Karpathy: Because the agent only learns from a single scalar at the end.",
+    meta={"interviewer": "Host Person",
+          "turns": [[0, 79, "Host Person"], [79, 158, HIM]]})
+PODCAST_CHUNKS = [Chunk("yt:podcast0001#0", PODCAST.id, 0, 0, 77, PODCAST.text[:77], 0.0,
+                        speaker="Host Person"),
+                  Chunk("yt:podcast0001#1", PODCAST.id, 1, 79, 158, PODCAST.text[79:158], 12.0,
+                        speaker=HIM)]
 
 
 @pytest.fixture(scope="session")
@@ -146,6 +170,7 @@ def small_world(tmp_path_factory):
         store.add(TALK, [Chunk("yt:abcdefghijk#0", TALK.id, 0, 0, 25, TALK.text[:25], 0.0),
                          Chunk("yt:abcdefghijk#1", TALK.id, 1, 26, len(TALK.text),
                                TALK.text[26:], 95.0)])
+        store.add(PODCAST, PODCAST_CHUNKS)
         embedder = MiniLMEmbedder()
         build_index(home, store, embedder)
     w = open_world(home, folder)

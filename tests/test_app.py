@@ -106,6 +106,7 @@ def test_evidence_counts_come_from_the_evidence_links(tmp_path, monkeypatch):
     with CorpusStore(home.corpus_db) as store:
         store.add(Document(id="blog:small", kind="blog", title="Small post", date="2020-01-01",
                            url="http://karpathy.github.io/2020/01/01/small/",
+                           author="Andrej Karpathy",
                            text="I always begin with the smallest thing that works."))
         build_index(home, store)
     monkeypatch.setenv("KTP_HOME", str(home.root))

@@ -78,7 +78,8 @@ def test_search_json_rows_and_filters(posts):
     ktp("ingest", str(posts))
     rows = json.loads(ktp("search", '"one with the data"', "--json").output)
     assert [r["doc_id"] for r in rows] == ["blog:recipe"]
-    assert set(rows[0]) == {"id", "doc_id", "kind", "title", "date", "url", "text", "score"}
+    assert set(rows[0]) == {"id", "doc_id", "kind", "title", "date", "url", "text", "score",
+                            "author", "speaker", "his_words"}
     assert rows[0]["url"] == "http://karpathy.github.io/2019/04/25/recipe/"
     assert rows[0]["date"] == "2019-04-25"
     assert json.loads(ktp("search", "data", "--kind", "doc", "--json").output) == []

@@ -68,7 +68,8 @@ def test_kind_and_date_filters(filled):
 
 def test_rows_carry_the_documented_fields_and_a_highlighted_snippet(filled):
     hit = filled.search('"vibe coding"')[0]
-    assert set(hit.as_row()) == {"id", "doc_id", "kind", "title", "date", "url", "text", "score"}
+    assert set(hit.as_row()) == {"id", "doc_id", "kind", "title", "date", "url", "text", "score",
+                                 "author", "speaker", "his_words"}
     assert hit.score > 0
     assert "\x02vibe coding\x03" in hit.snippet
 

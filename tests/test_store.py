@@ -1,5 +1,6 @@
 """The corpus store: round trip, idempotence, replacement, atomic batches, schema versions."""
 import sqlite3
+from dataclasses import replace
 
 import pytest
 
@@ -44,7 +45,21 @@ def test_explicit_chunks_keep_their_offsets_and_start_times(store):
     chunks = [Chunk("yt:x#0", "yt:x", 0, 0, 15, text[:15], start_time=0.0),
               Chunk("yt:x#1", "yt:x", 1, 16, 32, text[16:], start_time=12.5)]
     store.add(doc("yt:x", text, kind="transcript"), chunks)
-    assert store.chunks("yt:x") == chunks
+    # A chunk without its own speaker is spoken by the document's author (here: unknown).
+    assert store.chunks("yt:x") == [replace(c, speaker="unknown") for c in chunks]
+
+
+def test_speakers_are_stored_and_filter_search(store):
+    text = "Host: what about agents in the long run?\n\nHim: agents will take a decade."
+    turns = [[0, 41, "Host"], [43, len(text), "Andrej Karpathy"]]
+    store.add(Document(id="yt:y", kind="transcript", title="talk", text=text,
+                       author="Andrej Karpathy", meta={"turns": turns}))
+    assert [c.speaker for c in store.chunks("yt:y")] == ["Host", "Andrej Karpathy"]
+    assert [h.speaker for h in store.search("agents", speaker="his")] == ["Andrej Karpathy"]
+    assert [h.speaker for h in store.search("agents", speaker="others")] == ["Host"]
+    assert [h.his_words for h in store.search("agents", speaker="Host")] == [False]
+    assert len(store.search("agents")) == 2
+    assert store.counts()["his_chunks"] == 1
 
 
 def test_a_failing_batch_leaves_the_store_as_it_was(store):
@@ -63,7 +78,9 @@ def test_a_failing_batch_leaves_the_store_as_it_was(store):
 def test_remove_deletes_chunks_and_index_entries(store):
     store.add(doc())
     assert store.remove("doc:a") is True
-    assert store.counts() == {"documents": 0, "words": 0, "chunks": 0, "by_kind": {}}
+    assert store.counts() == {"documents": 0, "words": 0, "chunks": 0, "by_kind": {},
+                              "his_chunks": 0, "chunks_by_speaker": {},
+                              "authorship_not_recorded": 0}
     assert store.search("agents") == []
     assert store.remove("doc:a") is False
 

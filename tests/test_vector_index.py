@@ -47,11 +47,13 @@ def ids(hits):
 
 def test_sync_embeds_only_what_changed(filled, embedder, tmp_path):
     index = VectorIndex.open(DataHome(tmp_path), embedder)
-    assert index.sync(filled) == {"embedded": 4, "removed": 0, "unchanged": 0, "total": 4}
+    assert index.sync(filled) == {"embedded": 4, "removed": 0, "relabelled": 0,
+                                  "unchanged": 0, "total": 4}
     assert index.sync(filled)["embedded"] == 0
     filled.add(Document(id="blog:soup", kind="blog", title="Soup", date="2024-01-01",
                         text="A new recipe: tomato soup with basil."))
-    assert index.sync(filled) == {"embedded": 1, "removed": 0, "unchanged": 3, "total": 4}
+    assert index.sync(filled) == {"embedded": 1, "removed": 0, "relabelled": 0,
+                                  "unchanged": 3, "total": 4}
     filled.remove("tweet:2")
     assert index.sync(filled)["removed"] == 1 and index.count() == 3
 

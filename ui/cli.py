@@ -106,11 +106,14 @@ def up(ctx: click.Context, port: int, no_serve: bool, as_json: bool) -> None:
               help="Read every input as this format instead of detecting it.")
 @click.option("--delay", default=1.0, show_default=True, type=click.FloatRange(0),
               help="Seconds between requests to the same web host.")
+@click.option("--author", metavar="NAME",
+              help="Who wrote the inputs that do not say so themselves (you vouch for it; "
+                   "retweets and other accounts' archives keep their own authors).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 @_fail_nicely
 def ingest(ctx: click.Context, paths: tuple[str, ...], from_registry: bool, forced: str | None,
-           delay: float, as_json: bool) -> None:
+           delay: float, author: str | None, as_json: bool) -> None:
     """Add his material to the corpus: files, folders (recursively), archives and URLs.
 
     Each input's format is detected from its content: an X archive (zip, folder or
@@ -123,6 +126,11 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], from_registry: bool, forc
     skipped with their reason and the rest kept; re-ingesting unchanged material changes
     nothing; offline, each fetch fails with a one-line reason.
 
+    Who wrote each document is decided from evidence only (his X archive or handle, his
+    sites, his repos, his channel, the registry, a front-matter author, or --author); the
+    rest is kept as "author unknown" and never shown as his words. Interviews are split into
+    speaker turns.
+
     \b
     Example:
       ktp ingest ~/Downloads/twitter-2026-01-01.zip
@@ -130,6 +138,7 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], from_registry: bool, forc
       ktp ingest my-tweets.txt --kind tweets
       ktp ingest http://karpathy.github.io/ https://github.com/karpathy/nanoGPT
       ktp ingest --registry
+      ktp ingest notes-of-his-talks/ --author "Andrej Karpathy"
     """
     from corpus.store import CorpusStore
     from ingest.http_fetch import Fetcher
@@ -158,7 +167,7 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], from_registry: bool, forc
     home = _home(ctx)
     fetcher = Fetcher(home.root / "http-cache", delay=delay)
     with CorpusStore(home.corpus_db) as store:
-        summary = ingest_paths(paths, store, progress, forced, fetcher)
+        summary = ingest_paths(paths, store, progress, forced, fetcher, author=author)
 
     def human(data: dict) -> None:
         click.echo(summary.line())
@@ -246,11 +255,13 @@ def _sync_index(home, embedder_spec: str | None, reindex: bool, quiet: bool) -> 
 @click.option("--until", help="Up to this date, inclusive (YYYY, YYYY-MM or YYYY-MM-DD).")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--semantic", is_flag=True, help="Search by meaning (the vector index).")
+@click.option("--speaker", default="any", show_default=True, metavar="WHO",
+              help="his (his words only), others, any, or a speaker's name.")
 @click.option("--json", "as_json", is_flag=True, help="Print rows as JSON.")
 @click.pass_context
 @_fail_nicely
 def search(ctx: click.Context, query: str, kind: str | None, since: str | None,
-           until: str | None, limit: int, semantic: bool, as_json: bool) -> None:
+           until: str | None, limit: int, semantic: bool, speaker: str, as_json: bool) -> None:
     """Ranked keyword search over everything ingested.
 
     Words must all match; "quoted phrases" match exactly; prefix* matches word starts;
@@ -262,6 +273,7 @@ def search(ctx: click.Context, query: str, kind: str | None, since: str | None,
     Example:
       ktp search '"software 2.0"'
       ktp search 'tokeniz* -bpe' --kind blog --since 2015 --json
+      ktp search "continual learning" --speaker his
     """
     from corpus.query import QueryError
     from corpus.store import CorpusStore
@@ -270,8 +282,8 @@ def search(ctx: click.Context, query: str, kind: str | None, since: str | None,
         bounds = {"kind": kind, "since": _date_bound(since, "since"),
                   "until": _date_bound(until, "until")}
         try:
-            hits = _semantic(_home(ctx), store, query, limit, bounds) if semantic else \
-                store.search(query, limit=limit, **bounds)
+            hits = _semantic(_home(ctx), store, query, limit, bounds, speaker) if semantic \
+                else store.search(query, limit=limit, speaker=speaker, **bounds)
         except QueryError as e:
             raise click.BadParameter(str(e), param_hint="QUERY") from None
         empty = store.counts()["documents"] == 0
@@ -282,7 +294,7 @@ def search(ctx: click.Context, query: str, kind: str | None, since: str | None,
                        else "No matches.")
         for n, hit in enumerate(hits, 1):
             click.echo(click.style(f"{n}. {hit.title}", bold=True)
-                       + f"  [{hit.kind}, {(hit.date or 'undated')[:10]}]  {hit.id}")
+                       + f"  [{_hit_badge(hit)}, {(hit.date or 'undated')[:10]}]  {hit.id}")
             snippet = " ".join(hit.snippet.split())
             click.echo("   " + re.sub("\x02(.*?)\x03", lambda m: click.style(m.group(1),
                                                                             bold=True), snippet))
@@ -484,14 +496,19 @@ def memory(ctx: click.Context, action: str, args: tuple[str, ...], as_json: bool
 
 
 def _print_citations(result) -> None:
-    if not result.citations:
+    """The honest summary, then one line per citation (reference-list entries left out)."""
+    cited = [c for c in result.citations if c.status != "reference"]
+    if not cited:
         return
-    good = sum(c.verified for c in result.citations)
-    click.echo(f"\nCitations: {good} of {len(result.citations)} verified against the sources")
-    for c in result.citations:
-        mark = click.style("ok", fg="green") if c.verified else click.style("!!", fg="red")
+    click.echo(f"\nCitations: {result.summary}")
+    marks = {"quote-verified": ("ok", "green", "quote verified in his words"),
+             "claim-supported": ("ok", "green", "claim cited, supported"),
+             "claim-weak": ("~~", "yellow", "claim cited, weakly supported")}
+    for c in cited:
+        mark, colour, what = marks.get(c.status, ("!!", "red", c.problem or c.status))
         where = f"[{c.marker}] {c.url or c.doc_id or ''}" if c.marker else "(no marker)"
-        click.echo(f"  {mark} {where}" + (f"  {c.problem}" if c.problem else ""))
+        score = f" ({c.support:.2f})" if c.support is not None else ""
+        click.echo(f"  {click.style(mark, fg=colour)} {where}  {what}{score}")
 
 
 @cli.command()
@@ -502,13 +519,16 @@ def _print_citations(result) -> None:
 @click.option("--since", help="From this date on (YYYY, YYYY-MM or YYYY-MM-DD).")
 @click.option("--until", help="Up to this date, inclusive.")
 @click.option("--own", "own_only", is_flag=True, help="His own posts only (no retweets).")
+@click.option("--speaker", default="his", show_default=True, metavar="WHO",
+              help="his (his words: what `ask` quotes from), others, any, or a name.")
 @click.option("--mode", "modes", default="keyword,vector,graph", show_default=True,
               help="Which retrievers to fuse (comma-separated).")
 @click.option("--json", "as_json", is_flag=True, help="Print the evidence as JSON rows.")
 @click.pass_context
 @_fail_nicely
 def retrieve(ctx: click.Context, question: str, k: int, kind: str | None, since: str | None,
-             until: str | None, own_only: bool, modes: str, as_json: bool) -> None:
+             until: str | None, own_only: bool, speaker: str, modes: str,
+             as_json: bool) -> None:
     """The evidence for a question: his passages, found by keywords, meaning and the graph.
 
     Each passage comes with why it was found (keyword, vector, graph), the framework items it
@@ -530,14 +550,14 @@ def retrieve(ctx: click.Context, question: str, k: int, kind: str | None, since:
         click.echo("No vector index yet (run `ktp build`): keyword results only.", err=True)
     evidence = retriever.retrieve(question, k, kind=kind, since=_date_bound(since, "since"),
                                   until=_date_bound(until, "until"), own_only=own_only,
-                                  modes=chosen)
+                                  speaker=speaker, modes=chosen)
 
     def human(rows: list) -> None:
         if not rows:
             click.echo("Nothing found. Try other words, or `ktp ingest` more of his material.")
         for n, e in enumerate(evidence, 1):
             click.echo(click.style(f"[{n}] {e.title}", bold=True)
-                       + f"  [{e.kind}, {(e.date or 'undated')[:10]}]  "
+                       + f"  [{e.badge}, {(e.date or 'undated')[:10]}]  "
                        + f"({'+'.join(e.why)}, {e.score:.4f})")
             text = " ".join(e.text.split())
             click.echo("    " + (text if len(text) <= 300 else text[:299] + "…"))
@@ -549,7 +569,7 @@ def retrieve(ctx: click.Context, question: str, k: int, kind: str | None, since:
     _emit([e.as_row() for e in evidence], as_json, human)
 
 
-def _semantic(home, store, query: str, limit: int, bounds: dict) -> list:
+def _semantic(home, store, query: str, limit: int, bounds: dict, speaker: str) -> list:
     """Nearest passages by meaning, as search hits (score: cosine similarity)."""
     from corpus.store import SearchHit
     from graph.pipeline import open_index
@@ -557,14 +577,26 @@ def _semantic(home, store, query: str, limit: int, bounds: dict) -> list:
     index, embedder = open_index(home)
     if index is None:
         raise click.ClickException("no vector index yet; run `ktp build` first")
-    hits = index.query(embedder.embed([query])[0], limit, **bounds)
+    his = {"his": True, "others": False}.get(speaker)
+    named = speaker not in ("his", "others", "any", "all", "")
+    hits = index.query(embedder.embed([query])[0], limit * (4 if named else 1), his=his,
+                       **bounds)
     rows = store.chunk_rows([h.chunk_id for h in hits])
-    return [SearchHit(id=h.chunk_id, doc_id=h.doc_id, kind=rows[h.chunk_id]["kind"],
-                      title=rows[h.chunk_id]["title"], date=rows[h.chunk_id]["date"],
-                      url=rows[h.chunk_id]["url"], text=rows[h.chunk_id]["text"],
-                      score=h.similarity, snippet=rows[h.chunk_id]["text"][:300],
-                      start_time=rows[h.chunk_id]["start_time"])
-            for h in hits if h.chunk_id in rows]
+    found = [SearchHit(id=h.chunk_id, doc_id=h.doc_id, kind=r["kind"], title=r["title"],
+                       date=r["date"], url=r["url"], text=r["text"], score=h.similarity,
+                       snippet=r["text"][:300], start_time=r["start_time"], meta=r["meta"],
+                       author=r["author"], speaker=r["speaker"], his_words=r["his_words"],
+                       authorship=r["authorship"])
+             for h in hits if (r := rows.get(h.chunk_id)) and (not named or
+                                                                 r["speaker"] == speaker)]
+    return found[:limit]
+
+
+def _hit_badge(hit) -> str:
+    from corpus.attribution import badge
+
+    return badge(kind=hit.kind, author=hit.author, speaker=hit.speaker,
+                 his_words=hit.his_words, meta=hit.meta)
 
 
 @cli.command()
@@ -614,8 +646,9 @@ def serve_command(port: int) -> list[str]:
 def _stats(world) -> dict:
     from graph.nx_store import graph_counts
 
-    return {"data_home": str(world.home.root), "corpus": world.store.counts(),
-            "framework": world.framework.counts(), "graph": graph_counts(world.graph)}
+    return {"data_home": str(world.home.root), "subject": world.framework.subject.name,
+            "corpus": world.store.counts(), "framework": world.framework.counts(),
+            "graph": graph_counts(world.graph)}
 
 
 def _print_stats(s: dict) -> None:
@@ -624,6 +657,13 @@ def _print_stats(s: dict) -> None:
     kinds = ", ".join(f"{k} {v['documents']}" for k, v in c["by_kind"].items()) or "none yet"
     click.echo(f"corpus      {c['documents']} documents ({kinds}), {c['chunks']} chunks, "
                f"{c['words']} words")
+    if c["chunks"]:
+        others = ", ".join(f"{k} {v}" for k, v in c["chunks_by_speaker"].items()
+                           if k != s["subject"])
+        click.echo(f"  speakers  his words {c['his_chunks']} passages; others: {others or 'none'}")
+    if c["authorship_not_recorded"]:
+        click.echo(f"  note      {c['authorship_not_recorded']} documents were ingested before "
+                   "authorship was recorded and count as not his: ingest their sources again")
     click.echo("framework   " + ", ".join(f"{k} {v}" for k, v in f.items() if v))
     click.echo(f"graph       {g['nodes']} nodes, {g['edges']} edges")
     click.echo("  nodes     " + ", ".join(f"{k} {v}" for k, v in g["nodes_by_kind"].items()))
