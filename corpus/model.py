@@ -16,6 +16,11 @@ from typing import Any, Mapping
 # "unknown", and a transcript passage whose speaker the text does not tell is "unidentified".
 UNKNOWN_AUTHOR = "unknown"
 UNIDENTIFIED = "unidentified"
+# The kinds of document, and the id prefixes, the product knows; nothing else may name one.
+DOC_KINDS = ("tweet", "thread", "blog", "transcript", "readme", "paper", "essay", "doc", "web",
+             "video")
+ID_PREFIXES = ("tweet", "thread", "blog", "yt", "repo", "paper", "essay", "doc", "web", "url",
+               "transcript", "video", "podcast")
 
 
 @dataclass(frozen=True)

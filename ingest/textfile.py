@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from corpus.ids import doc_id_for_url, slugify
-from corpus.model import Document
+from corpus.model import DOC_KINDS, ID_PREFIXES, Document
 from ingest.authorship import (Attribution, by_domain, by_name, by_registry, by_repo_owner,
                                first, is_subject)
 from ingest.errors import SkipItem
@@ -107,12 +107,19 @@ def attribute_text(path: Path, meta: dict, doc_id: str, url) -> Attribution:
         by_registry(known(doc_id)))
 
 
+_SAFE_ID = re.compile(r"^([a-z]+):[\w./@+-]{1,200}$")
+
+
 def _kind_and_id(path: Path, meta: dict, from_url: str | None, dated) -> tuple[str, str]:
     """Explicit front matter first; then the URL; then what the file is: a dated Jekyll post
-    (`2019-04-25-recipe.md` -> blog:recipe), a README (-> repo:<owner>/<name>), or a note."""
-    kind = meta.get("kind")
-    if meta.get("id"):
-        return str(kind or str(meta["id"]).split(":")[0]), str(meta["id"])
+    (`2019-04-25-recipe.md` -> blog:recipe), a README (-> repo:<owner>/<name>), or a note.
+    A front-matter `kind` or `id` the product does not know is ignored (it could otherwise
+    masquerade as another kind of source, or smuggle markup into the prompt)."""
+    kind = str(meta["kind"]) if str(meta.get("kind")) in DOC_KINDS else None
+    given = _SAFE_ID.match(str(meta.get("id") or ""))
+    if given and given.group(1) in ID_PREFIXES:
+        prefix_kind = {"yt": "transcript", "repo": "readme"}.get(given.group(1), given.group(1))
+        return str(kind or (prefix_kind if prefix_kind in DOC_KINDS else "doc")), given.group(0)
     if from_url:
         return str(kind or _KIND_OF_PREFIX[from_url.split(":")[0]]), from_url
     if dated and path.suffix.lower() in (".md", ".markdown") and kind in (None, "blog"):

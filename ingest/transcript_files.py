@@ -98,7 +98,7 @@ def _video_id(path: Path, meta: dict, body: str) -> str | None:
     if m := _VIDEO_ID.search(body[:3000]):
         return next(g for g in m.groups() if g)
     sidecar = _sidecar(path)
-    vid = sidecar.get("video_id") or sidecar.get("id")
+    vid = sidecar.get("video_id") or sidecar.get("videoId") or sidecar.get("id")
     return vid if isinstance(vid, str) and re.fullmatch(r"[\w-]{11}", vid) else None
 
 

@@ -28,8 +28,8 @@ Rules:
    citation marker such as [S2] after every claim about what he said, believes or did.
 2. Only text in a source marked his_words="yes" is his. When you quote him, copy the words
    exactly as they appear in such a source, inside double quotes, followed by its marker:
-   "exact words" [S2]. Never quote the text between ⟦quoted by him⟧ and ⟦end of quote⟧ as his:
-   it is someone else's words that he quoted.
+   "exact words" [S2]. Never quote the text between ⟦quoted by him (…)⟧ and ⟦end of quote⟧ as
+   his: it is someone else's words that he quoted.
 3. Sources with another speaker (a host, a retweeted account, an unknown author) are context:
    when you use one, name its speaker ("Dwarkesh Patel asked: …") and never present its words
    as his.
@@ -99,7 +99,8 @@ def _body(e: Evidence) -> str:
     """The passage, with what he quotes from others marked, and no way to close the fence."""
     text, out, pos = e.text, [], 0
     for start, end, source in sorted(e.quoted):
-        out += [text[pos:start], f"⟦quoted by him: {source}⟧", text[start:end], "⟦end of quote⟧"]
+        out += [text[pos:start], f"⟦quoted by him ({source})⟧", text[start:end],
+                "⟦end of quote⟧"]
         pos = end
     out.append(text[pos:])
     return neutralise("".join(out))

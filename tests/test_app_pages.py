@@ -34,9 +34,22 @@ def test_search_highlights_a_phrase_and_filters_retweets():
     at.text_input(key="search_q").input('"check it"').run()
     assert any(":orange-background[**check it**]" in m.value for m in at.markdown)
     at.text_input(key="search_q").input("automation").run()
-    assert not any("retweet, not his words" in c.value for c in at.caption)
+    assert not any("retweet of @someone" in c.value for c in at.caption)
     at.checkbox(key="search_rts").check().run()
-    assert any("retweet, not his words" in c.value for c in at.caption)
+    assert any("retweet of @someone" in c.value for c in at.caption)
+
+
+def test_search_labels_whose_words_each_result_is():
+    at = page("app_pages/search.py")
+    at.segmented_control(key="search_scope").set_value("Everything").run()
+    at.text_input(key="search_q").input("reward").run()
+    captions = [c.value for c in at.caption]
+    assert any("Host Person, host" in c for c in captions)
+    assert any("**his words**" in c for c in captions)
+    at.radio(key="search_whose").set_value("His words only").run()
+    captions = [c.value for c in at.caption]
+    assert not any("Host Person" in c for c in captions)
+    assert any("**his words**" in c for c in captions)
 
 
 def test_search_by_meaning_and_everything():
@@ -52,9 +65,11 @@ def test_ask_shows_a_verified_answer_with_evidence_cards():
     at = page("app_pages/ask.py")
     at.chat_input[0].set_value("How should I start building something new?").run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any(c.value.startswith("Citations:") and "verified" in c.value for c in at.caption)
-    cards = [e.label for e in at.expander if e.label.startswith("[S1]")]
-    assert cards and "verified" in cards[0]
+    assert any(c.value.startswith("Citations:") and "verified in his words" in c.value
+               for c in at.caption)
+    cards = [e.label for e in at.expander if e.label.startswith(r"\[S")]
+    assert cards and all(" · his " in label for label in cards)  # his words only
+    assert any("quote verified in his words" in label for label in cards)
     assert any(e.label.startswith("The full prompt") for e in at.expander)
 
 

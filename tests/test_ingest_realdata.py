@@ -130,7 +130,7 @@ HIM = "Andrej Karpathy"
 def test_the_retweets_are_never_his_words(real):
     store, _ = real
     retweets = [d for d in store.documents("tweet") if d.meta.get("is_retweet")]
-    assert len(retweets) == 92 + 5  # the two Nitter scrapes, and the archive samples' RTs
+    assert len(retweets) == 92 + 6  # the two Nitter scrapes, and the archive samples' RTs
     assert all(d.author != HIM for d in retweets)
     assert all(c.speaker != HIM for d in retweets for c in store.chunks(d.id))
     nitter = [d for d in retweets if "nitter" in d.origin]

@@ -58,6 +58,20 @@ def test_sync_embeds_only_what_changed(filled, embedder, tmp_path):
     assert index.sync(filled)["removed"] == 1 and index.count() == 3
 
 
+def test_a_speaker_learnt_later_relabels_without_embedding_again(filled, embedder, tmp_path):
+    from dataclasses import replace
+
+    index = VectorIndex.open(DataHome(tmp_path), embedder)
+    index.sync(filled)
+    query = embedder.embed(["agents take a decade"])[0]
+    assert index.query(query, 5, his=True) == []  # nobody is known to be him yet
+    filled.add(replace(filled.get("tweet:1"), author="Andrej Karpathy", hash=""))
+    result = index.sync(filled)
+    assert (result["embedded"], result["relabelled"]) == (0, 1)
+    assert ids(index.query(query, 5, his=True)) == ["tweet:1"]
+    assert "tweet:1" not in ids(index.query(query, 5, his=False))
+
+
 def test_queries_rank_by_meaning_and_filter(filled, embedder, tmp_path):
     index = VectorIndex.open(DataHome(tmp_path), embedder)
     index.sync(filled)

@@ -6,6 +6,7 @@ import re
 import streamlit as st
 
 from simulator.answer import answer
+from simulator.citations import OK_STATUSES
 from simulator.llm import LLMError, load_llm
 from simulator.memory import Memory, compact_history
 from simulator.prompt import prompt_text
@@ -68,6 +69,19 @@ with st.expander(f"What the partner remembers about you ({len(memory.notes())} n
         st.rerun()
 
 
+def card_status(citations, marker: str) -> str:
+    """What the answer did with one source: the worst of its citations decides."""
+    mine = [c for c in citations if c.marker == marker and c.status != "reference"]
+    if not mine:
+        return "not cited"
+    if any(c.status not in OK_STATUSES for c in mine):
+        return "cited, flagged"
+    if any(c.status == "quote-verified" for c in mine):
+        return "quote verified in his words"
+    weak = any(c.status == "claim-weak" for c in mine)
+    return "claim cited, weakly supported" if weak else "claim cited, supported"
+
+
 def render_answer(result) -> None:
     """The answer text (escaped, our bold headings kept), extrapolation set apart, then the
     citations as numbered evidence cards."""
@@ -90,18 +104,14 @@ def render_answer(result) -> None:
         st.caption("In play: " + ", ".join(md_escape(world.framework.items[i].title)
                                            for i in result.items
                                            if i in world.framework.items))
-    checks = {c.marker: c for c in result.citations if c.marker}
-    problems = [c for c in result.citations if not c.verified]
-    verified = sum(c.verified for c in result.citations)
-    st.caption(f"Citations: {verified} of {len(result.citations)} verified against the sources"
-               if result.citations else "No citations.")
-    for c in problems:
-        st.warning(md_escape(f"[{c.marker or 'no marker'}] {c.problem}"))
+    cited = [c for c in result.citations if c.status != "reference"]
+    st.caption(f"Citations: {result.summary}" if cited else "No citations.")
+    for c in result.citations:
+        if c.status not in OK_STATUSES:
+            st.warning(md_escape(f"[{c.marker or 'no marker'}] {c.problem}"))
     for n, e in enumerate(result.evidence, 1):
-        check = checks.get(f"S{n}")
-        status = "cited, verified" if check and check.verified else (
-            "cited, flagged" if check else "not cited")
-        with st.expander(f"[S{n}] {e.title} · {(e.date or 'undated')[:10]} · {status}"):
+        with st.expander(md_escape(f"[S{n}] {e.title} · {e.badge} · {(e.date or 'undated')[:10]}"
+                                   f" · {card_status(result.citations, f'S{n}')}")):
             st.markdown(md_escape(e.text))
             st.caption(md_link("open the original", e.url) if e.url else md_escape(e.origin))
     with st.expander("The full prompt (copy it into any LLM)"):

@@ -2,6 +2,7 @@
 its quotes and sources, and the links between them taken from the graph."""
 import streamlit as st
 
+from corpus.attribution import badge
 from corpus.framework_model import Item
 from corpus.ids import deep_link
 from corpus.store import CorpusStore
@@ -59,7 +60,9 @@ def show_evidence(item: Item) -> None:
                 continue
             text = " ".join(row["text"].split())
             st.markdown(f"> {md_escape(text[:400])}{'…' if len(text) > 400 else ''}")
-            st.caption(f"{md_link(row['title'], passage_link(row))} · "
+            who = badge(kind=row["kind"], author=row["author"], speaker=row["speaker"],
+                        his_words=row["his_words"], meta=row["meta"])
+            st.caption(f"{md_link(row['title'], passage_link(row))} · {md_escape(who)} · "
                        f"{md_escape((row['date'] or 'undated')[:10])} · {md_escape(row['kind'])}")
 
 

@@ -4,6 +4,7 @@ import time
 
 import streamlit as st
 
+from corpus.attribution import badge
 from corpus.query import QueryError
 from corpus.store import CorpusStore
 from ui.app_state import vector_index
@@ -36,6 +37,11 @@ with st.expander("Filters"):
     retweets = c4.checkbox("Include retweets", value=False, key="search_rts",
                            help="Retweets are other people's words.")
     replies = c4.checkbox("Include replies", value=True, key="search_replies")
+    whose = st.radio("Whose words", ["Everyone's", "His words only", "Others' only"],
+                     horizontal=True, key="search_whose",
+                     help="Interview hosts, retweets and material of unknown authorship are "
+                          "kept and searchable, and always labelled as not his.")
+speaker = {"His words only": "his", "Others' only": "others"}.get(whose)
 
 if not query.strip():
     st.caption(f"{tweets:,} tweets and {world.corpus['documents'] - tweets:,} other documents "
@@ -43,7 +49,7 @@ if not query.strip():
     st.stop()
 
 page = st.session_state.get("search_page", 0)
-signature = (query, scope, semantic, sort, since, until, min_likes, retweets, replies)
+signature = (query, scope, semantic, sort, since, until, min_likes, retweets, replies, whose)
 if st.session_state.get("search_signature") != signature:
     st.session_state["search_signature"], page = signature, 0
 kind = "tweet" if scope == "Tweets" else None
@@ -57,19 +63,21 @@ with CorpusStore(world.home.corpus_db) as store:
             st.warning("Search by meaning needs the vector index: run `ktp build` first.")
             st.stop()
         vector_hits = index.query(embedder.embed([query])[0], PAGE_SIZE * (page + 1) + 1,
-                                  own_only=not retweets, **bounds)[PAGE_SIZE * page:]
+                                  own_only=not retweets, his={"his": True, "others": False}
+                                  .get(speaker), **bounds)[PAGE_SIZE * page:]
         rows = store.chunk_rows([h.chunk_id for h in vector_hits])
         hits = [(rows[h.chunk_id], None, h.similarity) for h in vector_hits if h.chunk_id in rows]
     else:
         try:
             found = store.search(query, limit=PAGE_SIZE + 1, offset=PAGE_SIZE * page,
                                  own_only=not retweets, replies=replies, min_likes=min_likes,
-                                 sort=sort, one_per_doc=True, **bounds)
+                                 sort=sort, one_per_doc=True, speaker=speaker, **bounds)
         except QueryError as e:
             st.error(f"That search cannot run: {e}.")
             st.stop()
         hits = [({"title": h.title, "kind": h.kind, "date": h.date, "url": h.url,
-                  "meta": h.meta or {}, "text": h.text, "doc_id": h.doc_id},
+                  "meta": h.meta or {}, "text": h.text, "doc_id": h.doc_id,
+                  "author": h.author, "speaker": h.speaker, "his_words": h.his_words},
                  h.marked if h.kind in ("tweet", "thread") else h.snippet, h.score)
                 for h in found]
 elapsed = (time.perf_counter() - started) * 1000
@@ -82,13 +90,14 @@ if not hits:
 for row, marked, score in hits:
     meta = row["meta"] or {}
     with st.container(border=True):
-        facts = [md_escape(row["kind"]), md_escape((row["date"] or "undated")[:10])]
+        who = badge(kind=row["kind"], author=row.get("author"), speaker=row.get("speaker"),
+                    his_words=bool(row.get("his_words")), meta=meta)
+        facts = [f"**{md_escape(who)}**" if row.get("his_words") else md_escape(who),
+                 md_escape(row["kind"]), md_escape((row["date"] or "undated")[:10])]
         if meta.get("likes") is not None:
             facts.append(f"{meta['likes']:,} likes")
         if meta.get("retweets") is not None:
             facts.append(f"{meta['retweets']:,} retweets")
-        if meta.get("is_retweet"):
-            facts.append("retweet, not his words")
         if meta.get("is_reply"):
             facts.append("reply")
         st.markdown(md_highlight(marked) if marked else md_escape(row["text"][:600]))
