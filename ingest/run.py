@@ -112,6 +112,10 @@ def vouched(item: Loaded, author: str) -> Loaded:
 def _store(item: Loaded, store: CorpusStore, summary: IngestSummary) -> None:
     doc = item.document
     existing = store.existing(doc.id)
+    if existing and doc.kind == "transcript" and _labelled_same(store.get(doc.id), doc):
+        summary.unchanged += 1  # speaker labels from `ktp build --speakers` are kept
+        summary.by_kind[doc.kind] += 1
+        return
     if existing and existing[1] != doc.origin and existing[0] != doc.hash:
         if doc.kind in ("tweet", "thread"):
             # The same post from a second export (scrapes overlap): keep the fuller text, so
@@ -128,6 +132,10 @@ def _store(item: Loaded, store: CorpusStore, summary: IngestSummary) -> None:
     outcome = store.add(doc, item.chunks)
     setattr(summary, outcome, getattr(summary, outcome) + 1)
     summary.by_kind[doc.kind] += 1
+
+
+def _labelled_same(old, new) -> bool:
+    return bool(old and old.meta.get("speaker_labels") and old.text == new.text)
 
 
 def _walk(paths: list[Path], summary: IngestSummary) -> Iterator[Path]:

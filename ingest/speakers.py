@@ -99,14 +99,14 @@ def split_turns(text: str, roster: Roster, labels: list[tuple[int, int, str]] | 
     if not roster.known:
         return [[0, len(text), UNKNOWN_AUTHOR]]
     if labels:
-        return _merge([[s, e, _name(name, roster)] for s, e, name in labels], len(text))
+        return merge_turns([[s, e, _name(name, roster)] for s, e, name in labels], len(text))
     if roster.solo:
         return [[0, len(text), roster.subject]]
     if not is_punctuated(text):
         turns = [[0, len(text), UNIDENTIFIED]]
     else:
         turns = _interview(text, roster)
-    return _merge(_credit_known(text, turns, his_lines, roster), len(text))
+    return merge_turns(_credit_known(text, turns, his_lines, roster), len(text))
 
 
 def _credit_known(text: str, turns: list[list], his_lines: tuple[str, ...],
@@ -250,7 +250,7 @@ def _name(label: str, roster: Roster) -> str:
     return " ".join(label.split())
 
 
-def _merge(turns: list[list], length: int) -> list[list]:
+def merge_turns(turns: list[list], length: int) -> list[list]:
     """Adjacent spans of one speaker joined; gaps (whitespace) given to the turn before."""
     out: list[list] = []
     for start, end, speaker in sorted(turns):

@@ -168,6 +168,7 @@ def transcript_document(segments: list[Segment], *, doc_id: str, title: str, ori
                    origin=origin, author=author, authorship=authorship,
                    meta={"segments": len(segments), "timed": timed, "turns": turns,
                          "speakers": _speaker_shares(turns), **(meta or {}),
+                         "parts": [[s, e, t] for s, e, t in parts],
                          **({"interviewer": roster.others[0]} if roster.others else {})})
     return Loaded(doc, chunks)
 
@@ -176,6 +177,12 @@ def _labelled(segments: list[Segment]) -> bool:
     """Speaker labels are real when several lines carry them and a few names recur."""
     names = [s.speaker for s in segments if s.speaker]
     return len(names) >= 3 and len(set(names)) <= 8 and len(names) >= 0.05 * len(segments)
+
+
+def rechunk(doc: Document) -> list[Chunk]:
+    """The chunks of a stored transcript for its (possibly relabelled) turns."""
+    return _turn_chunks(doc.id, doc.text, [tuple(p) for p in doc.meta["parts"]],
+                        doc.meta["turns"], bool(doc.meta.get("timed")))
 
 
 def _turn_chunks(doc_id: str, text: str, parts: list[tuple[int, int, float]],

@@ -185,11 +185,16 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], from_registry: bool, forc
               help="Embed every chunk again into a fresh index (e.g. with another embedder).")
 @click.option("--embedder", default=None, metavar="SPEC",
               help="minilm (default, local), hf:<model> or openai:<model> (via llama-index).")
+@click.option("--speakers", is_flag=True,
+              help="Ask the LLM (--llm or KTP_LLM) who speaks the unidentified stretches of "
+                   "interviews; its labels are kept only where they are consistent.")
+@click.option("--llm", "llm_spec", envvar="KTP_LLM", metavar="PROVIDER:MODEL",
+              help="The LLM for --speakers.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was built as JSON.")
 @click.pass_context
 @_fail_nicely
 def build(ctx: click.Context, force: bool, reindex: bool, embedder: str | None,
-          as_json: bool) -> None:
+          speakers: bool, llm_spec: str | None, as_json: bool) -> None:
     """(Re)build the vector index and the knowledge graph from the corpus and framework.
 
     The index embeds only new or changed passages (all of them with --reindex, into a fresh
@@ -201,17 +206,25 @@ def build(ctx: click.Context, force: bool, reindex: bool, embedder: str | None,
     Example:
       ktp build
       ktp build --reindex --embedder hf:BAAI/bge-small-en-v1.5
+      ktp build --speakers --llm openai:gpt-4o-mini
     """
     from graph.nx_store import graph_counts
     from graph.pipeline import open_world
 
     home = _home(ctx)
+    labelled = _label_speakers(home, llm_spec, quiet=as_json) if speakers else None
     index = _sync_index(home, embedder, reindex, quiet=as_json)
     world = open_world(home, force=force)
     data = {"rebuilt": world.rebuilt, "path": str(world.home.graph_json), "index": index,
-            **graph_counts(world.graph)}
+            **graph_counts(world.graph), **({"speakers": labelled} if labelled else {})}
 
     def human(d: dict) -> None:
+        if labelled:
+            click.echo(f"speakers    {labelled['sentences_labelled']} sentences labelled in "
+                       f"{labelled['documents']} transcripts; {labelled['windows_kept']} "
+                       f"windows kept, {labelled['windows_rejected']} rejected as inconsistent")
+            for problem in labelled["problems"][:10]:
+                click.echo(f"  rejected {problem}")
         i = d["index"]
         click.echo(f"index       {i['total']} passages: {i['embedded']} embedded, "
                    f"{i['removed']} removed, {i['unchanged']} unchanged")
@@ -219,6 +232,29 @@ def build(ctx: click.Context, force: bool, reindex: bool, embedder: str | None,
         click.echo(f"graph {verb} {d['nodes']} nodes, {d['edges']} edges -> {d['path']}")
 
     _emit(data, as_json, human)
+
+
+def _label_speakers(home, llm_spec: str | None, quiet: bool) -> dict:
+    from corpus.store import CorpusStore
+    from ingest.llm_speakers import label_speakers
+    from simulator.llm import LLMError, load_llm
+
+    try:
+        llm = load_llm(llm_spec)
+    except LLMError as e:
+        raise click.ClickException(str(e)) from None
+    if llm is None:
+        raise click.UsageError("--speakers needs an LLM: give --llm PROVIDER:MODEL or set KTP_LLM")
+
+    def progress(done: int, total: int, title: str) -> None:
+        if not quiet:
+            click.echo(f"labelling speakers {done + 1}/{total}: {title[:60]}", err=True)
+
+    with CorpusStore(home.corpus_db) as store:
+        try:
+            return label_speakers(store, llm, llm_spec or "llm", progress)
+        except LLMError as e:
+            raise click.ClickException(str(e)) from None
 
 
 def _sync_index(home, embedder_spec: str | None, reindex: bool, quiet: bool) -> dict:
