@@ -74,11 +74,16 @@ MIGRATIONS: list[str] = [
     # and no speaker: they count as not his until their sources are ingested again.
     """
     ALTER TABLE documents ADD COLUMN authorship TEXT NOT NULL DEFAULT '';
+    -- A transcript's segments as [start, end, second] offsets (meta["parts"] of the document),
+    -- kept apart from meta: thousands of entries that searches must not parse.
+    ALTER TABLE documents ADD COLUMN timeline TEXT;
     ALTER TABLE chunks ADD COLUMN speaker TEXT;
     CREATE INDEX chunks_speaker ON chunks(speaker);
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+# A document's metadata as search and evidence rows carry it: without its speaker turns.
+LIGHT_META = "json_remove(d.meta, '$.turns')"
 _FTS_TABLES = ("chunks_fts", "chunks_fts_plain")
 
 
@@ -189,10 +194,13 @@ class CorpusStore:
             self._delete(doc.id)
         self.db.execute(
             "INSERT INTO documents (id, kind, title, author, date, url, origin, text, hash, meta,"
-            " words, updated_at, authorship) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " words, updated_at, authorship, timeline)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (doc.id, doc.kind, doc.title, doc.author, doc.date, doc.url, doc.origin, doc.text,
-             doc.hash, json.dumps(dict(doc.meta), sort_keys=True, ensure_ascii=False),
-             doc.words, _now(), doc.authorship))
+             doc.hash, json.dumps({k: v for k, v in doc.meta.items() if k != "parts"},
+                                  sort_keys=True, ensure_ascii=False),
+             doc.words, _now(), doc.authorship,
+             json.dumps(doc.meta["parts"]) if "parts" in doc.meta else None))
         for chunk in chunks if chunks is not None else chunk_document(doc):
             cur = self.db.execute(
                 "INSERT INTO chunks (id, doc_id, n, start, end, start_time, text, speaker)"
@@ -236,7 +244,8 @@ class CorpusStore:
         for start in range(0, len(chunk_ids), 500):
             part = chunk_ids[start:start + 500]
             sql = f"""SELECT c.id, c.doc_id, c.n, c.start, c.end, c.start_time, c.text,
-                             c.speaker, d.kind, d.title, d.date, d.url, d.origin, d.meta,
+                             c.speaker, d.kind, d.title, d.date, d.url, d.origin,
+                             {LIGHT_META} AS meta,
                              d.author, d.authorship
                       FROM chunks c JOIN documents d ON d.id = c.doc_id
                       WHERE c.id IN ({",".join("?" * len(part))})"""
@@ -294,18 +303,18 @@ class CorpusStore:
         `one_per_doc` keeps only each document's best passage (a long post shows once);
         `speaker`: "his" (the subject's words only), "others" (everyone else's, unknown and
         unidentified included), a speaker's name, or None for everything."""
-        order = {"relevance": "rank, id", "date": "date DESC, rank",  # columns of the outer query
-                 "likes": "CAST(json_extract(meta, '$.likes') AS INTEGER) DESC, rank"}
+        order = {"relevance": "rank, id", "date": "date DESC, rank", "likes": "likes DESC, rank"}
         if sort not in order:
             raise ValueError(f"sort by relevance, date or likes, not {sort!r}")
         parsed = query if isinstance(query, ParsedQuery) else parse_query(query)
         fts = "chunks_fts_plain" if parsed.has_prefix else "chunks_fts"
         # bm25() cannot sit inside a window function: rank first (materialised), then number
         # each document's passages to keep only its best one when asked.
+        # Rank the matches first (only ids, dates, likes), then fetch the page's rows.
         sql = f"""
             WITH hits AS MATERIALIZED (
-                SELECT c.rowid AS rowid, c.id, c.doc_id, d.kind, d.title, d.date, d.url, c.text,
-                       c.start_time, d.meta, c.speaker, d.author, d.authorship,
+                SELECT c.rowid AS rowid, c.id, c.doc_id, d.date,
+                       CAST(json_extract(d.meta, '$.likes') AS INTEGER) AS likes,
                        bm25({fts}, 1.0, 0.3) AS rank
                 FROM {fts}
                 JOIN chunks c ON c.rowid = {fts}.rowid
@@ -321,11 +330,17 @@ class CorpusStore:
                        OR COALESCE(json_extract(d.meta, '$.likes'), 0) >= :min_likes)),
             numbered AS (
                 SELECT *, ROW_NUMBER() OVER (PARTITION BY doc_id ORDER BY rank, id) AS nth
-                FROM hits)
-            SELECT * FROM numbered
-            WHERE (:one = 0 OR nth = 1)
-            ORDER BY {order[sort]}
-            LIMIT :limit OFFSET :offset"""
+                FROM hits),
+            page AS (
+                SELECT * FROM numbered
+                WHERE (:one = 0 OR nth = 1)
+                ORDER BY {order[sort]}
+                LIMIT :limit OFFSET :offset)
+            SELECT page.rowid, page.id, page.doc_id, page.rank, d.kind, d.title, d.date, d.url,
+                   c.text, c.start_time, {LIGHT_META} AS meta, c.speaker, d.author,
+                   d.authorship
+            FROM page JOIN chunks c ON c.rowid = page.rowid JOIN documents d ON d.id = c.doc_id
+            ORDER BY {"page." + order[sort].replace(", ", ", page.")}"""
         params = {"match": parsed.match, "kind": kind, "since": since, "until": until,
                   "limit": limit, "own": int(own_only), "offset": offset,
                   "min_likes": min_likes, "replies": int(replies), "one": int(one_per_doc),
@@ -422,10 +437,12 @@ def _statements(script: str) -> list[str]:
 
 
 def _document(row: sqlite3.Row) -> Document:
+    meta = json.loads(row["meta"])
+    if row["timeline"]:
+        meta["parts"] = json.loads(row["timeline"])
     return Document(id=row["id"], kind=row["kind"], title=row["title"], text=row["text"],
                     author=row["author"], date=row["date"], url=row["url"], origin=row["origin"],
-                    meta=json.loads(row["meta"]), hash=row["hash"],
-                    authorship=row["authorship"])
+                    meta=meta, hash=row["hash"], authorship=row["authorship"])
 
 
 def _now() -> str:

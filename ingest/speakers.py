@@ -165,12 +165,13 @@ def _interview(text: str, roster: Roster) -> list[list]:
     said = [text[s:e] for s, e in spans]
     who = [UNIDENTIFIED] * len(spans)
     asks = _questions(text, spans, said, roster)
-    for n, (i, j, host) in enumerate(asks):
+    for n, (i, j, sure) in enumerate(asks):
         for k in range(i, j + 1):
-            who[k] = host
+            who[k] = roster.host if sure else UNIDENTIFIED
         nxt = asks[n + 1][0] if n + 1 < len(asks) else len(spans)
-        if host != roster.host or j + 1 >= nxt or not _ANSWER.match(said[j + 1]):
-            continue
+        if not sure or len(roster.others) != 1 or j + 1 >= nxt or \
+                not _ANSWER.match(said[j + 1]):
+            continue  # with several others, the one answering may not be him
         count = 0
         for k in range(j + 1, nxt):
             count += len(said[k].split())
@@ -183,10 +184,9 @@ def _interview(text: str, roster: Roster) -> list[list]:
     return [[s, e, w] for (s, e), w in zip(spans, who)]
 
 
-def _questions(text: str, spans, said: list[str], roster: Roster) -> list[tuple[int, int, str]]:
-    """(first, last sentence, speaker) of each run of questions that may be the host's: all
-    but those he plainly answers himself by echoing them. A run that is not clearly the
-    host's is `unidentified`."""
+def _questions(text: str, spans, said: list[str], roster: Roster) -> list[tuple[int, int, bool]]:
+    """(first, last sentence, sure) of each run of questions that may be the host's: all but
+    those he plainly answers himself by echoing them; `sure` when it is clearly the host's."""
     found, i = [], 0
     while i < len(spans):
         if not _asks(said[i]) or _in_quotation(text, spans[i][0]):
@@ -198,7 +198,7 @@ def _questions(text: str, spans, said: list[str], roster: Roster) -> list[tuple[
         after = said[j + 1] if j + 1 < len(spans) else ""
         score = _host_score(said[i:j + 1], after, said[max(0, i - 2):i], roster)
         if score >= 0:
-            found.append((i, j, roster.host if score >= 2 else UNIDENTIFIED))
+            found.append((i, j, score >= 2))
         i = j + 1
     return found
 
