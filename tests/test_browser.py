@@ -113,8 +113,10 @@ def test_a_user_browses_searches_and_asks(browser, tmp_path, small_world, artifa
         ask.wait_for()
         ask.fill("How should I start building something new?")
         ask.press("Enter")
-        page.get_by_text(re.compile(r"Citations: \d+ of \d+ verified")).wait_for(timeout=60_000)
-        card = page.get_by_text(re.compile(r"^\[S1\] .* verified$")).first
+        page.get_by_text(re.compile(r"Citations: \d+ quotes? verified in his words")).wait_for(
+            timeout=60_000)
+        card = page.get_by_text(re.compile(r"^\[S\d\] .* · his .* quote verified in his words$")
+                                ).first
         card.click()
         link = page.get_by_role("link", name="open the original").first
         link.wait_for()
