@@ -13,11 +13,14 @@ def normalize(text: str) -> str:
     return re.sub(r"\s+", " ", text.translate(QUOTE_MARKS)).strip()
 
 
-def normalized_with_offsets(text: str) -> tuple[str, list[int]]:
-    """`text` normalised (quote marks made plain, whitespace runs collapsed to one space) and,
-    for each normalised character, its offset in the original."""
+def normalized_with_offsets(text: str, drop: str = "") -> tuple[str, list[int]]:
+    """`text` normalised (quote marks made plain, whitespace runs collapsed to one space, the
+    characters in `drop` left out) and, for each normalised character, its offset in the
+    original."""
     out, where, space = [], [], False
     for i, ch in enumerate(text.translate(QUOTE_MARKS)):
+        if ch in drop:
+            continue
         if ch.isspace():
             if not space and out:
                 out.append(" ")

@@ -48,7 +48,10 @@ def _messages(text: str) -> list[list]:
 
 
 def _block_quotes(text: str) -> list[list]:
-    """Runs of `>` lines, except greentext ("> be me"), which is a joke format of one's own."""
+    """Runs of `>` lines that quote someone: in quote marks, or introduced by a line that ends
+    with a colon, says who wrote it, or links to a source. Other block quotes in his posts are
+    his own pull quotes and summaries, and greentext ("> be me") is a joke format of one's own;
+    `>>>` lines are a Python prompt."""
     spans, run = [], None
     for m in _BLOCK_LINE.finditer(text):
         if run and m.start() == run[1]:
@@ -61,11 +64,22 @@ def _block_quotes(text: str) -> list[list]:
         spans.append(run)
     out = []
     for start, end in spans:
-        if re.match(r"[ \t]*>\s*be me\b", text[start:end], re.I):
+        block = text[start:end]
+        if re.match(r"[ \t]*>\s*be me\b", block, re.I) or re.match(r"[ \t]*>>>", block):
             continue
-        out.append([start + len(text[start:end]) - len(text[start:end].lstrip()),
-                    _rstrip(text, end), "a block quote"])
+        if not (re.match(r"[ \t]*>\s*[\"“]", block) or _introduces(text[:start])):
+            continue
+        out.append([start + len(block) - len(block.lstrip()), _rstrip(text, end),
+                    "a block quote"])
     return out
+
+
+def _introduces(before: str) -> bool:
+    """Does the text just before a block quote say it is someone else's?"""
+    last = before.rstrip().rsplit("\n", 1)[-1]
+    tail = re.split(r"(?<=[.!?])\s+", last)[-1]
+    return last.endswith(":") or bool(re.search(
+        r"\]\(|https?://|\b(?:writes|wrote|says|said|quote[sd]?|from the|by [A-Z])", tail))
 
 
 def _quotations(text: str) -> list[list]:

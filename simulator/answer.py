@@ -72,7 +72,14 @@ def answer(question: str, retriever, framework: Framework, llm=None, *, k: int =
     messages = build_prompt(question, evidence, memory_notes, history, persona,
                             subject=framework.subject.name)
     if llm is None:
-        text, mode = framework_reading(question, evidence, items, framework), "framework-reading"
+        embedder = getattr(retriever, "embedder", None)
+        text, evidence = framework_reading(
+            question, evidence, items, framework, embedder.embed if embedder else None,
+            retriever.question_vector(question) if embedder else None,
+            nearby=nearby_passages(retriever, evidence, filters))
+        messages = build_prompt(question, evidence, memory_notes, history, persona,
+                                subject=framework.subject.name)
+        mode = "framework-reading"
         if on_token:
             on_token(text)
     else:
@@ -81,6 +88,17 @@ def answer(question: str, retriever, framework: Framework, llm=None, *, k: int =
                   citations=tuple(verify_citations(text, evidence, support_scorer(
                       getattr(retriever, "embedder", None)))), evidence=tuple(evidence),
                   messages=tuple(messages), items=tuple(i.id for i in items), covered=covered)
+
+
+NEARBY_OF = 4  # the best passages whose neighbours may hold the answering sentence
+
+
+def nearby_passages(retriever, evidence: Sequence[Evidence], filters: dict) -> list[Evidence]:
+    """The passages just before and after the best few (same document, same filters)."""
+    if not hasattr(retriever, "neighbours"):
+        return []
+    return retriever.neighbours(evidence[:NEARBY_OF], exclude={e.chunk_id for e in evidence},
+                                speaker=filters.get("speaker"))
 
 
 def is_covered(evidence: Sequence[Evidence]) -> bool:

@@ -204,16 +204,24 @@ def not_his_words(e: Evidence, span: tuple[int, int]) -> str | None:
     return None
 
 
+MARKUP = "*`"  # Markdown emphasis and code marks: a quote of a Markdown source may leave them out
+
+
 def find_quote(text: str, quote: str) -> tuple[int, int] | None:
-    """The normalised [start, end) of a quote in `text`; pieces joined by an ellipsis must each
-    be found, in order. Offsets are into the normalised text scale of `text` (see below)."""
+    """[start, end) of a quote in `text`, compared normalised (whitespace, quote marks, and
+    Markdown emphasis marks aside); pieces joined by an ellipsis must each be found, in
+    order."""
+    return _find(text, quote, "") or _find(text, quote, MARKUP)
+
+
+def _find(text: str, quote: str, drop: str) -> tuple[int, int] | None:
     from corpus.textnorm import normalized_with_offsets
 
     pieces = [p.strip(" .,;:…") for p in _ELLIPSIS.split(normalize(quote))]
     pieces = [p for p in pieces if p]
     if not pieces:
         return None
-    hay, where = normalized_with_offsets(text)
+    hay, where = normalized_with_offsets(text, drop)
     pos, first, last = 0, None, None
     for piece in pieces:
         at = hay.find(piece, pos)

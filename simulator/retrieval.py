@@ -51,6 +51,7 @@ class HybridRetriever:
         self.graph, self.framework = graph, framework
         self.weights = {"keyword": 1.0, "vector": 1.0, "graph": 1.0, **(weights or {})}
         self._items, self._item_vectors = self._framework_vectors()
+        self._last_question: tuple[str | None, object] = (None, None)
 
     def retrieve(self, question: str, k: int = 8, *, kind: str | None = None,
                  since: str | None = None, until: str | None = None, own_only: bool = False,
@@ -64,7 +65,7 @@ class HybridRetriever:
         if "keyword" in modes:
             ranked["keyword"] = self._keyword(question, filters)
         if "vector" in modes and self.index is not None and self.embedder is not None:
-            vector = self.embedder.embed([question])[0]
+            vector = self.question_vector(question)
             hits = self.index.query(vector, DEPTH, kind=kind, since=since, until=until,
                                     own_only=own_only, his=_his_filter(filters.speaker))
             ranked["vector"] = [h.chunk_id for h in hits]
@@ -78,11 +79,32 @@ class HybridRetriever:
         return [evidence_from_row(rows[c], scores[c], tuple(why[c]), self._supports(c),
                                   similarity.get(c)) for c in chosen]
 
+    def neighbours(self, evidence, exclude: set[str], speaker: str | None = "his") -> list:
+        """The chunks on either side of each passage, as evidence found "nearby"."""
+        wanted: dict[str, float | None] = {}
+        for e in evidence:
+            doc, n = e.chunk_id.rsplit("#", 1)
+            for c in (f"{doc}#{int(n) - 1}", f"{doc}#{int(n) + 1}"):
+                if c not in exclude and c not in wanted:  # as close as its neighbour, nearly
+                    wanted[c] = round(e.similarity * 0.9, 4) if e.similarity else None
+        rows = self.store.chunk_rows(list(wanted))
+        f = Filters(speaker=speaker)
+        return [evidence_from_row(rows[c], 0.0, ("nearby",), self._supports(c), sim)
+                for c, sim in wanted.items() if c in rows and _passes(rows[c], f)]
+
+    def question_vector(self, question: str):
+        """The question embedded once, however many steps of an answer ask for it."""
+        if self.embedder is None:
+            return None
+        if self._last_question[0] != question:
+            self._last_question = (question, self.embedder.embed([question])[0])
+        return self._last_question[1]
+
     def related_items(self, question: str, limit: int = 4) -> list:
         """The axioms and mental models closest to the question, above ITEM_MATCH."""
         if not self._items:
             return []
-        sims = self._item_vectors @ self.embedder.embed([question])[0]
+        sims = self._item_vectors @ self.question_vector(question)
         order = [i for i in np.argsort(-sims) if sims[i] >= ITEM_MATCH]
         return [self._items[i] for i in order[:limit]]
 

@@ -151,7 +151,8 @@ def test_quoted_spans_mark_pasted_messages_block_quotes_and_long_quotations():
              'compatibility reasons." Interesting.')
     [(start, end, source)] = quoted_spans(quote)
     assert quote[start:end].startswith('"We use') and source == "a quotation"
-    assert quoted_spans("> someone wrote this\n> and this\nmine") == [[0, 31, "a block quote"]]
+    assert quoted_spans("Someone wrote:\n> this\n> and this\nmine") == [[15, 32, "a block quote"]]
+    assert quoted_spans("My summary.\n\n> A pull quote of my own.\n") == []
     assert quoted_spans("> be me\n> airpods pro\n") == []  # greentext is his own joke format
     assert quoted_spans('RL is basically "hey this went well, let me increase the odds of '
                         'everything I did".') == []  # his imagined speech, not a quotation
