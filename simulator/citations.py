@@ -79,7 +79,7 @@ def verify_citations(answer: str, evidence: Sequence[Evidence], scorer=None) -> 
     scorer = scorer or LexicalSupport()
     citations: list[Citation] = []
     carry_extrapolation = False
-    for sentence in (s.strip() for s in _SENTENCE.split(answer)):
+    for sentence in (s.strip() for s in split_sentences(answer)):
         if not sentence:
             continue
         if sentence.lower().startswith(("extrapolating", "**extrapolating")):
@@ -88,6 +88,20 @@ def verify_citations(answer: str, evidence: Sequence[Evidence], scorer=None) -> 
             carry_extrapolation = False
         citations += _sentence(sentence, evidence, carry_extrapolation, scorer)
     return citations
+
+
+def split_sentences(text: str) -> list[str]:
+    """The answer's sentences; a sentence end inside a quotation does not end the sentence
+    (a quote may hold two sentences of his)."""
+    inside = [(m.start(), m.end()) for m in re.finditer(r"“[^”\n]*”|\"[^\"\n]*\"", text)]
+    out, pos = [], 0
+    for m in _SENTENCE.finditer(text):
+        if any(a < m.start() < b for a, b in inside):
+            continue
+        out.append(text[pos:m.start()])
+        pos = m.end()
+    out.append(text[pos:])
+    return out
 
 
 def summary_line(citations: Sequence[Citation]) -> str:

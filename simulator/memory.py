@@ -10,8 +10,13 @@ short notes about the user, which the prompt builder injects.
     memory.forget(note_id)
 
 Notes are of three kinds: `topic` (what the user returns to), `position` (what they hold), and
-`question` (what stayed open: asked but not covered by his sources). The user can see, edit and
-forget every note; a forgotten note is deleted, not hidden.
+`question` (what stayed open: asked but not covered by his sources). Each note has a key (the
+topic, or the normalised words of a position or question), so sleeping again updates a note in
+place (its count) instead of adding a near copy. Topics are framework items the questions bring
+in (when sleep is given `topics_of`) or phrases that recur across questions, never stop words
+or generic words; an uncovered question becomes an open question only when it recurs. Sleep
+runs in one transaction. The user can see, edit and forget every note; a forgotten note is
+deleted, not hidden. The file carries a schema version, like the corpus store.
 """
 from __future__ import annotations
 
@@ -26,16 +31,31 @@ from typing import Sequence
 
 from corpus.query import STOPWORDS
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS conversations (id INTEGER PRIMARY KEY, started_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS turns (
-    id INTEGER PRIMARY KEY, conversation_id INTEGER NOT NULL REFERENCES conversations(id)
-    ON DELETE CASCADE, role TEXT NOT NULL, content TEXT NOT NULL, covered INTEGER,
-    created_at TEXT NOT NULL, slept INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS notes (
-    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, text TEXT NOT NULL UNIQUE, origin TEXT NOT NULL,
-    created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
-"""
+# Each migration brings the schema from version i to i + 1. Append, never edit a released one.
+MIGRATIONS = [
+    """
+    CREATE TABLE IF NOT EXISTS conversations (id INTEGER PRIMARY KEY, started_at TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS turns (
+        id INTEGER PRIMARY KEY, conversation_id INTEGER NOT NULL REFERENCES conversations(id)
+        ON DELETE CASCADE, role TEXT NOT NULL, content TEXT NOT NULL, covered INTEGER,
+        created_at TEXT NOT NULL, slept INTEGER NOT NULL DEFAULT 0);
+    CREATE TABLE IF NOT EXISTS notes (
+        id INTEGER PRIMARY KEY, kind TEXT NOT NULL, text TEXT NOT NULL UNIQUE,
+        origin TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+    """,
+    """
+    ALTER TABLE notes ADD COLUMN key TEXT;
+    ALTER TABLE notes ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+    CREATE UNIQUE INDEX notes_key ON notes(kind, key);
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+GENERIC = {"good", "best", "better", "thing", "things", "think", "know", "question", "answer",
+           "really", "about", "would", "could", "should", "does", "make", "like", "want",
+           "need", "work", "works", "take", "give", "example", "explain", "mean", "someone",
+           "people", "something", "way", "ways", "use", "using", "kind", "lot", "much", "many",
+           "also", "ever", "recipe", "tips", "help", "start", "get", "new", "say", "said",
+           "karpathy", "andrej", "his", "view", "views", "opinion", "idea", "ideas"}
 NOTE_KINDS = ("topic", "position", "question")
 MAX_NOTES = 24
 NOTES_BUDGET = 300  # tokens of notes in a prompt (≈ 4 characters each)
@@ -58,7 +78,28 @@ class Memory:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(path, isolation_level=None)
         self.db.execute("PRAGMA foreign_keys = ON")
-        self.db.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0 and self.db.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'notes'").fetchone():
+            version = 1  # written before versions were recorded: the first schema
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(f"the memory file was written by a newer ktp (schema {version}); "
+                               "upgrade ktp")
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in (x.strip() for x in MIGRATIONS[target - 1].split(";")):
+                    if statement:
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {target}")
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+        self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         self.db.close()
@@ -92,13 +133,24 @@ class Memory:
                                " id")
         return [Note(*r) for r in rows]
 
-    def add_note(self, kind: str, text: str, origin: str = "user") -> int | None:
+    def add_note(self, kind: str, text: str, origin: str = "user", key: str | None = None,
+                 count: int = 1) -> int | None:
+        """Add a note, or update the note with the same key in place (text and count; a note
+        the user edited keeps the user's words). Returns the id of a new note, else None."""
         if kind not in NOTE_KINDS:
             raise ValueError(f"a note is one of {', '.join(NOTE_KINDS)}, not {kind!r}")
         text = " ".join(text.split())
+        key = key or note_key(text)
+        old = self.db.execute("SELECT id, origin FROM notes WHERE kind = ? AND key = ?",
+                              (kind, key)).fetchone()
+        if old:
+            self.db.execute("UPDATE notes SET count = ?, updated_at = ?" +
+                            (", text = ?" if old[1] != "user" else "") + " WHERE id = ?",
+                            (count, _now(), *((text,) if old[1] != "user" else ()), old[0]))
+            return None
         cur = self.db.execute("INSERT OR IGNORE INTO notes (kind, text, origin, created_at, "
-                              "updated_at) VALUES (?, ?, ?, ?, ?)",
-                              (kind, text, origin, _now(), _now()))
+                              "updated_at, key, count) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                              (kind, text, origin, _now(), _now(), key, count))
         return cur.lastrowid if cur.rowcount else None
 
     def edit(self, note_id: int, text: str) -> bool:
@@ -124,26 +176,37 @@ class Memory:
         return lines
 
     # ---- sleep --------------------------------------------------------------------------------
-    def sleep(self, llm=None) -> dict:
-        """Consolidate the turns not yet slept on into notes; returns counts."""
+    def sleep(self, llm=None, topics_of=None) -> dict:
+        """Consolidate the turns not yet slept on into notes, in one transaction; returns
+        counts. `topics_of(question) -> [framework item titles]` names the topics of a
+        question (else recurring phrases do)."""
         turns = self.db.execute("SELECT id, role, content, covered FROM turns WHERE slept = 0 "
                                 "ORDER BY id").fetchall()
         if not turns:
-            return {"turns": 0, "added": 0, "by": "nothing to do"}
+            return {"turns": 0, "added": 0, "updated": 0, "by": "nothing to do"}
         user = [(content, covered) for _, role, content, covered in turns if role == "user"]
         notes, by = None, "rules"
         if llm is not None:
             notes, by = _llm_notes(llm, user, self.notes()), "llm"
+            notes = [(kind, text, None, 1) for kind, text in notes] if notes else None
         if notes is None:
-            notes, by = rule_notes(user, self.all_user_turns()), "rules"
-        added = sum(self.add_note(kind, text, by) is not None for kind, text in notes)
-        self.db.execute(f"UPDATE turns SET slept = 1 WHERE id IN "
-                        f"({','.join(str(t[0]) for t in turns)})")
-        self._trim()
-        return {"turns": len(turns), "added": added, "by": by}
+            notes, by = rule_notes(user, self.all_user_turns(), topics_of), "rules"
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            added = sum(self.add_note(kind, text, by, key, count) is not None
+                        for kind, text, key, count in notes)
+            self.db.execute(f"UPDATE turns SET slept = 1 WHERE id IN "
+                            f"({','.join(str(t[0]) for t in turns)})")
+            self._trim()
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return {"turns": len(turns), "added": added, "updated": len(notes) - added, "by": by}
 
-    def all_user_turns(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT content FROM turns WHERE role = 'user'")]
+    def all_user_turns(self) -> list[tuple[str, int | None]]:
+        return [(r[0], r[1]) for r in self.db.execute(
+            "SELECT content, covered FROM turns WHERE role = 'user'")]
 
     def _trim(self) -> None:
         """Keep the newest MAX_NOTES notes; the user's own edits are never dropped."""
@@ -152,17 +215,43 @@ class Memory:
 
 
 def rule_notes(new_questions: Sequence[tuple[str, int | None]],
-               all_questions: Sequence[str]) -> list[tuple[str, str]]:
-    """Notes extracted without a model: topics (content words in two or more of the user's
-    questions), positions (their "I think …" sentences), open questions (not covered)."""
-    counts = Counter(w for q in all_questions for w in set(_words(q)))
-    topics = [w for w, n in counts.most_common(8) if n >= 2]
-    notes = [("topic", f"returns to {w} (in {counts[w]} questions)") for w in topics[:5]]
+               all_questions: Sequence[tuple[str, int | None]],
+               topics_of=None) -> list[tuple[str, str, str, int]]:
+    """Notes extracted without a model, as (kind, text, key, count): topics the user returns
+    to in two or more questions (framework items, else recurring phrases), positions they
+    state ("I think …"), and questions his sources did not cover that the user asked more than
+    once."""
+    covered = [q for q, c in all_questions if c != 0]
+    counts: Counter = Counter()
+    for question in covered:
+        counts.update(set(topics_of(question)) if topics_of else set(_phrases(question)))
+    recurring = [(t, n) for t, n in counts.most_common() if n >= 2]
+    pairs = [(t, n) for t, n in recurring if " " in t]
+    topics = [(t, n) for t, n in recurring  # a pair is the more specific name for its words
+              if " " in t or not any(t in p.split() and m == n for p, m in pairs)]
+    notes = [("topic", f"returns to {topic} (in {n} questions)", f"topic:{topic.lower()}", n)
+             for topic, n in topics[:6]]
     for text, _ in new_questions:
-        notes += [("position", m.group(0).strip()) for m in _POSITION.finditer(text)]
-    notes += [("question", f"asked, not covered by his sources: {text.strip()}")
-              for text, covered in new_questions if covered == 0]
-    return notes
+        notes += [("position", m.group(0).strip(), note_key(m.group(0)), 1)
+                  for m in _POSITION.finditer(text)]
+    open_questions = Counter(note_key(q) for q, c in all_questions if c == 0)
+    for text, c in new_questions:
+        if c == 0 and open_questions[note_key(text)] >= 2:
+            notes.append(("question", f"asked, not covered by his sources: {text.strip()}",
+                          note_key(text), open_questions[note_key(text)]))
+    return list({(n[0], n[2]): n for n in notes}.values())  # one note per key
+
+
+def note_key(text: str) -> str:
+    """The content of a text, for telling near copies apart: its distinct words, sorted."""
+    return " ".join(sorted({w[:6] for w in _words(text)}))
+
+
+def _phrases(question: str) -> list[str]:
+    """Candidate topics of a question: its content words and adjacent pairs of them."""
+    words = [w for w in _words(question) if w not in GENERIC]
+    pairs = [f"{a} {b}" for a, b in zip(words, words[1:])]
+    return words + pairs
 
 
 def compact_history(history: Sequence[dict], budget: int = HISTORY_BUDGET) -> list[dict]:

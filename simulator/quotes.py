@@ -38,6 +38,11 @@ _NOT_PROSE = re.compile(r"[├└│─]|^\s*[$>#|]|\w+\.\w+\(|[{};]\s*$|`|https
                         r"\]\(|\*\*")
 _PAUSE = {"so", "and", "um", "uh", "okay", "ok", "now", "but", "because", "basically"}
 _CLAUSE = re.compile(r"(?<=[,;:—–])\s+")
+_ASKS_NUMBER = re.compile(r"\b(?:how (?:many|much|long|short|big|fast|large|small|often)|"
+                          r"what (?:accuracy|percentage|share|fraction|rate|error|size|number)|"
+                          r"roughly how)\b", re.I)
+NUMBER_BONUS = 0.08
+CAPTION_DISCOUNT = 0.85
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,12 @@ class QuotePool:
         else:
             self.meaning = None
             self.scores = lexical
+        numeric = bool(_ASKS_NUMBER.search(question))
+        for n, (i, (_, _, text)) in enumerate(self.candidates):
+            if numeric and re.search(r"\d", text):
+                self.scores[n] += NUMBER_BONUS  # "how many hours?" is answered by a number
+            if not is_punctuated(evidence[i].text):
+                self.scores[n] *= CAPTION_DISCOUNT  # unpunctuated captions read worst
 
     def best(self, k: int) -> list[Quote]:
         return [self.quote(n) for n in _diverse(self.candidates, self.scores, self.vectors,

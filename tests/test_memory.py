@@ -37,13 +37,61 @@ def test_sleep_by_rules_finds_topics_positions_and_open_questions(tmp_path):
                               ("I think tokenizers are the root of many bugs. Do you agree?", True),
                               ("What would he say about quantum gravity?", False)]:
         memory.add_turn(memory.start(), "user", question, covered)
-    assert memory.sleep() == {"turns": 3, "added": 3, "by": "rules"}
+    assert memory.sleep() == {"turns": 3, "added": 2, "updated": 0, "by": "rules"}
     notes = {(n.kind, n.text) for n in memory.notes()}
-    assert ("topic", "returns to tokenizers (in 2 questions)") in notes
-    assert ("position", "I think tokenizers are the root of many bugs.") in notes
-    assert ("question", "asked, not covered by his sources: What would he say about quantum "
-                        "gravity?") in notes
+    assert notes == {("topic", "returns to tokenizers (in 2 questions)"),
+                     ("position", "I think tokenizers are the root of many bugs.")}
     assert memory.sleep()["turns"] == 0  # nothing new to consolidate
+
+
+def test_sleep_over_repeated_topics_keeps_one_specific_note_per_topic(tmp_path):
+    """The measured failure: "returns to good", "returns to recipe", and three notes for one
+    topic. Now: no generic words, one note per topic updated in place, off-topic questions
+    kept as open questions only when they recur."""
+    memory = Memory(tmp_path / "m.sqlite3")
+    asked = [("What is a good recipe for training neural nets?", True),
+             ("Why does the training recipe start with the data?", True),
+             ("What is a good sourdough starter feeding schedule?", False)]
+    for question, covered in asked:
+        memory.add_turn(memory.start(), "user", question, covered)
+    memory.sleep()
+    assert [n.text for n in memory.notes()] == ["returns to training (in 2 questions)"]
+    for question, covered in [("Is the training loop the place to start debugging?", True),
+                              ("What is a good sourdough starter feeding schedule?", False)]:
+        memory.add_turn(memory.start(), "user", question, covered)
+    result = memory.sleep()
+    assert result["added"] == 1  # the open question, now that it recurred
+    texts = [n.text for n in memory.notes()]
+    assert texts == ["returns to training (in 3 questions)",
+                     "asked, not covered by his sources: What is a good sourdough starter "
+                     "feeding schedule?"]
+    assert not any("good" in t or "recipe" in t.split("(")[0].split() for t in texts[:1])
+
+
+def test_topics_can_be_framework_items(tmp_path):
+    memory = Memory(tmp_path / "m.sqlite3")
+    for question in ("How should I debug my training?", "Why look at the data first?"):
+        memory.add_turn(memory.start(), "user", question, True)
+    memory.sleep(topics_of=lambda q: ["Become one with the data"])
+    assert [n.text for n in memory.notes()] == [
+        "returns to Become one with the data (in 2 questions)"]
+
+
+def test_the_memory_file_has_a_schema_version_and_old_files_are_migrated(tmp_path):
+    import sqlite3
+
+    from simulator.memory import MIGRATIONS, SCHEMA_VERSION
+
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[0])  # a file from before versions were recorded
+    db.execute("INSERT INTO notes (kind, text, origin, created_at, updated_at) VALUES "
+               "('topic', 'returns to agents', 'rules', 'x', 'x')")
+    db.commit()
+    db.close()
+    memory = Memory(path)
+    assert memory.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert [n.text for n in memory.notes()] == ["returns to agents"]
 
 
 def test_notes_can_be_edited_and_forgotten(tmp_path):
@@ -76,7 +124,7 @@ def test_sleep_with_an_llm_writes_notes_in_its_words(tmp_path, monkeypatch):
     with ChatServer(notes) as server:
         monkeypatch.setenv("KTP_LLM_BASE_URL", server.url)
         result = memory.sleep(load_llm("compat:notes-model"))
-    assert result == {"turns": 1, "added": 2, "by": "llm"}
+    assert result == {"turns": 1, "added": 2, "updated": 0, "by": "llm"}
     assert [(n.kind, n.origin) for n in memory.notes()] == [("topic", "llm"), ("question", "llm")]
 
 

@@ -368,17 +368,11 @@ def ask(ctx: click.Context, question: str, llm_spec: str | None, k: int, show_pr
       OPENAI_API_KEY=... ktp ask "What would he say about AI tutors?" --llm openai:gpt-4o-mini
       ktp ask "What is software 2.0?" --json | jq .citations
     """
-    from simulator.memory import Memory
-
-    home = _home(ctx)
-    llm, retriever = _llm_and_retriever(home, llm_spec)
-    memory = None if no_memory else Memory(home.memory_db)
-    stream = llm is not None and not as_json and sys.stdout.isatty()
-    result = _answer(question, retriever, llm, k, memory, [], stream)
-    if memory:
-        conversation = memory.start()
-        memory.add_turn(conversation, "user", question, result.covered)
-        memory.add_turn(conversation, "assistant", result.text)
+    if not question.strip():
+        raise click.BadParameter("ask a question (it is empty)", param_hint="QUESTION")
+    session = _session(_home(ctx), llm_spec, k, not no_memory)
+    stream = session.llm is not None and not as_json and sys.stdout.isatty()
+    result = _ask(session, question, stream)
     if as_json:
         click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
         return
@@ -390,29 +384,32 @@ def ask(ctx: click.Context, question: str, llm_spec: str | None, k: int, show_pr
         click.echo("\n--- full prompt ---\n" + prompt_text(result.messages))
 
 
-def _llm_and_retriever(home, llm_spec: str | None):
+def _session(home, llm_spec: str | None, k: int, remember: bool):
+    """One conversation (ask: one question; chat: many), recorded unless told not to."""
     from simulator.llm import LLMError, load_llm
+    from simulator.memory import Memory
     from simulator.retrieval import open_retriever
+    from simulator.session import Session
 
     try:
         llm = load_llm(llm_spec)
     except LLMError as e:
         raise click.ClickException(str(e)) from None
-    return llm, open_retriever(home)
+    retriever = open_retriever(home)
+    return Session(retriever, retriever.framework, llm,
+                   Memory(home.memory_db) if remember else None, k=k)
 
 
-def _answer(question: str, retriever, llm, k: int, memory, history: list, stream: bool):
-    from simulator.answer import answer
+def _ask(session, question: str, stream: bool):
     from simulator.llm import LLMError
-    from simulator.memory import compact_history
 
     try:
-        return answer(question, retriever, retriever.framework, llm, k=k,
-                      memory_notes=memory.for_prompt() if memory else (),
-                      history=compact_history(history),
-                      on_token=(lambda t: click.echo(t, nl=False)) if stream else None)
+        result = session.ask(question, (lambda t: click.echo(t, nl=False)) if stream else None)
     except LLMError as e:
         raise click.ClickException(str(e)) from None
+    if result.resolved and not stream:
+        click.echo(click.style(f"(searched for: {result.resolved})", dim=True), err=True)
+    return result
 
 
 @cli.command()
@@ -433,13 +430,8 @@ def chat(ctx: click.Context, llm_spec: str | None, k: int) -> None:
       ktp chat
       ktp chat --llm ollama:llama3.1
     """
-    from simulator.memory import Memory
-
-    home = _home(ctx)
-    llm, retriever = _llm_and_retriever(home, llm_spec)
-    memory = Memory(home.memory_db)
-    conversation, history = memory.start(), []
-    stream = llm is not None and sys.stdout.isatty()
+    session = _session(_home(ctx), llm_spec, k, remember=True)
+    stream = session.llm is not None and sys.stdout.isatty()
     click.echo("Ask away (an empty line ends the chat).")
     while True:
         try:
@@ -448,14 +440,10 @@ def chat(ctx: click.Context, llm_spec: str | None, k: int) -> None:
             break
         if not question or question.lower() in ("exit", "quit"):
             break
-        result = _answer(question, retriever, llm, k, memory, history, stream)
+        result = _ask(session, question, stream)
         click.echo("\n" if stream else result.text)
         _print_citations(result)
-        history += [{"role": "user", "content": question},
-                    {"role": "assistant", "content": result.text}]
-        memory.add_turn(conversation, "user", question, result.covered)
-        memory.add_turn(conversation, "assistant", result.text)
-    click.echo(f"Saved this conversation ({len(history) // 2} questions). "
+    click.echo(f"Saved this conversation ({len(session.turns)} questions). "
                "Run `ktp sleep` to update what the partner remembers.")
 
 
@@ -478,13 +466,27 @@ def sleep(ctx: click.Context, llm_spec: str | None, as_json: bool) -> None:
     from simulator.llm import LLMError, load_llm
     from simulator.memory import Memory
 
+    home = _home(ctx)
     try:
         llm = load_llm(llm_spec)
-        result = Memory(_home(ctx).memory_db).sleep(llm)
+        result = Memory(home.memory_db).sleep(llm, topics_of=_topics_of(home))
     except LLMError as e:
         raise click.ClickException(str(e)) from None
     _emit(result, as_json, lambda r: click.echo(
-        f"slept on {r['turns']} turns: {r['added']} new notes ({r['by']})"))
+        f"slept on {r['turns']} turns: {r['added']} new notes, {r['updated']} updated "
+        f"({r['by']})"))
+
+
+def _topics_of(home):
+    """Framework items a question brings in, as topics (None without a built index)."""
+    from graph.pipeline import open_index
+
+    if open_index(home)[0] is None:
+        return None
+    from simulator.retrieval import open_retriever
+
+    retriever = open_retriever(home)
+    return lambda question: [i.title for i in retriever.related_items(question)]
 
 
 @cli.command()

@@ -1,0 +1,89 @@
+"""Choosing his words that answer the question: whole sentences, the answering one even when it
+is the third of a passage, caption spans cut at pauses, shortening with an ellipsis that still
+verifies, and never what he quotes from others."""
+import pytest
+
+from graph.embedder import MiniLMEmbedder
+from simulator.citations import verify_citations
+from simulator.evidence import Evidence
+from simulator.quotes import caption_spans, choose_quotes, shorten
+from simulator.reading import is_change_question
+
+HIM = "Andrej Karpathy"
+
+
+def passage(text: str, n: int = 1, **kw) -> Evidence:
+    fields = dict(chunk_id=f"blog:p{n}#0", doc_id=f"blog:p{n}", kind="blog", title="A post",
+                  date="2019-04-25", url="http://karpathy.github.io/x", origin="o", text=text,
+                  score=1.0, why=("keyword",), author=HIM, speaker=HIM, his_words=True,
+                  badge="his blog post")
+    return Evidence(**{**fields, **kw})
+
+
+RECIPE = ("Neural net training is a leaky abstraction. It is easy to get started, and that is "
+          "part of the problem. The first step to training a neural net is to not touch any "
+          "neural net code at all and instead begin by thoroughly inspecting your data. "
+          "Everything after that builds on it.")
+
+
+@pytest.fixture(scope="module")
+def embed():
+    return MiniLMEmbedder().embed
+
+
+def test_the_answer_is_found_when_it_is_the_third_sentence(embed):
+    question = "What should I do first, before writing any model code?"
+    [best, *_] = choose_quotes(question, [passage(RECIPE)], embed, k=2)
+    assert best.text.startswith("The first step to training a neural net is to not touch")
+    assert "thoroughly inspecting your data." in best.text and best.whole
+
+
+def test_quotes_are_whole_sentences_and_verify(embed):
+    quotes = choose_quotes("Why is training neural nets hard?", [passage(RECIPE)], embed, k=3)
+    answer = " ".join(f"“{q.text}” [S1]." for q in quotes)
+    assert all(q.text[0].isupper() and q.text.endswith(".") for q in quotes)
+    assert {c.status for c in verify_citations(answer, [passage(RECIPE)])} == {"quote-verified"}
+
+
+def test_a_caption_passage_without_punctuation_is_cut_at_pauses_never_mid_word():
+    text = ("okay so today we are going to build a tokenizer from scratch and the tokenizer is "
+            "a completely separate stage of the pipeline it has its own training set and its "
+            "own training algorithm which is byte pair encoding so that is the plan um and then "
+            "we will look at why tokenization causes so much weirdness in language models")
+    spans = caption_spans(text)
+    assert spans and all(text[s - 1:s] in ("", " ") and text[e:e + 1] in ("", " ")
+                         for s, e in spans)
+    [quote] = choose_quotes("what is byte pair encoding in the tokenizer",
+                            [passage(text, kind="transcript")], None, k=1)
+    assert "byte pair encoding" in quote.text and 18 <= len(quote.text.split()) <= 40
+    assert verify_citations(f"“{quote.text}” [S1]", [passage(text)])[0].status == \
+        "quote-verified"
+
+
+def test_a_long_sentence_keeps_its_best_clauses_with_an_ellipsis_that_verifies():
+    long = ("When you start a project, after you have collected the data, cleaned it, looked at "
+            "the label distribution, checked for duplicates, and spent a long afternoon with "
+            "it, you should build a simple baseline first, a model so dumb that it cannot be "
+            "wrong in interesting ways, and only then reach for anything clever or deep.")
+    quote, whole = shorten(long, {"simple", "baseli", "first"})
+    assert not whole and "…" in quote and "simple baseline first" in quote
+    assert len(quote.replace("…", "").split()) <= 45
+    assert verify_citations(f"“{quote}” [S1]", [passage(long)])[0].status == "quote-verified"
+
+
+def test_what_he_quotes_from_others_and_code_are_never_chosen():
+    email = ("My notes on the story.\n\n---\n\nHi Andrej,\n\nAttention came from trying to avoid "
+             "the bottleneck between encoder and decoder in translation.")
+    start = email.index("Hi Andrej")
+    code = "Here is the loop:\n\n```\nfor step in range(steps): optimizer.step()\n```\n"
+    quotes = choose_quotes("where did attention come from?",
+                           [passage(email, quoted=((start, len(email), "a message"),)),
+                            passage(code, 2)], None, k=5)
+    assert all("bottleneck" not in q.text and "optimizer" not in q.text for q in quotes)
+
+
+def test_change_questions_are_recognised():
+    assert is_change_question("Has his view on RL changed?")
+    assert is_change_question("What did he think about agents in 2017 vs 2025?")
+    assert is_change_question("How did his thinking on scaling evolve over the years?")
+    assert not is_change_question("What is software 2.0?")

@@ -1,0 +1,33 @@
+"""A conversation keeps the thread: follow-ups are resolved against the turn before, a source
+named in a follow-up becomes a filter, and one session is one conversation in the memory."""
+from simulator.memory import Memory
+from simulator.session import Session, is_follow_up
+
+
+def test_an_elliptical_follow_up_carries_the_subject_and_the_source_it_names(small_world,
+                                                                             tmp_path):
+    _, world, retriever = small_world
+    memory = Memory(tmp_path / "m.sqlite3")
+    session = Session(retriever, world.framework, memory=memory)
+    first = session.ask("How should I automate what can be checked?")
+    assert first.resolved is None
+    follow = session.ask("Can you give an example of that from his tweets?")
+    assert "automate" in follow.resolved and "checked" in follow.resolved
+    assert follow.evidence and {e.kind for e in follow.evidence} == {"tweet"}
+    assert all(e.his_words for e in follow.evidence)
+    assert len(memory.conversations()) == 1 and memory.conversations()[0][2] == 4
+
+
+def test_a_question_with_its_own_subject_is_not_rewritten(small_world):
+    _, world, retriever = small_world
+    session = Session(retriever, world.framework)
+    session.ask("How should I start building something new?")
+    again = session.ask("What does he think about leek and potato soup recipes?")
+    assert again.resolved is None
+
+
+def test_follow_up_detection():
+    assert is_follow_up("Can you give an example of that?")
+    assert is_follow_up("Why?")
+    assert is_follow_up("And what about agents?")
+    assert not is_follow_up("What does he think about tokenizers and byte pair encoding?")
