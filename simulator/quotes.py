@@ -138,11 +138,15 @@ def candidate_spans(e: Evidence) -> list[tuple[int, int, str]]:
             if n + 1 < len(sentences) and len(text[start:sentences[n + 1][1]].split()) <= \
                     PAIR_WORDS and "\n\n" not in text[end:sentences[n + 1][0]]:
                 spans.append((start, sentences[n + 1][1]))
-    out = []
+    out, seen = [], set()
     for start, end in spans:
         if any(s < end and start < t for s, t in blocked):
             continue
-        quote = re.sub(r"\*\*|__", "", text[start:end].strip())  # emphasis is not words
+        # One line (the verifier compares whitespace-blind), emphasis marks dropped.
+        quote = " ".join(re.sub(r"\*\*|__", "", text[start:end]).split())
+        if quote in seen:
+            continue
+        seen.add(quote)
         words = quote.split()
         if len(words) < MIN_WORDS or _NOT_PROSE.search(quote) or re.search(r"[“”]", quote):
             continue  # (curly quote marks inside would end the quote it is shown in)
@@ -163,7 +167,8 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         sentence = text[start:end].lstrip("-*•#> ")
         start = end - len(sentence)
         if n and _LEANS_BACK.match(sentence) and len(sentence.split()) < 14 and \
-                len(text[raw[n - 1][0]:end].split()) <= MAX_WORDS:
+                len(text[raw[n - 1][0]:end].split()) <= MAX_WORDS and \
+                "\n\n" not in text[raw[n - 1][1]:start]:  # never across a paragraph
             start = raw[n - 1][0]
         out.append((start, end))
     return out

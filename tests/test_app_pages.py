@@ -71,6 +71,31 @@ def test_ask_shows_a_verified_answer_with_evidence_cards():
     assert cards and all(" · his " in label for label in cards)  # his words only
     assert any("quote verified in his words" in label for label in cards)
     assert any(e.label.startswith("The full prompt") for e in at.expander)
+    assert any("[S1](#source-1)" in m.value for m in at.markdown)  # a marker links its card
+    assert not any("--llm" in m.value for m in at.markdown)
+    assert not any(c.value.startswith("from ") and "/" in c.value  # no local folders shown
+                   for c in at.caption)
+
+
+def test_a_follow_up_on_the_ask_page_keeps_the_thread_in_one_conversation(built_world):
+    from simulator.memory import Memory
+
+    before = len(Memory(built_world.memory_db).conversations())
+    at = page("app_pages/ask.py")
+    at.chat_input[0].set_value("How should I automate what can be checked?").run()
+    at.chat_input[0].set_value("Can you give an example of that from his tweets?").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(c.value.startswith("Read as a follow-up") for c in at.caption)
+    conversations = Memory(built_world.memory_db).conversations()
+    assert len(conversations) == before + 1 and conversations[-1][2] == 4
+
+
+def test_choosing_a_provider_fills_in_a_sensible_model():
+    at = page("app_pages/ask.py")
+    at.sidebar.selectbox(key="ask_provider").set_value("OpenAI").run()
+    assert at.sidebar.text_input(key="ask_model").value == "gpt-4o-mini"
+    at.sidebar.selectbox(key="ask_provider").set_value("Ollama (local)").run()
+    assert at.sidebar.text_input(key="ask_model").value == "llama3.1"
 
 
 def test_the_graph_explorer_focuses_on_a_node():

@@ -31,3 +31,43 @@ def md_link(label: str, url: str | None) -> str:
     safe = quote(url, safe=":/?&=#%+@,;~!*'")
     safe = safe.replace("(", "%28").replace(")", "%29")
     return f"[{md_escape(label)}]({safe})"
+
+
+_TOKEN = re.compile(r"\*\*(.+?)\*\*|\[(S\d+(?:\s*,\s*S?\d+)*)\]|(?<![\w*])\*([^*\n]+?)\*(?!\w)")
+_LEAD = re.compile(r"^(\s*(?:[-*•] |\d+\. ))")
+
+
+def md_answer(text: str) -> str:
+    """An answer (the framework reading, or an LLM's) as safe Markdown: its own bold, italics
+    and list marks kept, every other character (quotes of sources, titles) escaped, and each
+    [Sn] a link to its evidence card (anchor `source-n`)."""
+    lines = []
+    for line in text.splitlines():
+        lead = _LEAD.match(line)
+        head = lead.group(1) if lead else ""
+        body, out, pos = line[len(head):], [], 0
+        for m in _TOKEN.finditer(body):
+            out.append(md_escape(body[pos:m.start()]))
+            if m.group(1) is not None:
+                out.append(f"**{md_escape(m.group(1))}**")
+            elif m.group(2) is not None:
+                numbers = re.findall(r"\d+", m.group(2))
+                out.append("[" + ", ".join(f"[S{n}](#source-{n})" for n in numbers) + "]")
+            else:
+                out.append(f"*{md_escape(m.group(3))}*")
+            pos = m.end()
+        out.append(md_escape(body[pos:]))
+        lines.append(head + "".join(out))
+    return "  \n".join(lines)
+
+
+_MARKUP = [(re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"), (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),
+           (re.compile(r"\*\*|__|`"), ""), (re.compile(r"^\s{0,3}(?:#{1,6}|>)\s*", re.M), "")]
+
+
+def plain_text(text: str) -> str:
+    """A passage as a reader sees it: Markdown links, emphasis, headings and quote marks of
+    block quotes removed (then escaped for display)."""
+    for pattern, repl in _MARKUP:
+        text = pattern.sub(repl, text)
+    return text

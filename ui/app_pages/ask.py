@@ -1,34 +1,42 @@
-"""Ask page: a chat with the thinking partner. Answers stream; every citation is a numbered
-marker that opens its evidence, marked verified or flagged; what he said and what is
-extrapolated from his framework look different; the memory is visible and editable."""
+"""Ask page: a chat with the thinking partner. Answers stream; every [Sn] is a link to its
+evidence card (his passage, who said it, when, and the link to the moment), marked verified or
+flagged; what he said and what is extrapolated from his framework look different; follow-up
+questions keep the thread (one Session per chat); the memory is visible and editable."""
 import re
+from pathlib import Path
 
 import streamlit as st
 
-from simulator.answer import answer
 from simulator.citations import OK_STATUSES
 from simulator.llm import LLMError, load_llm
-from simulator.memory import Memory, compact_history
+from simulator.memory import Memory
 from simulator.prompt import prompt_text
+from simulator.session import Session
 from ui.app_state import retriever_for
-from ui.markup import md_escape, md_link
+from ui.markup import md_answer, md_escape, md_link, plain_text
 
 world = st.session_state["world"]
-PROVIDERS = {"No LLM: framework reading": None, "OpenAI": "openai", "Anthropic": "anthropic",
-             "Ollama (local)": "ollama", "OpenAI-compatible server": "compat"}
+PROVIDERS = {"None: a reading composed from his sources": None, "OpenAI": "openai",
+             "Anthropic": "anthropic", "Ollama (local)": "ollama",
+             "OpenAI-compatible server": "compat"}
+DEFAULT_MODELS = {"openai": "gpt-4o-mini", "anthropic": "claude-3-5-haiku-latest",
+                  "ollama": "llama3.1", "compat": ""}
 EXTRAPOLATING = re.compile(r"\**extrapolating from his framework\**\s*:?", re.I)
 KEY_NAMES = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
 
 with st.sidebar:
     st.markdown("**Language model**")
-    choice = st.selectbox("Answers written by", list(PROVIDERS), key="ask_provider")
+    choice = st.selectbox("Language model", list(PROVIDERS), key="ask_provider",
+                          help="Without one, answers are composed from his own words and his "
+                               "framework by rules.")
     provider = PROVIDERS[choice]
     secrets: dict = {}
     if provider:
-        model = st.text_input("Model", key="ask_model",
-                              placeholder={"openai": "gpt-4o-mini", "anthropic":
-                                           "claude-3-5-haiku-latest", "ollama": "llama3.1",
-                                           "compat": "the server's model name"}[provider])
+        if st.session_state.get("ask_model_for") != provider:  # a sensible model per provider
+            st.session_state["ask_model"] = DEFAULT_MODELS[provider]
+            st.session_state["ask_model_for"] = provider
+        st.text_input("Model", key="ask_model",
+                      placeholder="the server's model name" if provider == "compat" else None)
         if provider in KEY_NAMES:
             key = st.text_input(f"{KEY_NAMES[provider]} (kept for this session only)",
                                 type="password", key="ask_key",
@@ -64,8 +72,10 @@ with st.expander(f"What the partner remembers about you ({len(memory.notes())} n
             memory.forget(note.id)
             st.rerun()
     if st.button("Consolidate now", key="ask_sleep"):
-        result = memory.sleep()
-        st.toast(f"{result['added']} new notes from {result['turns']} turns")
+        retriever = retriever_for(str(world.home.root), world.inputs)
+        result = memory.sleep(topics_of=lambda q: [i.title for i in retriever.related_items(q)])
+        st.toast(f"{result['added']} new notes, {result['updated']} updated, from "
+                 f"{result['turns']} turns")
         st.rerun()
 
 
@@ -83,23 +93,20 @@ def card_status(citations, marker: str) -> str:
 
 
 def render_answer(result) -> None:
-    """The answer text (escaped, our bold headings kept), extrapolation set apart, then the
-    citations as numbered evidence cards."""
+    """The answer as Markdown (source text escaped, markers linked to their cards),
+    extrapolation set apart, then the citations' summary and one card per source."""
+    if result.resolved:
+        st.caption(f"Read as a follow-up: searched for “{md_escape(result.resolved)}”")
     for block in re.split(r"\n\s*\n", result.text):
         label = EXTRAPOLATING.search(block)
         if label:  # wherever the label appears, what follows it is set apart
             said, extrapolated = block[:label.start()], block[label.end():]
             if said.strip():
-                st.markdown(md_escape(said.strip()))
+                st.markdown(md_answer(said.strip()))
             st.info("Extrapolated from his framework, not something he said: "
-                    + md_escape(extrapolated.strip(" :*")))
+                    + md_answer(extrapolated.strip(" :*")))
             continue
-        lines = []
-        for line in block.splitlines():
-            heading = re.fullmatch(r"\*\*(.+?)\*\*(.*)", line.strip())
-            lines.append(f"**{md_escape(heading.group(1))}**{md_escape(heading.group(2))}"
-                         if heading else md_escape(line))
-        st.markdown("  \n".join(lines))
+        st.markdown(md_answer(block))
     if result.items:
         st.caption("In play: " + ", ".join(md_escape(world.framework.items[i].title)
                                            for i in result.items
@@ -110,29 +117,51 @@ def render_answer(result) -> None:
         if c.status not in OK_STATUSES:
             st.warning(md_escape(f"[{c.marker or 'no marker'}] {c.problem}"))
     for n, e in enumerate(result.evidence, 1):
-        with st.expander(md_escape(f"[S{n}] {e.title} · {e.badge} · {(e.date or 'undated')[:10]}"
-                                   f" · {card_status(result.citations, f'S{n}')}")):
-            st.markdown(md_escape(e.text))
-            st.caption(md_link("open the original", e.url) if e.url else md_escape(e.origin))
+        status = card_status(result.citations, f"S{n}")
+        st.html(f'<a id="source-{n}"></a>')  # where the answer's [S{n}] links land
+        label = f"[S{n}] {e.title} · {e.badge} · {(e.date or 'undated')[:10]} · {status}"
+        with st.expander(md_escape(label), expanded=status != "not cited"):
+            st.markdown(md_escape(plain_text(e.text)))
+            st.caption(" · ".join(filter(None, [
+                md_escape(e.badge), md_escape((e.date or "undated")[:10]),
+                md_link("open the original", e.url) if e.url else None])))
+            if e.origin:
+                st.caption(f"from {md_escape(_origin(e.origin))}")
     with st.expander("The full prompt (copy it into any LLM)"):
         st.code(prompt_text(result.messages), language=None)
 
 
-history = st.session_state.setdefault("ask_history", [])
-for turn in history:
+def _origin(origin: str) -> str:
+    """Where the passage was ingested from, without the local folders."""
+    return origin if origin.startswith(("http://", "https://")) else Path(origin).name
+
+
+session = st.session_state.get("ask_session")
+if session is None:
+    session = Session(retriever_for(str(world.home.root), world.inputs), world.framework,
+                      memory=memory)
+    st.session_state["ask_session"] = session
+session.retriever = retriever_for(str(world.home.root), world.inputs)  # follows a rebuilt index
+session.memory = memory  # this run's connection (SQLite's belong to the thread that made them)
+for turn in session.turns:
     with st.chat_message("user"):
         st.markdown(md_escape(turn.question))
     with st.chat_message("assistant"):
-        render_answer(turn)
+        render_answer(turn.result)
 
 question = st.chat_input("Ask about his ideas, e.g. “Should I build my own tokenizer?”")
-if question:
+if question and question.strip():
     with st.chat_message("user"):
         st.markdown(md_escape(question))
     with st.chat_message("assistant"):
+        model = (st.session_state.get("ask_model") or "").strip()
+        if provider and not model:
+            st.error("Type the model's name in the sidebar (the server's model name for an "
+                     "OpenAI-compatible server).")
+            st.stop()
         try:
-            llm = load_llm(f"{provider}:{st.session_state.get('ask_model')}"
-                           if provider else "none", secrets=secrets)
+            session.llm = load_llm(f"{provider}:{model}" if provider else "none",
+                                   secrets=secrets)
         except LLMError as e:
             st.error(md_escape(str(e)))
             st.stop()
@@ -143,20 +172,11 @@ if question:
             streamed.append(token)
             live.markdown(md_escape("".join(streamed)))
 
-        past = [m for t in history for m in ({"role": "user", "content": t.question},
-                                             {"role": "assistant", "content": t.text})]
         try:
-            retriever = retriever_for(str(world.home.root), world.inputs)
-            result = answer(question, retriever, world.framework, llm,
-                            memory_notes=memory.for_prompt(), history=compact_history(past),
-                            on_token=show if llm else None)
+            result = session.ask(question, on_token=show if session.llm else None)
         except LLMError as e:
             live.empty()
             st.error(md_escape(str(e)))
             st.stop()
         live.empty()
         render_answer(result)
-    history.append(result)
-    conversation = st.session_state.setdefault("ask_conversation", memory.start())
-    memory.add_turn(conversation, "user", question, result.covered)
-    memory.add_turn(conversation, "assistant", result.text)
