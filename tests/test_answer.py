@@ -16,10 +16,13 @@ def test_the_framework_reading_cites_and_verifies_everything(small_world):
     result = answer("How should I start building something new?", retriever, world.framework)
     assert result.mode == "framework-reading" and result.text.startswith(LABEL)
     assert result.covered and "axiom:small" in result.items
-    said = result.text.split("**What he has said**")[1].split("**How he")[0]
-    assert "(blog, 2020-01-01)" in said and "Leek and potato" not in said  # relevant only
+    said = result.text.split("**His words on this**")[1].split("**The ideas")[0]
+    assert "(his blog post, 2020-01-01)" in said and "Leek and potato" not in said  # relevant
     assert result.citations and result.all_verified
-    assert "**How he would approach it**" in result.text
+    assert {c.status for c in result.citations} <= {"quote-verified", "reference"}
+    assert "**How he would approach it**" not in result.text  # the tiny framework has no steps
+    assert "**Extrapolating from his framework:**" in result.text
+    assert "His sources bear on this step" not in result.text  # no boilerplate markers
 
 
 def test_a_question_the_sources_do_not_cover_is_declined(small_world):
