@@ -223,8 +223,8 @@ def rule_notes(new_questions: Sequence[tuple[str, int | None]],
     once."""
     covered = [q for q, c in all_questions if c != 0]
     counts: Counter = Counter()
-    for question in covered:
-        counts.update(set(topics_of(question)) if topics_of else set(_phrases(question)))
+    for question in covered:  # framework items the questions bring in, and recurring phrases
+        counts.update(set(topics_of(question) if topics_of else ()) | set(_phrases(question)))
     recurring = [(t, n) for t, n in counts.most_common() if n >= 2]
     pairs = [(t, n) for t, n in recurring if " " in t]
     topics = [(t, n) for t, n in recurring  # a pair is the more specific name for its words

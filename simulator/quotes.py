@@ -35,7 +35,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+|\n\s*\n|\n(?=\s*[-*•]
 _LEANS_BACK = re.compile(r"^(?:this|that|these|those|it|they|so|but|and|which|then|here)\b", re.I)
 _CODE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.M | re.S)
 _NOT_PROSE = re.compile(r"[├└│─]|^\s*[$>#|]|\w+\.\w+\(|[{};]\s*$|`|https?://|\w+_\w+\(|"
-                        r"\]\(|\*\*")
+                        r"\]\(|\*\*|\b[\w-]+\.(?:com|net|org|io|ai|dev|co)/")
 _PAUSE = {"so", "and", "um", "uh", "okay", "ok", "now", "but", "because", "basically"}
 _CLAUSE = re.compile(r"(?<=[,;:—–])\s+")
 _ASKS_NUMBER = re.compile(r"\b(?:how (?:many|much|long|short|big|fast|large|small|often)|"

@@ -89,7 +89,7 @@ class Session:
                 return rewritten, filters
         subject = " ".join(w for w in _subject_words(self.turns[-1].resolved)
                            if w.lower() not in stripped.lower())
-        return " ".join(f"{stripped} {subject}".split()), filters
+        return " ".join(f"{stripped.rstrip(' ?')} {subject}".split()), filters
 
     def _rewrite(self, question: str) -> str | None:
         messages = [{"role": "system", "content": REWRITE}]

@@ -87,3 +87,16 @@ def test_change_questions_are_recognised():
     assert is_change_question("What did he think about agents in 2017 vs 2025?")
     assert is_change_question("How did his thinking on scaling evolve over the years?")
     assert not is_change_question("What is software 2.0?")
+
+
+def test_the_protocol_steps_shown_are_the_few_closest_to_the_question(embed):
+    from corpus.framework_loader import load_framework
+    from simulator.reading import choose_steps
+
+    framework = load_framework()  # the packaged framework: ten steps
+    steps = choose_steps("How many nines of reliability does a demo need before it ships?",
+                         framework, embed, None)
+    assert 2 <= len(steps) <= 4
+    assert any("long tail" in s.title.lower() for s in steps)
+    other = choose_steps("Should I look at my training data by hand?", framework, embed, None)
+    assert any("data" in s.title.lower() for s in other) and other != steps
