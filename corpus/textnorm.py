@@ -44,3 +44,12 @@ def locate(text: str, quote: str, ignore_case: bool = True) -> tuple[int, int] |
     if at < 0 and ignore_case:
         at = hay.lower().find(needle.lower())
     return (where[at], where[at + len(needle) - 1] + 1) if at >= 0 else None
+
+
+def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """[start, end) narrowed to leave out whitespace at either end."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end

@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 
 from corpus.model import UNIDENTIFIED, UNKNOWN_AUTHOR
+from corpus.textnorm import trim_span
 
 
 ANSWER_WORDS = 120  # chosen on bench/speaker_eval.py: no host line credited to him (200: 2)  # words before a host question that may be the host's lead-in (measured: up to
@@ -142,16 +143,8 @@ def is_punctuated(text: str) -> bool:
 
 def sentences(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence, trimmed of surrounding whitespace."""
-    spans = []
-    for m in _SENTENCE.finditer(text):
-        start, end = m.start(), m.end()
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if end > start:
-            spans.append((start, end))
-    return spans
+    spans = [trim_span(text, m.start(), m.end()) for m in _SENTENCE.finditer(text)]
+    return [(s, e) for s, e in spans if e > s]
 
 
 def _interview(text: str, roster: Roster) -> list[list]:

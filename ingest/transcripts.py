@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from corpus.model import UNKNOWN_AUTHOR, Chunk, Document
+from corpus.textnorm import trim_span
 from ingest.base import Loaded, SkipItem
 from ingest.speakers import Roster, split_turns
 
@@ -204,7 +205,7 @@ def _turn_chunks(doc_id: str, text: str, parts: list[tuple[int, int, float]],
         for i, (_, end, _) in enumerate(pieces):
             last = i == len(pieces) - 1
             if last or pieces[i + 1][1] - pieces[first][0] > CHUNK_CHARS:
-                s, e = _trimmed(text, pieces[first][0], end)
+                s, e = trim_span(text, pieces[first][0], end)
                 if e > s:
                     n = len(chunks)
                     chunks.append(Chunk(id=f"{doc_id}#{n}", doc_id=doc_id, n=n, start=s, end=e,
@@ -212,14 +213,6 @@ def _turn_chunks(doc_id: str, text: str, parts: list[tuple[int, int, float]],
                                         start_time=pieces[first][2] if timed else None))
                 first = i + 1
     return chunks
-
-
-def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
 
 
 def _speaker_shares(turns: list[list]) -> dict[str, int]:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from corpus.query import STOPWORDS
+from corpus.textnorm import trim_span
 from simulator.evidence import Evidence
 
 MAX_WORDS = 45
@@ -81,8 +82,6 @@ class QuotePool:
         lexical = [_overlap(self.wanted, text) for _, (_, _, text) in self.candidates]
         self.vectors = None
         if embed is not None and self.candidates:
-            import numpy as np
-
             self.vectors = _embed_by_sentence(embed, [text for _, (_, _, text) in self.candidates])
             q = question_vector if question_vector is not None else embed([question])[0]
             self.meaning = self.vectors @ q
@@ -159,9 +158,9 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     """Whole sentences; a short one that leans on the sentence before gets it as a lead-in."""
     raw, pos = [], 0
     for m in _SENTENCE_END.finditer(text):
-        raw.append(_trim(text, pos, m.start() + len(m.group(0).rstrip())))
+        raw.append(trim_span(text, pos, m.start() + len(m.group(0).rstrip())))
         pos = m.end()
-    raw.append(_trim(text, pos, len(text)))
+    raw.append(trim_span(text, pos, len(text)))
     raw = _join_abbreviations(text, [r for r in raw if r[1] > r[0]])
     out = []
     for n, (start, end) in enumerate(raw):
@@ -284,11 +283,3 @@ def _diverse(candidates, scores, vectors, evidence, k: int) -> list[int]:
         doc = evidence[candidates[best][0]].doc_id
         per_doc[doc] = per_doc.get(doc, 0) + 1
     return chosen
-
-
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
