@@ -117,7 +117,12 @@ def test_a_user_browses_searches_and_asks(browser, tmp_path, small_world, artifa
             timeout=60_000)
         card = page.get_by_text(re.compile(r"^\[S\d\] .* · his .* quote verified in his words$")
                                 ).first
-        card.click()
+        card.wait_for()  # a cited card is open from the start
+        page.get_by_role("link", name="S1", exact=True).first.click()  # the marker in the text
+        page.wait_for_function("location.hash === '#source-1'")
+        assert page.locator("#source-1").first.evaluate(
+            "e => { const r = e.getBoundingClientRect(); return r.top >= -5 && "
+            "r.top < window.innerHeight; }")  # scrolled to its card
         link = page.get_by_role("link", name="open the original").first
         link.wait_for()
         href = link.get_attribute("href")

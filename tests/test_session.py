@@ -31,3 +31,28 @@ def test_follow_up_detection():
     assert is_follow_up("Why?")
     assert is_follow_up("And what about agents?")
     assert not is_follow_up("What does he think about tokenizers and byte pair encoding?")
+
+
+def test_with_an_llm_the_model_rewrites_the_follow_up_and_the_rewrite_is_used(small_world,
+                                                                             monkeypatch):
+    from llm_server import ChatServer
+    from simulator.llm import load_llm
+
+    def script(messages):
+        if messages[0]["content"].startswith("Rewrite the user's last question"):
+            return "What example of automating checkable work does he give in his tweets?"
+        return "An answer [S1]."
+
+    _, world, retriever = small_world
+    with ChatServer(script) as server:
+        monkeypatch.setenv("KTP_LLM_BASE_URL", server.url)
+        session = Session(retriever, world.framework, llm=load_llm("compat:test-model"))
+        session.ask("How should I automate what can be checked?")
+        follow = session.ask("Can you give an example of that?")
+        rewrite_requests = [r for r in server.requests
+                            if r["body"]["messages"][0]["content"].startswith("Rewrite")]
+    assert follow.resolved == ("What example of automating checkable work does he give in his "
+                               "tweets?")
+    assert len(rewrite_requests) == 1  # the first question needed none
+    assert rewrite_requests[0]["body"]["messages"][-1]["content"] == \
+        "Can you give an example of that?"

@@ -26,7 +26,7 @@ KEY_NAMES = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
 
 with st.sidebar:
     st.markdown("**Language model**")
-    choice = st.selectbox("Language model", list(PROVIDERS), key="ask_provider",
+    choice = st.selectbox("Answers written by", list(PROVIDERS), key="ask_provider",
                           help="Without one, answers are composed from his own words and his "
                                "framework by rules.")
     provider = PROVIDERS[choice]
