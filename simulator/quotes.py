@@ -44,7 +44,7 @@ _ASKS_NUMBER = re.compile(r"\b(?:how (?:many|much|long|short|big|fast|large|smal
                           r"what (?:accuracy|percentage|share|fraction|rate|error|size|number)|"
                           r"roughly how)\b", re.I)
 NUMBER_BONUS = 0.08
-CAPTION_DISCOUNT = 0.75
+CAPTION_DISCOUNT = 0.6
 _INCOMPLETE = re.compile(r"(?::|\b\d+[.)]|\b(?:e\.g|i\.e)\.?|,)$")
 
 
