@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 
 from corpus.home import DataHome
-from simulator.answer import ABSTAIN_SIMILARITY, answer
+from simulator.answer import AGREED, COVERED, answer
 from simulator.retrieval import open_retriever
 
 HERE = Path(__file__).resolve().parent
@@ -65,7 +65,7 @@ def main() -> None:
     on = sorted(best(q["question"]) for q in questions)
     off = sorted(best(q) for q in OFF_TOPIC)
     declined = sum(not answer(q, retriever, fw).covered for q in OFF_TOPIC)
-    print(f"abstention line {ABSTAIN_SIMILARITY}: best passage similarity on-topic min "
+    print(f"abstention lines {COVERED} / {AGREED}: best passage similarity on-topic min "
           f"{on[0]:.3f}, median {statistics.median(on):.3f}; off-topic "
           f"{', '.join(f'{x:.2f}' for x in off)}")
     print(f"  off-topic questions declined  {declined}/{len(OFF_TOPIC)}")

@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from corpus.home import DataHome
-from corpus.textnorm import normalize
+from corpus.textnorm import is_punctuated, normalize
 from simulator.answer import answer
 from simulator.retrieval import open_retriever
 
@@ -45,9 +45,7 @@ def is_fragment(quote: str, source_text: str) -> bool:
     """Starts mid-sentence or stops without an end, and no ellipsis says it was cut. In
     captions without punctuation, a quote is whole when it starts on a word boundary."""
     q = quote.strip()
-    punctuated = len(re.findall(r"[.?!](?:\s|$)", source_text)) * 100 / max(
-        len(source_text.split()), 1) >= 2.0
-    if not punctuated:
+    if not is_punctuated(source_text):
         return False
     starts = q.startswith("…") or q[:1].isupper() or q[:1].isdigit() or not q[:1].isalpha()
     ends = q.endswith("…") or q[-1:] in ".!?)\"”’:"

@@ -149,23 +149,16 @@ class CorpusStore:
 
     # ---- schema -------------------------------------------------------------------------------
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path} was written by a newer ktp (schema {version}, this one knows "
-                f"{SCHEMA_VERSION}); upgrade ktp, or point KTP_HOME at another data home")
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            with self.transaction():
-                for statement in _statements(MIGRATIONS[target - 1]):
-                    self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version = {target}")
+        migrate(self.db, MIGRATIONS, lambda version: StoreError(
+            f"{self.path} was written by a newer ktp (schema {version}, this one knows "
+            f"{SCHEMA_VERSION}); upgrade ktp, or point KTP_HOME at another data home"))
 
     @property
     def schema_version(self) -> int:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
-    def transaction(self) -> "_Transaction":
-        return _Transaction(self.db)
+    def transaction(self) -> "Transaction":
+        return Transaction(self.db)
 
     def batched(self, every: int = 500) -> "_Batch":
         """A long write in transactions of `every` calls to `.tick()`: far fewer commits than
@@ -388,7 +381,7 @@ class CorpusStore:
                  "summary": json.loads(r["summary"]) if r["summary"] else None} for r in rows]
 
 
-class _Transaction:
+class Transaction:
     """BEGIN IMMEDIATE … COMMIT, or ROLLBACK if the block raises. Nested use joins the outer one."""
 
     def __init__(self, db: sqlite3.Connection):
@@ -421,6 +414,19 @@ class _Batch:
 
     def __exit__(self, exc_type, *exc) -> None:
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def migrate(db: sqlite3.Connection, migrations: list[str], newer) -> None:
+    """Bring a SQLite file's schema (`PRAGMA user_version`) up to len(migrations), each step in
+    its own transaction; `newer(version)` is the error for a file from a newer ktp."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(migrations):
+        raise newer(version)
+    for target in range(version + 1, len(migrations) + 1):
+        with Transaction(db):
+            for statement in _statements(migrations[target - 1]):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {target}")
 
 
 def _statements(script: str) -> list[str]:

@@ -53,3 +53,22 @@ def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and text[end - 1].isspace():
         end -= 1
     return start, end
+
+
+def content_stems(text: str) -> set[str]:
+    """The words that carry a text's content, as 6-letter stems (stop words and short words
+    left out): for comparing a question, a claim or a sentence by what it is about."""
+    from corpus.query import STOPWORDS
+
+    return {w[:6] for w in re.findall(r"[a-z0-9]+", text.lower())
+            if w not in STOPWORDS and len(w) > 2}
+
+
+MIN_PUNCTUATION = 2.0  # sentence ends per 100 words below which a text is unpunctuated
+
+
+def is_punctuated(text: str) -> bool:
+    """Does the text end its sentences? Auto-captions do not."""
+    words = len(text.split())
+    ends = len(re.findall(r"[.?!](?:\s|$)", text))
+    return words > 0 and ends * 100 / words >= MIN_PUNCTUATION

@@ -89,7 +89,3 @@ def named_in_filename(path: str | Path) -> Attribution | None:
 def first(*candidates: Attribution | None) -> Attribution:
     """The first piece of evidence found, else author unknown."""
     return next((c for c in candidates if c), (UNKNOWN_AUTHOR, NO_EVIDENCE))
-
-
-def is_subject(author: str | None) -> bool:
-    return author == current_subject().name

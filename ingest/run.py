@@ -17,8 +17,7 @@ from typing import Callable, Iterable, Iterator
 
 from corpus.model import UNKNOWN_AUTHOR
 from corpus.store import CorpusStore
-from corpus.subject import current_subject
-from ingest.authorship import is_subject
+from corpus.subject import current_subject, is_his
 from ingest.base import Loaded, Skipped
 from ingest.detect import is_url, is_x_archive_folder, reader_for, sidecar_of, url_reader
 from ingest.quoted import quoted_spans
@@ -101,7 +100,7 @@ def vouched(item: Loaded, author: str) -> Loaded:
     meta = dict(doc.meta)
     if meta.get("turns"):
         meta["turns"] = [[s, e, who(w)] for s, e, w in meta["turns"]]
-    if is_subject(name) and not meta.get("quoted") and doc.kind not in ("transcript",):
+    if is_his(name) and not meta.get("quoted") and doc.kind not in ("transcript",):
         meta.update({"quoted": spans} if (spans := quoted_spans(doc.text)) else {})
     new = replace(doc, author=name, authorship=how, meta=meta, hash="")
     chunks = [replace(c, speaker=who(c.speaker)) for c in item.chunks] \

@@ -25,12 +25,12 @@ import re
 from dataclasses import dataclass
 
 from corpus.model import UNIDENTIFIED, UNKNOWN_AUTHOR
-from corpus.textnorm import trim_span
+from corpus.textnorm import is_punctuated, trim_span
 
 
-ANSWER_WORDS = 120  # chosen on bench/speaker_eval.py: no host line credited to him (200: 2)  # words before a host question that may be the host's lead-in (measured: up to
-# ~180 on the Dwarkesh episode, see bench/speaker_eval.py)
-MIN_PUNCTUATION = 2.0  # sentence ends per 100 words below which captions are unpunctuated
+# How much of an answer's opening is credited to him: chosen on bench/speaker_eval.py, where
+# 120 words credits no host line to him and 200 credits two.
+ANSWER_WORDS = 120
 _SENTENCE = re.compile(r"[^.?!…]*(?:[.?!…]+[\"”’)\]]*|$)", re.S)
 _ACKNOWLEDGES = re.compile(  # a whole sentence of acknowledgement: "Interesting."
     r"^(?:interesting|okay|ok|yeah|got it|gotcha|makes sense|fascinating|i see|wow|huh|"
@@ -48,13 +48,6 @@ _NEW_TOPIC = re.compile(  # a change of topic that only the one asking makes
     re.I)
 
 
-class _Opener:
-    @staticmethod
-    def match(sentence: str) -> bool:
-        return bool(_ACKNOWLEDGES.match(sentence.strip()) or _NEW_TOPIC.match(sentence))
-
-
-_OPENER = _Opener()
 _ANSWER = re.compile(  # how an answer to a question starts (not "Yeah." or "It's": too common)
     r"^(?:that'?s a (?:great|good|giant|tough|hard|fair) question|good question|"
     r"great question|i think|i guess|i would say|i don'?t know|i'?m not sure|yes,|no,|"
@@ -135,12 +128,6 @@ def _credit_known(text: str, turns: list[list], his_lines: tuple[str, ...],
     return out
 
 
-def is_punctuated(text: str) -> bool:
-    words = len(text.split())
-    ends = len(re.findall(r"[.?!](?:\s|$)", text))
-    return words > 0 and ends * 100 / words >= MIN_PUNCTUATION
-
-
 def sentences(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence, trimmed of surrounding whitespace."""
     spans = [trim_span(text, m.start(), m.end()) for m in _SENTENCE.finditer(text)]
@@ -168,7 +155,7 @@ def _interview(text: str, roster: Roster) -> list[list]:
         count = 0
         for k in range(j + 1, nxt):
             count += len(said[k].split())
-            if count > ANSWER_WORDS or (k > j + 1 and _OPENER.match(said[k])):
+            if count > ANSWER_WORDS or (k > j + 1 and _opens(said[k])):
                 break
             who[k] = roster.subject
     for k, sentence in enumerate(said):
@@ -202,9 +189,9 @@ def _host_score(run: list[str], after: str, before: list[str], roster: Roster) -
     answers by echoing it ("Why not today?" "The reason … today is") is his own."""
     text = " ".join(run)
     score = 2 * (_names_him(text, roster) or bool(_HOST_PHRASE.search(text))
-                 or bool(_OPENER.match(text)))
+                 or bool(_opens(text)))
     score += bool(_YOU.search(text)) + bool(_ANSWER.match(after))
-    score += any(_OPENER.match(b) or _HOST_PHRASE.search(b) for b in before)
+    score += any(_opens(b) or _HOST_PHRASE.search(b) for b in before)
     if _echoes(run[-1], after):
         score -= 3
     return score
@@ -222,6 +209,11 @@ def _in_quotation(text: str, at: int) -> bool:
     before = text[max(0, at - 400):at]
     before = before[before.rfind("\n\n") + 1:]
     return before.count("“") > before.count("”") or before.count('"') % 2 == 1
+
+
+def _opens(sentence: str) -> bool:
+    """How a host's turn starts: an acknowledgement, or a change of topic."""
+    return bool(_ACKNOWLEDGES.match(sentence.strip()) or _NEW_TOPIC.match(sentence))
 
 
 def _asks(sentence: str) -> bool:

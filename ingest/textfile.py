@@ -16,8 +16,9 @@ from urllib.parse import urlsplit
 
 from corpus.ids import doc_id_for_url, slugify
 from corpus.model import DOC_KINDS, ID_PREFIXES, Document
+from corpus.subject import is_his
 from ingest.authorship import (Attribution, by_domain, by_name, by_registry, by_repo_owner,
-                               first, is_subject)
+                               first)
 from ingest.errors import SkipItem
 from ingest.known import known, repo_named
 from ingest.quoted import quoted_spans
@@ -60,7 +61,7 @@ def read_text_file(path: Path) -> Document:
     if isinstance(excerpt, str) and " ".join(excerpt.split()) not in " ".join(text.split()):
         text = f"{excerpt.strip()}\n\n{text}"  # a post's summary, in the author's own words
     author, how = attribute_text(path, meta, doc_id, url)
-    if is_subject(author) and (spans := quoted_spans(text)):
+    if is_his(author) and (spans := quoted_spans(text)):
         extra["quoted"] = spans
     try:
         return Document(id=doc_id, kind=kind, title=" ".join(title.split()), text=text,

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Iterator
 
 from corpus.ids import doc_id_for_url, slugify
-from corpus.subject import current_subject
-from ingest.authorship import by_channel, by_name, by_registry, first, is_subject
+from corpus.subject import current_subject, is_his
+from ingest.authorship import by_channel, by_name, by_registry, first
 from ingest.base import Loaded, Skipped, SkipItem
 from ingest.known import known, quotes_of
 from ingest.textfile import decode, iso_date, split_front_matter
@@ -71,7 +71,7 @@ def transcript_roster(registered, channel: str | None, meta: dict) -> tuple[Rost
     subject = current_subject().name
     named = by_name(meta.get("speaker") or meta.get("author"), "the file names its speaker")
     author, how = first(by_registry(registered), by_channel(channel), named)
-    if not is_subject(author):
+    if not is_his(author):
         return Roster(subject=subject, known=False), how
     others = tuple(str(o) for o in (registered.extra.get("other_speakers") or ())) \
         if registered else ()

@@ -18,8 +18,9 @@ from datetime import datetime, timezone
 from typing import Any, Iterator, Mapping
 
 from corpus.model import UNKNOWN_AUTHOR, Chunk, Document
+from corpus.subject import is_his
 from ingest.authorship import (Attribution, by_handle, by_name, first, handle_in_filename,
-                               is_subject, named_in_filename)
+                               named_in_filename)
 from ingest.base import Loaded, Skipped, SkipItem
 from ingest.quoted import quoted_spans
 
@@ -69,7 +70,7 @@ def tweet_document(*, tweet_id: str, text: str, date: str | None, origin: str,
         poster = f" by {handle_label(handle)}" if handle else ""
         author, how = (original, f"retweet of {original}{poster}") if original else (
             UNKNOWN_AUTHOR, f"a retweet{poster}; the export does not say whose post it was")
-    elif is_subject(author) and (spans := quoted_spans(text)):
+    elif is_his(author) and (spans := quoted_spans(text)):
         meta["quoted"] = spans
     url = (f"https://x.com/{handle.lstrip('@')}/status/{tweet_id}" if handle else
            f"https://x.com/i/web/status/{tweet_id}") if tweet_id.isdigit() else None

@@ -16,7 +16,8 @@ from urllib.parse import urljoin, urlsplit
 
 from corpus.ids import doc_id_for_url, normalize_url
 from corpus.model import Document
-from ingest.authorship import by_domain, by_name, by_registry, first, is_subject
+from corpus.subject import is_his
+from ingest.authorship import by_domain, by_name, by_registry, first
 from ingest.base import Loaded, Skipped, SkipItem
 from ingest.http_fetch import Fetcher, FetchError
 from ingest.known import registry
@@ -111,7 +112,7 @@ def web_document(article: dict, url: str, origin: str) -> Document:
         date = None
     author, how = first(by_domain(urlsplit(url).hostname), by_registry(known),
                         by_name(article.get("author"), "the page's author metadata"))
-    meta = {"quoted": spans} if is_subject(author) and (spans := quoted_spans(
+    meta = {"quoted": spans} if is_his(author) and (spans := quoted_spans(
         article["text"])) else {}
     return Document(id=doc_id, kind=kind, title=article["title"], text=article["text"],
                     date=date or (known.date if known else None), url=url, origin=origin,

@@ -31,7 +31,6 @@ COVERED = 0.40
 AGREED = 0.35
 AGREE_LINE = 0.30
 AGREEING = 3
-ABSTAIN_SIMILARITY = AGREED  # the lowest best similarity ever answered
 IDEA_KINDS = ("axiom", "model")
 
 
@@ -79,24 +78,23 @@ def answer(question: str, retriever, framework: Framework, llm=None, *, k: int =
         evidence = []
     items = in_play(query, evidence, retriever, framework) if covered else []
     persona = render_persona(framework, {i.id for i in items})
-    messages = build_prompt(question, evidence, memory_notes, history, persona,
-                            subject=framework.subject.name)
-    if llm is None:
-        embedder = getattr(retriever, "embedder", None)
+    embedder = getattr(retriever, "embedder", None)
+    if llm is None:  # the reading may add nearby passages it quotes: the prompt shows them too
         text, evidence = framework_reading(
             query, evidence, items, framework, embedder.embed if embedder else None,
             retriever.question_vector(query) if embedder else None,
             nearby=nearby_passages(retriever, evidence, filters) if covered else ())
-        messages = build_prompt(question, evidence, memory_notes, history, persona,
-                                subject=framework.subject.name)
+    messages = build_prompt(question, evidence, memory_notes, history, persona,
+                            subject=framework.subject.name)
+    if llm is None:
         mode = "framework-reading"
         if on_token:
             on_token(text)
     else:
         text, mode = llm.complete(messages, on_token), "llm"
     return Answer(question=question, mode=mode, text=text, resolved=search_for,
-                  citations=tuple(verify_citations(text, evidence, support_scorer(
-                      getattr(retriever, "embedder", None)))), evidence=tuple(evidence),
+                  citations=tuple(verify_citations(text, evidence, support_scorer(embedder))),
+                  evidence=tuple(evidence),
                   messages=tuple(messages), items=tuple(i.id for i in items), covered=covered)
 
 

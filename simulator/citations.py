@@ -28,7 +28,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Sequence
 
-from corpus.textnorm import normalize
+from corpus.model import UNKNOWN_AUTHOR
+from corpus.textnorm import normalize, normalized_with_offsets
 from simulator.evidence import Evidence
 from simulator.support import LexicalSupport
 
@@ -201,9 +202,9 @@ def _check_claim(n: int, sentence: str, evidence: Sequence[Evidence], scorer) ->
 def not_his_words(e: Evidence, span: tuple[int, int]) -> str | None:
     """Why the words at `span` of the passage are not his, or None when they are."""
     if not e.his_words:
-        if e.retweet_of is not None or e.badge.startswith("retweet"):
-            return (f"the words are a retweet of {e.retweet_of}, not his" if e.retweet_of
-                    and e.retweet_of != "unknown" else
+        if e.retweet_of is not None:
+            return (f"the words are a retweet of {e.retweet_of}, not his"
+                    if e.retweet_of != UNKNOWN_AUTHOR else
                     "the words are a retweet (original author unknown), not his")
         if e.badge.endswith(", host"):
             return f"the words are {e.speaker}'s (the host), not his"
@@ -229,8 +230,6 @@ def find_quote(text: str, quote: str) -> tuple[int, int] | None:
 
 
 def _find(text: str, quote: str, drop: str) -> tuple[int, int] | None:
-    from corpus.textnorm import normalized_with_offsets
-
     pieces = [p.strip(" .,;:…") for p in _ELLIPSIS.split(normalize(quote))]
     pieces = [p for p in pieces if p]
     if not pieces:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Sequence
 
 from corpus.query import STOPWORDS
+from corpus.store import Transaction, migrate
 
 # Each migration brings the schema from version i to i + 1. Append, never edit a released one.
 MIGRATIONS = [
@@ -81,25 +82,10 @@ class Memory:
         self._migrate()
 
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version == 0 and self.db.execute(
-                "SELECT 1 FROM sqlite_master WHERE name = 'notes'").fetchone():
-            version = 1  # written before versions were recorded: the first schema
-        if version > SCHEMA_VERSION:
-            raise RuntimeError(f"the memory file was written by a newer ktp (schema {version}); "
-                               "upgrade ktp")
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in (x.strip() for x in MIGRATIONS[target - 1].split(";")):
-                    if statement:
-                        self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version = {target}")
-                self.db.execute("COMMIT")
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
-        self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        # A file from before versions were recorded is at 0: the first migration only creates
+        # what is missing, so it applies to it as well.
+        migrate(self.db, MIGRATIONS, lambda version: RuntimeError(
+            f"the memory file was written by a newer ktp (schema {version}); upgrade ktp"))
 
     def close(self) -> None:
         self.db.close()
@@ -191,17 +177,12 @@ class Memory:
             notes = [(kind, text, None, 1) for kind, text in notes] if notes else None
         if notes is None:
             notes, by = rule_notes(user, self.all_user_turns(), topics_of), "rules"
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
+        with Transaction(self.db):
             added = sum(self.add_note(kind, text, by, key, count) is not None
                         for kind, text, key, count in notes)
             self.db.execute(f"UPDATE turns SET slept = 1 WHERE id IN "
                             f"({','.join(str(t[0]) for t in turns)})")
             self._trim()
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
         return {"turns": len(turns), "added": added, "updated": len(notes) - added, "by": by}
 
     def all_user_turns(self) -> list[tuple[str, int | None]]:

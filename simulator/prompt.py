@@ -16,7 +16,7 @@ import html
 import re
 from typing import Sequence
 
-from corpus.model import UNIDENTIFIED, UNKNOWN_AUTHOR
+from corpus.model import DOC_KINDS, UNIDENTIFIED, UNKNOWN_AUTHOR
 from simulator.evidence import Evidence
 
 INSTRUCTIONS = """\
@@ -42,8 +42,7 @@ Rules:
 7. Answer the way he approaches problems (below): smallest version first, what is verifiable,
    what can run without you, whether it amplifies people. Be direct; no superlatives.
 """
-KNOWN_KINDS = ("tweet", "thread", "blog", "transcript", "readme", "paper", "essay", "doc",
-               "web", "retweet")
+KNOWN_KINDS = (*DOC_KINDS, "retweet")
 _TAG = re.compile(r"<(\s*/?\s*)(source)", re.I)  # any spelling of an opening or closing tag
 
 MEMORY_HEADER = "What you remember about this user (from past conversations; may be outdated):"
@@ -74,7 +73,7 @@ def render_sources(evidence: Sequence[Evidence]) -> str:
 
 
 def _source(n: int, e: Evidence) -> str:
-    kind = "retweet" if e.retweet_of is not None or e.badge.startswith("retweet") else e.kind
+    kind = "retweet" if e.retweet_of is not None else e.kind
     attrs = {"id": f"S{n}", "kind": kind if kind in KNOWN_KINDS else "doc",
              "speaker": _speaker(e), "his_words": "yes" if e.his_words else "no"}
     if kind == "retweet":

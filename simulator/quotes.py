@@ -21,15 +21,15 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from corpus.query import STOPWORDS
-from corpus.textnorm import trim_span
+from corpus.textnorm import content_stems, is_punctuated, trim_span
 from simulator.evidence import Evidence
 
 MAX_WORDS = 45
 PAIR_WORDS = 40  # two sentences quoted together at most this long
 MIN_WORDS = 6
 CAPTION_WORDS = (18, 40)  # a caption quote's length in words
-EMBEDDED = 20  # candidates scored by meaning (each ~8 ms here; 24 gave one answer more, p95 +150 ms)
+# Candidates scored by meaning (each ~8 ms here; 24 gave one more answer, p95 +150 ms).
+EMBEDDED = 20
 MEANING, WORDS = 0.75, 0.25  # the blend of the two scores
 DIVERSITY = 0.7  # MMR: relevance vs. novelty against the quotes already chosen
 PER_DOC = 2  # quotes from one document at most (3 did not help on the bench)
@@ -71,7 +71,7 @@ class QuotePool:
     def __init__(self, question: str, evidence: Sequence[Evidence], embed,
                  question_vector=None):
         self.evidence, self.embed = evidence, embed
-        self.wanted = content_words(question)
+        self.wanted = content_stems(question)
         found = [(i, c) for i, e in enumerate(evidence) if e.his_words
                  for c in candidate_spans(e)]
         # Scoring by meaning costs an embedding each: keep the likeliest EMBEDDED, by shared
@@ -95,7 +95,7 @@ class QuotePool:
         for n, (i, (_, _, text)) in enumerate(self.candidates):
             if numeric and re.search(r"\d", text):
                 self.scores[n] += NUMBER_BONUS  # "how many hours?" is answered by a number
-            if not is_punctuated(evidence[i].text):
+            if not _sentenced(evidence[i].text):
                 self.scores[n] *= CAPTION_DISCOUNT  # unpunctuated captions read worst
 
     def best(self, k: int) -> list[Quote]:
@@ -123,7 +123,7 @@ def candidate_spans(e: Evidence) -> list[tuple[int, int, str]]:
     text = e.text
     blocked = [(s, t) for s, t, _ in e.quoted] + [(m.start(), m.end())
                                                   for m in _CODE.finditer(text)]
-    if not is_punctuated(text):
+    if not _sentenced(text):
         spans = caption_spans(text)
     else:
         spans = []
@@ -229,18 +229,13 @@ def shorten(quote: str, wanted: set[str]) -> tuple[str, bool]:
     return ("… " if a else "") + piece + (" …" if b < len(clauses) else ""), False
 
 
-def is_punctuated(text: str) -> bool:
-    words = len(text.split())
-    return words < 25 or len(re.findall(r"[.?!](?:\s|$)", text)) * 100 / max(words, 1) >= 2.0
-
-
-def content_words(text: str) -> set[str]:
-    return {w[:6] for w in re.findall(r"[a-z0-9]+", text.lower())
-            if w not in STOPWORDS and len(w) > 2}
+def _sentenced(text: str) -> bool:
+    """Quoted by its sentences: punctuated, or too short to tell (a tweet)."""
+    return len(text.split()) < 25 or is_punctuated(text)
 
 
 def _overlap(wanted: set[str], text: str) -> float:
-    return len(wanted & content_words(text)) / len(wanted) if wanted else 0.0
+    return len(wanted & content_stems(text)) / len(wanted) if wanted else 0.0
 
 
 def _embed_by_sentence(embed, texts: list[str]):

@@ -44,7 +44,8 @@ STEP_BACKING = 0.3  # how well a quote must fit a step (and the question) to bac
 CHANGE = re.compile(
     r"\b(?:chang(?:e|ed|ing)\b.*\b(?:view|mind|thinking|position|stance)|"
     r"(?:view|mind|thinking|position|opinion)s?\b.*\bchang|evolv|over (?:the )?(?:time|years)|"
-    r"shift(?:ed)?\b|used to (?:think|believe|say)|still (?:think|believe)|then (?:vs|versus|and) now|"
+    r"shift(?:ed)?\b|used to (?:think|believe|say)|still (?:think|believe)|"
+    r"then (?:vs|versus|and) now|"
     r"\b(?:19|20)\d\d\b.*\b(?:vs\.?|versus|compared|and now|today)\b)", re.I)
 
 
@@ -78,7 +79,7 @@ def framework_reading(question: str, evidence: Sequence[Evidence], items: Sequen
     if steps:
         parts.append("**How he would approach it**\n" + _approach(steps, backing, evidence))
     if items or steps:
-        parts.append(_extrapolation(question, items, steps))
+        parts.append(_extrapolation(items, steps))
     parts.append("**Sources**\n" + "\n".join(
         f"[S{n}] {e.title} ({e.badge}, {(e.date or 'undated')[:10]}) {e.url or e.origin}"
         for n, e in enumerate(evidence, 1)))
@@ -112,7 +113,7 @@ def choose_steps(question: str, framework: Framework, embed, question_vector) ->
         return steps[:STEPS[0]]
     import numpy as np
 
-    vectors = _step_vectors(framework, embed)
+    vectors = _step_vectors(steps, embed)
     q = question_vector if question_vector is not None else embed([question])[0]
     sims = vectors @ q
     order = list(np.argsort(-sims))
@@ -123,8 +124,8 @@ def choose_steps(question: str, framework: Framework, embed, question_vector) ->
 _CACHE: dict[tuple, object] = {}
 
 
-def _step_vectors(framework: Framework, embed):
-    return _embedded(embed, [_step_text(s) for s in framework.of_kind("step")])
+def _step_vectors(steps: Sequence[Item], embed):
+    return _embedded(embed, [_step_text(s) for s in steps])
 
 
 def _embedded(embed, texts: list[str]):
@@ -159,7 +160,7 @@ def _item_line(item: Item, evidence: Sequence[Evidence], quotes: Sequence[Quote]
 def _backing(steps: Sequence[Item], pool: QuotePool, shown: Sequence[Quote]) -> list:
     """For each step, the quote of his that bears on it and on the question, or None."""
     used, out = {q.candidate for q in shown}, []
-    vectors = _step_vectors_for(steps, pool)
+    vectors = _step_vectors(steps, pool.embed) if pool.embed else None
     for n, _ in enumerate(steps):
         quote = pool.best_for(vectors[n], STEP_BACKING, used) if vectors is not None else None
         if quote:
@@ -182,11 +183,7 @@ def _approach(steps: Sequence[Item], backings: Sequence, evidence: Sequence[Evid
     return "\n".join(lines)
 
 
-def _step_vectors_for(steps: Sequence[Item], pool: QuotePool):
-    return _embedded(pool.embed, [_step_text(s) for s in steps]) if pool.embed else None
-
-
-def _extrapolation(question: str, items: Sequence[Item], steps: Sequence[Item]) -> str:
+def _extrapolation(items: Sequence[Item], steps: Sequence[Item]) -> str:
     """The framework applied to the question, in our words from its data, labelled."""
     pieces = [f"*{item.title.rstrip('.')}* suggests that "
               f"{_lower_first(item.summary.rstrip('.'))}" for item in items[:3]]

@@ -20,7 +20,7 @@ from typing import Callable
 
 from simulator.answer import Answer, answer
 from simulator.memory import compact_history
-from simulator.quotes import content_words
+from corpus.textnorm import content_stems
 
 _LEANS_BACK = re.compile(
     r"\b(?:that|this|it|its|those|these|them|they|he|him|his|there|then|such)\b|"
@@ -114,7 +114,7 @@ class Session:
 
 def is_follow_up(question: str) -> bool:
     """Short, or leaning on what came before, and with little subject of its own."""
-    own = content_words(question) - _GENERIC
+    own = content_stems(question) - _GENERIC
     return len(question.split()) <= 14 and (bool(_LEANS_BACK.search(question)) and len(own) <= 3
                                             or len(own) <= 1)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-from corpus.query import STOPWORDS
+from corpus.textnorm import content_stems
 
 # From bench/claim_support.py, in-sample on 70 pairs: at these lines "supported" is right for
 # 0.85 (meaning + words) and 0.80 (words alone) of the claims it accepts, and accepts 0.80 of
@@ -28,11 +28,6 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _MARKER = re.compile(r"\[S\d+(?:\s*,\s*S?\d+)*\]")
 
 Scorer = Callable[[str, str], float]
-
-
-def content_stems(text: str) -> set[str]:
-    words = re.findall(r"[a-z0-9]+", text.lower())
-    return {w[:6] for w in words if w not in STOPWORDS and len(w) > 2}
 
 
 def lexical_support(claim: str, passage: str) -> float:

@@ -61,7 +61,8 @@ def md_answer(text: str) -> str:
     return "  \n".join(lines)
 
 
-_MARKUP = [(re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"), (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),
+_MARKUP = [(re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),
+           (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),
            (re.compile(r"\*\*|__|`"), ""), (re.compile(r"^\s{0,3}(?:#{1,6}|>)\s*", re.M), "")]
 
 
