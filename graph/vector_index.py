@@ -20,7 +20,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 from urllib.parse import urlsplit
 
 from corpus.home import DataHome
@@ -174,11 +174,12 @@ class VectorIndex:
     # ---- reading ------------------------------------------------------------------------------
     def query(self, vector, k: int = 20, *, kind: str | None = None, since: str | None = None,
               until: str | None = None, own_only: bool = False,
-              his: bool | None = None) -> list[VectorHit]:
-        """`his`: True for his words only, False for everyone else's, None for all."""
+              his: bool | None = None, doc_ids: Sequence[str] = ()) -> list[VectorHit]:
+        """`his`: True for his words only, False for everyone else's, None for all.
+        `doc_ids`: only passages of these documents."""
         if self.collection.count() == 0:
             return []
-        where = _where(kind, since, until, own_only, his)
+        where = _where(kind, since, until, own_only, his, doc_ids)
         result = self.collection.query(query_embeddings=[vector], n_results=k,
                                        where=where, include=["distances", "metadatas"])
         return [VectorHit(cid, meta["doc_id"], round(1.0 - dist, 6))
@@ -208,8 +209,10 @@ def _day(date: str | None) -> int:
     return int(date[:10].replace("-", "")) if date and len(date) >= 10 else 0
 
 
-def _where(kind, since, until, own_only, his=None) -> dict | None:
+def _where(kind, since, until, own_only, his=None, doc_ids=()) -> dict | None:
     clauses = [{"his": his}] if his is not None else []
+    if doc_ids:
+        clauses.append({"doc_id": {"$in": list(doc_ids)}})
     if kind:
         clauses.append({"kind": kind})
     if since:

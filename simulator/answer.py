@@ -83,7 +83,7 @@ def answer(question: str, retriever, framework: Framework, llm=None, *, k: int =
         text, evidence = framework_reading(
             query, evidence, items, framework, embedder.embed if embedder else None,
             retriever.question_vector(query) if embedder else None,
-            nearby=nearby_passages(retriever, evidence, filters) if covered else ())
+            nearby=nearby_passages(retriever, query, evidence, filters) if covered else ())
     messages = build_prompt(question, evidence, memory_notes, history, persona,
                             subject=framework.subject.name)
     if llm is None:
@@ -99,14 +99,25 @@ def answer(question: str, retriever, framework: Framework, llm=None, *, k: int =
 
 
 NEARBY_OF = 4  # the best passages whose neighbours may hold the answering sentence
+WITHIN_OF = 4  # the best documents searched again for the passages closest to the question
+WITHIN_K = 6
 
 
-def nearby_passages(retriever, evidence: Sequence[Evidence], filters: dict) -> list[Evidence]:
-    """The passages just before and after the best few (same document, same filters)."""
-    if not hasattr(retriever, "neighbours"):
-        return []
-    return retriever.neighbours(evidence[:NEARBY_OF], exclude={e.chunk_id for e in evidence},
-                                speaker=filters.get("speaker"))
+def nearby_passages(retriever, query: str, evidence: Sequence[Evidence],
+                    filters: dict) -> list[Evidence]:
+    """Passages the reading may quote beyond the retrieved ones: those just before and after
+    the best few, and the ones of the best documents closest to the question (same filters)."""
+    speaker = filters.get("speaker")
+    seen = {e.chunk_id for e in evidence}
+    found = []
+    if hasattr(retriever, "neighbours"):
+        found += retriever.neighbours(evidence[:NEARBY_OF], exclude=seen, speaker=speaker)
+    if hasattr(retriever, "within_documents"):
+        best_docs = list(dict.fromkeys(e.doc_id for e in evidence))[:WITHIN_OF]
+        found += retriever.within_documents(
+            query, [e for e in evidence if e.doc_id in best_docs],
+            exclude=seen | {e.chunk_id for e in found}, k=WITHIN_K, speaker=speaker)
+    return found
 
 
 def is_covered(evidence: Sequence[Evidence]) -> bool:

@@ -92,6 +92,23 @@ class HybridRetriever:
         return [evidence_from_row(rows[c], 0.0, ("nearby",), self._supports(c), sim)
                 for c, sim in wanted.items() if c in rows and _passes(rows[c], f)]
 
+    def within_documents(self, question: str, evidence, exclude: set[str], k: int,
+                         speaker: str | None = "his") -> list:
+        """The passages of the same documents closest to the question, beyond those already
+        found: in a long post or talk, the passage that answers is often not the one that
+        matched the question best as a whole."""
+        if self.index is None or self.embedder is None or not evidence:
+            return []
+        docs = list(dict.fromkeys(e.doc_id for e in evidence))
+        hits = self.index.query(self.question_vector(question), k + len(exclude),
+                                his=_his_filter(speaker), doc_ids=docs)
+        hits = [h for h in hits if h.chunk_id not in exclude][:k]
+        rows = self.store.chunk_rows([h.chunk_id for h in hits])
+        f = Filters(speaker=speaker)
+        return [evidence_from_row(rows[h.chunk_id], 0.0, ("same document",),
+                                  self._supports(h.chunk_id), h.similarity)
+                for h in hits if h.chunk_id in rows and _passes(rows[h.chunk_id], f)]
+
     def question_vector(self, question: str):
         """The question embedded once, however many steps of an answer ask for it."""
         if self.embedder is None:

@@ -63,6 +63,20 @@ def test_one_long_document_does_not_crowd_out_the_rest(world):
     assert docs(evidence).count("blog:loops") == 2 and len(set(docs(evidence))) >= 3
 
 
+def test_the_best_documents_are_searched_again_for_more_of_their_passages(world):
+    _, _, r = world
+    q = "the training loop and the loss"
+    evidence = r.retrieve(q, k=6)
+    loops = [e for e in evidence if e.doc_id == "blog:loops"]
+    seen = {e.chunk_id for e in evidence}
+    more = r.within_documents(q, loops, exclude=seen, k=3)
+    assert len(more) == 3 and {e.doc_id for e in more} == {"blog:loops"}
+    assert not seen & {e.chunk_id for e in more}
+    assert all(e.why == ("same document",) and e.similarity for e in more)
+    assert [e.similarity for e in more] == sorted((e.similarity for e in more), reverse=True)
+    assert r.within_documents(q, loops, exclude=seen, k=3, speaker="others") == []
+
+
 def test_filters_apply_to_every_retriever(world):
     _, _, r = world
     q = "verification and automation"
