@@ -14,6 +14,7 @@ from pathlib import Path
 
 from urllib.parse import urlsplit
 
+from corpus.dates import DateError, iso_date
 from corpus.ids import doc_id_for_url, slugify
 from corpus.model import DOC_KINDS, ID_PREFIXES, Document
 from corpus.subject import is_his
@@ -52,7 +53,8 @@ def read_text_file(path: Path) -> Document:
     title = str(meta.get("title") or _first_heading(body) or (registered.title if registered
                                                               else None)
                 or (dated.group(2) if dated else stem))
-    date = iso_date(meta.get("date")) or (dated.group(1) if dated else None) \
+    date = front_matter_date(meta.get("date")) or (file_name_date(dated.group(1)) if dated
+                                                   else None) \
         or (registered.date if registered else None)
     extra = {k: v for k, v in meta.items()
              if k not in {"id", "kind", "title", "date", "url", "permalink", "author"}}
@@ -228,22 +230,18 @@ def _first_heading(body: str) -> str | None:
     return m.group(1) if m else None
 
 
-def iso_date(value) -> str | None:
-    if value is None or str(value).strip().lower() in ("", "undated", "unknown", "none"):
-        return None
-    if isinstance(value, dt.datetime):
-        if value.tzinfo:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    m = re.match(r"^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}(?::\d{2})?))?", str(value).strip())
-    if not m:
-        raise SkipItem(f"front matter date {value!r} is not a date; write it as YYYY-MM-DD")
-    if not m.group(2):
-        return m.group(1)
-    time = m.group(2) if len(m.group(2)) == 8 else m.group(2) + ":00"
-    return f"{m.group(1)}T{time}Z"
+def front_matter_date(value) -> str | None:
+    try:
+        return iso_date(value)
+    except DateError as e:
+        raise SkipItem(f"front matter date: {e}") from None
+
+
+def file_name_date(text: str) -> str | None:
+    try:
+        return iso_date(text)
+    except DateError as e:
+        raise SkipItem(f"the date in the file name: {e}") from None
 
 
 def _jsonable(value):

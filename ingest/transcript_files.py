@@ -16,7 +16,8 @@ from corpus.subject import current_subject, is_his
 from ingest.authorship import by_channel, by_name, by_registry, first
 from ingest.base import Loaded, Skipped, SkipItem
 from ingest.known import known, quotes_of
-from ingest.textfile import decode, iso_date, split_front_matter
+from corpus.dates import DateError, iso_date
+from ingest.textfile import decode, split_front_matter
 from ingest.speakers import Roster
 from ingest.transcripts import (parse_json3, parse_stamped, parse_timed_json, parse_vtt,
                                 transcript_document)
@@ -130,12 +131,9 @@ def _heading(body: str) -> str | None:
 
 
 def _date(value) -> str | None:
-    if value is None or str(value).strip().lower() in ("", "undated", "unknown", "none"):
-        return None
-    text = str(value)
-    if re.fullmatch(r"\d{8}", text):  # yt-dlp's upload_date
-        return f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    """A sidecar's or front matter's date; a wrong one leaves the transcript undated (its
+    text is still good) rather than skipping it."""
     try:
         return iso_date(value)
-    except SkipItem:
+    except DateError:
         return None

@@ -22,7 +22,7 @@ from ingest.base import Loaded, Skipped, SkipItem
 from ingest.http_fetch import Fetcher, FetchError
 from ingest.known import registry
 from ingest.quoted import quoted_spans
-from ingest.tweets import parse_date
+from corpus.dates import iso_date
 
 MAX_POSTS = 500
 _DROP = ["script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe",
@@ -107,7 +107,7 @@ def web_document(article: dict, url: str, origin: str) -> Document:
     if not article["text"].strip():
         raise SkipItem(f"{url}: no readable text on the page")
     try:
-        date = parse_date(article["date"]) if article["date"] else None
+        date = iso_date(article["date"]) if article["date"] else None
     except ValueError:
         date = None
     author, how = first(by_domain(urlsplit(url).hostname), by_registry(known),

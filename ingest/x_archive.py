@@ -21,7 +21,8 @@ from typing import Iterator
 from corpus.model import UNKNOWN_AUTHOR, Document
 from ingest.authorship import Attribution, by_handle
 from ingest.base import Loaded, Skipped, SkipItem
-from ingest.tweets import parse_date, thread_document, tweet_document
+from corpus.dates import iso_date
+from ingest.tweets import thread_document, tweet_document
 
 _ASSIGNMENT = re.compile(r"^\s*window\.[\w.]+\s*=\s*")
 _RETWEET = re.compile(r"^RT @(\w+):")
@@ -168,13 +169,13 @@ def _notes(archive: Archive) -> dict[str, dict]:
         note = entry.get("noteTweet", {}) if isinstance(entry, dict) else {}
         created, core = note.get("createdAt"), note.get("core")
         if created and isinstance(core, dict) and core.get("text"):
-            notes[parse_date(created)] = core
+            notes[iso_date(created)] = core
     return notes
 
 
 def _tweet(t: dict, notes: dict[str, dict]) -> dict:
     tweet_id = str(t.get("id_str") or t.get("id"))
-    date = parse_date(t.get("created_at"))
+    date = iso_date(t.get("created_at"))
     text = t.get("full_text") or t.get("text") or ""
     if "&" in text:
         text = html.unescape(text)

@@ -141,7 +141,8 @@ def test_a_csv_export_in_any_column_order_with_bad_rows_reported(tmp_path, store
     assert summary.loaded == 2
     assert [(s["path"].rsplit(":", 1)[-1], s["reason"]) for s in summary.skipped] == [
         ("4", "no usable tweet id (None)"),
-        ("5", "tweet 104: date 'yesterday-ish' is in no format I know")]
+        ("5", "tweet 104: 'yesterday-ish' is not a date; write it as YYYY-MM-DD "
+             "(or YYYY-MM-DDTHH:MM:SSZ)")]
     first = store.get("tweet:101")
     assert (first.date, first.meta["likes"]) == ("2025-11-13T21:12:00Z", 12)
     assert store.get("tweet:102").meta["is_retweet"] is True

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import click
 
+from corpus.dates import DateError, bound, check_range
+
 APP = Path(__file__).resolve().parent / "app.py"
 FORMATS = ("x-archive", "tweets", "transcript", "text")  # = ingest.detect.FORMATS, kept light
 DEFAULT_PORT = 8501
@@ -315,8 +317,8 @@ def search(ctx: click.Context, query: str, kind: str | None, since: str | None,
     from corpus.store import CorpusStore
 
     with CorpusStore(_home(ctx).corpus_db) as store:
-        bounds = {"kind": kind, "since": _date_bound(since, "since"),
-                  "until": _date_bound(until, "until")}
+        low, high = _date_range(since, until)
+        bounds = {"kind": kind, "since": low, "until": high}
         try:
             hits = _semantic(_home(ctx), store, query, limit, bounds, speaker) if semantic \
                 else store.search(query, limit=limit, speaker=speaker, **bounds)
@@ -586,9 +588,9 @@ def retrieve(ctx: click.Context, question: str, k: int, kind: str | None, since:
     retriever = open_retriever(_home(ctx))
     if retriever.index is None and "vector" in chosen:
         click.echo("No vector index yet (run `ktp build`): keyword results only.", err=True)
-    evidence = retriever.retrieve(question, k, kind=kind, since=_date_bound(since, "since"),
-                                  until=_date_bound(until, "until"), own_only=own_only,
-                                  speaker=speaker, modes=chosen)
+    low, high = _date_range(since, until)
+    evidence = retriever.retrieve(question, k, kind=kind, since=low, until=high,
+                                  own_only=own_only, speaker=speaker, modes=chosen)
 
     def human(rows: list) -> None:
         if not rows:
@@ -710,15 +712,19 @@ def _print_stats(s: dict) -> None:
 
 def _date_bound(value: str | None, which: str) -> str | None:
     """'2024' -> 2024-01-01 (since) or 2024-12-31 (until); a full date passes through."""
-    if value is None:
-        return None
-    m = re.fullmatch(r"(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", value.strip())
-    if not m:
-        raise click.BadParameter(f"{value!r} is not a date; use YYYY, YYYY-MM or YYYY-MM-DD",
-                                 param_hint=f"--{which}")
-    year, month, day = m.groups()
-    low = which == "since"
-    return f"{year}-{month or ('01' if low else '12')}-{day or ('01' if low else '31')}"
+    try:
+        return bound(value, which)
+    except DateError as e:
+        raise click.BadParameter(str(e), param_hint=f"--{which}") from None
+
+
+def _date_range(since: str | None, until: str | None) -> tuple[str | None, str | None]:
+    low, high = _date_bound(since, "since"), _date_bound(until, "until")
+    try:
+        check_range(low, high)
+    except DateError as e:
+        raise click.BadParameter(str(e), param_hint="--since/--until") from None
+    return low, high
 
 
 def main() -> None:
