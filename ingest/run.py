@@ -32,6 +32,7 @@ class IngestSummary:
     replaced: int = 0
     skipped: list[dict] = field(default_factory=list)  # [{"path": ..., "reason": ...}]
     by_kind: Counter = field(default_factory=Counter)
+    origins: dict[str, str] = field(default_factory=dict, repr=False)  # id -> origin, this run
 
     def as_dict(self) -> dict:
         return {"loaded": self.loaded, "unchanged": self.unchanged, "replaced": self.replaced,
@@ -115,6 +116,7 @@ def _store(item: Loaded, store: CorpusStore, summary: IngestSummary) -> None:
         summary.unchanged += 1  # speaker labels from `ktp build --speakers` are kept
         summary.by_kind[doc.kind] += 1
         return
+    claimed = summary.origins.get(doc.id)
     if existing and existing[1] != doc.origin and existing[0] != doc.hash:
         if doc.kind in ("tweet", "thread"):
             # The same post from a second export (scrapes overlap): keep the fuller text, so
@@ -123,11 +125,15 @@ def _store(item: Loaded, store: CorpusStore, summary: IngestSummary) -> None:
                 summary.unchanged += 1
                 summary.by_kind[doc.kind] += 1
                 return
-        else:
+        elif claimed and claimed != doc.origin:
+            # Two files of this run claim one id: the first stays, the second is explained.
             summary.skipped.append({"path": doc.origin, "reason": (
                 f"its id {doc.id!r} is already taken by {existing[1]}; give one of them "
                 "its own `id:` in the front matter")})
             return
+        # Otherwise it is the same document from somewhere new (an edited copy uploaded
+        # again, a folder moved): the origin is provenance, not identity, so it replaces.
+    summary.origins[doc.id] = doc.origin
     outcome = store.add(doc, item.chunks)
     setattr(summary, outcome, getattr(summary, outcome) + 1)
     summary.by_kind[doc.kind] += 1

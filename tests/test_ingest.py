@@ -88,6 +88,17 @@ def test_two_files_claiming_one_id_keep_the_first_and_explain(store, tmp_path):
     assert store.get("doc:shared").text == "The first note."
 
 
+def test_an_edited_copy_from_a_new_place_replaces_the_old_version(store, tmp_path):
+    write_files(tmp_path / "a", {"note.md": "---\nid: doc:moved\n---\nThe old text."})
+    ingest_paths([tmp_path / "a"], store)
+    write_files(tmp_path / "b", {"note.md": "---\nid: doc:moved\n---\nThe edited text."})
+    summary = ingest_paths([tmp_path / "b"], store)
+    assert (summary.replaced, summary.skipped) == (1, [])
+    doc = store.get("doc:moved")
+    assert doc.text == "The edited text." and doc.origin == str(tmp_path / "b" / "note.md")
+    assert [d.id for d in store.documents()] == ["doc:moved"]
+
+
 def test_readmes_of_unknown_repos_are_told_apart_by_their_folder(store, tmp_path):
     write_files(tmp_path / "a", {"README.md": "One project."})
     write_files(tmp_path / "b", {"README.md": "Another project."})
