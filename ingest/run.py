@@ -5,8 +5,10 @@ report everything else with its reason.
     print(summary.line())   # "loaded 12, unchanged 3, replaced 1, skipped 2"
 
 A bad item never stops the run and never touches what is already stored: a skipped item is
-only listed in the summary, and documents are committed in batches (`CorpusStore.batched`), so
-a crash rolls back the open batch and never leaves half a document.
+only listed in the summary with its reason. Readers run outside any transaction, and what they
+yield is written in small transactions, so a crash loses at most the open one (never half a
+document) and a second ingest can write in between. An input that fails half-way keeps what was
+read before the failure; the run record is closed however the run ends.
 """
 from __future__ import annotations
 
@@ -56,35 +58,73 @@ def ingest_paths(paths: Iterable[Path | str], store: CorpusStore,
     fetcher = fetcher or Fetcher(store.path.parent / "http-cache")
     summary = IngestSummary()
     run_id = store.start_run([str(p) for p in paths])
-    inputs = list(_walk(paths, summary))
-    for done, path in enumerate(inputs):
+    finished = False
+    try:
+        inputs = list(_walk(paths, summary))
+        for done, path in enumerate(inputs):
+            if progress:
+                progress(done, len(inputs), path)
+            _ingest_one(path, store, summary, forced, fetcher, author)
         if progress:
-            progress(done, len(inputs), path)
-        first_seen: dict[str, str] = {}  # ids this input has produced: a repeat is a skip
-        with store.batched() as batch:
-            try:
-                read = url_reader(path, fetcher) if isinstance(path, str) else \
-                    reader_for(path, forced)
-                for item in read(path):
-                    if isinstance(item, Skipped):
-                        summary.skipped.append({"path": item.where, "reason": item.reason})
-                    elif item.document.id in first_seen:
-                        summary.skipped.append({"path": str(path), "reason": (
-                            f"{item.document.id} appears more than once in this input; the "
-                            "first copy was kept")})
-                    else:
-                        first_seen[item.document.id] = str(path)
-                        _store(vouched(item, author) if author else item, store, summary)
-                        batch.tick()
-            except SkipItem as e:  # what was read before it is complete: it is committed
-                summary.skipped.append({"path": str(path), "reason": str(e)})
-            except OSError as e:
-                summary.skipped.append({"path": str(path),
-                                        "reason": f"cannot read: {e.strerror}"})
-    if progress:
-        progress(len(inputs), len(inputs), None)
-    store.finish_run(run_id, summary.as_dict())
+            progress(len(inputs), len(inputs), None)
+        finished = True
+    finally:  # the run record is closed however the run ends (Ctrl-C included)
+        outcome = summary.as_dict()
+        if not finished:
+            outcome["interrupted"] = True
+        store.finish_run(run_id, outcome)
     return summary
+
+
+WRITE_EVERY = 200  # items stored per transaction: the write lock is held only to write them
+
+
+def _ingest_one(path, store: CorpusStore, summary: IngestSummary, forced, fetcher,
+                author) -> None:
+    """Read one input item by item and store what is good. The reader runs outside any
+    transaction (another ingest can write meanwhile); every WRITE_EVERY items are written in
+    one. Whatever goes wrong in the middle of an input, what was read before it is kept."""
+    first_seen: dict[str, str] = {}  # ids this input has produced: a repeat is a skip
+    pending: list[Loaded] = []
+
+    def flush() -> None:
+        with store.transaction():
+            for item in pending:
+                _store(item, store, summary)
+        pending.clear()
+
+    try:
+        read = url_reader(path, fetcher) if isinstance(path, str) else reader_for(path, forced)
+        for item in read(path):
+            if isinstance(item, Skipped):
+                summary.skipped.append({"path": item.where, "reason": item.reason})
+            elif item.document.id in first_seen:
+                summary.skipped.append({"path": str(path), "reason": (
+                    f"{item.document.id} appears more than once in this input; the "
+                    "first copy was kept")})
+            else:
+                first_seen[item.document.id] = str(path)
+                pending.append(vouched(item, author) if author else item)
+                if len(pending) >= WRITE_EVERY:
+                    flush()
+    except SkipItem as e:
+        summary.skipped.append({"path": str(path), "reason": str(e)})
+    except OSError as e:
+        summary.skipped.append({"path": str(path),
+                                "reason": f"cannot read: {e.strerror or e}"})
+    except RecursionError:
+        summary.skipped.append({"path": str(path), "reason": (
+            "nested too deeply to read (a structure hundreds of levels deep is not an export "
+            "this tool knows)")})
+    except MemoryError:
+        summary.skipped.append({"path": str(path), "reason": "too large to read in memory"})
+    except Exception as e:  # noqa: BLE001 - a reader's bug must not cost the other inputs
+        summary.skipped.append({"path": str(path), "reason": (
+            f"could not be read ({type(e).__name__}: {e}); the rest of the run went on. "
+            "This is a bug in ktp's reader for it: please report it with the file")})
+    finally:
+        if pending:
+            flush()
 
 
 def vouched(item: Loaded, author: str) -> Loaded:

@@ -135,25 +135,47 @@ def test_a_200_mb_file_is_refused_without_being_read(store, tmp_path):
     assert "200 MiB, over the 20 MiB limit" in summary.skipped[0]["reason"]
 
 
-def test_a_crash_mid_input_leaves_the_store_as_it_was(store, tmp_path, monkeypatch):
+def _dying_reader(error):
     from corpus.model import Document
-    from ingest import run
     from ingest.base import Loaded
 
-    write_files(tmp_path / "in", {"a.md": "kept from before"})
-    ingest_paths([tmp_path / "in" / "a.md"], store)
-    before = store.fingerprint()
-
-    def dying_reader(path):
+    def read(path):
         yield Loaded(Document(id="doc:half-1", kind="doc", title="t", text="one"))
         yield Loaded(Document(id="doc:half-2", kind="doc", title="t", text="two"))
-        raise RuntimeError("power cut")
+        raise error
 
-    monkeypatch.setattr(run, "reader_for", lambda path, forced: dying_reader)
-    with pytest.raises(RuntimeError):
-        ingest_paths([tmp_path / "in" / "a.md"], store)
-    assert store.fingerprint() == before
-    assert [d.id for d in store.documents()] == ["doc:a"]
+    return read
+
+
+def test_a_reader_failing_mid_input_keeps_what_it_read_and_the_run_goes_on(
+        store, tmp_path, monkeypatch):
+    from ingest import run
+
+    write_files(tmp_path / "in", {"a.md": "first", "b.md": "second"})
+    real = run.reader_for
+    monkeypatch.setattr(run, "reader_for", lambda path, forced: _dying_reader(
+        RuntimeError("power cut")) if path.name == "a.md" else real(path, forced))
+    summary = ingest_paths([tmp_path / "in"], store)
+    assert sorted(d.id for d in store.documents()) == ["doc:b", "doc:half-1", "doc:half-2"]
+    [skip] = summary.skipped
+    assert skip["path"].endswith("a.md") and "RuntimeError: power cut" in skip["reason"]
+    [last] = store.runs(1)
+    assert last["finished_at"] and last["summary"]["loaded"] == 3
+
+
+def test_ctrl_c_mid_input_keeps_what_was_read_and_closes_the_run_record(
+        store, tmp_path, monkeypatch):
+    from ingest import run
+
+    write_files(tmp_path / "in", {"a.md": "first"})
+    monkeypatch.setattr(run, "reader_for", lambda path, forced: _dying_reader(
+        KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        ingest_paths([tmp_path / "in"], store)
+    assert sorted(d.id for d in store.documents()) == ["doc:half-1", "doc:half-2"]
+    [last] = store.runs(1)
+    assert last["finished_at"] and last["summary"]["interrupted"] is True
+    assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 def test_a_posts_excerpt_is_part_of_its_text(store, tmp_path):
