@@ -23,6 +23,7 @@ from ingest.authorship import (Attribution, by_domain, by_name, by_registry, by_
 from ingest.errors import SkipItem
 from ingest.known import known, repo_named
 from ingest.quoted import quoted_spans
+from ingest.safe_yaml import YAMLProblem, load_yaml
 
 MAX_BYTES = 20 * 1024 * 1024  # a single post or transcript is far smaller; bigger is a mistake
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n(?:---|\.\.\.)[ \t]*(?:\r?\n|\Z)", re.S)
@@ -208,18 +209,14 @@ def utf16_text(data: bytes, strict: bool = True) -> str:
 
 
 def split_front_matter(text: str, path: Path) -> tuple[dict, str]:
-    import yaml
-
     m = _FRONT_MATTER.match(text)
     if not m:
         return {}, text
     try:
-        meta = yaml.safe_load(m.group(1)) or {}
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 2}" if mark else ""
-        raise SkipItem(f"front matter is not valid YAML{where}: "
-                       f"{getattr(e, 'problem', None) or e}") from None
+        meta = load_yaml(m.group(1)) or {}
+    except YAMLProblem as e:  # its lines counted in the file (the first --- is line 1)
+        where = f" at line {e.line + 1}" if e.line else ""
+        raise SkipItem(f"front matter is not valid YAML{where}: {e.problem}") from None
     if not isinstance(meta, dict):
         raise SkipItem("front matter must be a YAML mapping (key: value lines)")
     return meta, text[m.end():]

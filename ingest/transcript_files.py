@@ -17,6 +17,7 @@ from ingest.authorship import by_channel, by_name, by_registry, first
 from ingest.base import Loaded, Skipped, SkipItem
 from ingest.known import known, quotes_of
 from corpus.dates import DateError, iso_date
+from ingest.safe_yaml import load_yaml
 from ingest.textfile import decode, split_front_matter
 from ingest.speakers import Roster
 from ingest.transcripts import (parse_json3, parse_stamped, parse_timed_json, parse_vtt,
@@ -105,15 +106,14 @@ def _video_id(path: Path, meta: dict, body: str) -> str | None:
 
 def _sidecar(path: Path) -> dict:
     """metadata.yml / .yaml / .json beside the transcript (as some tools write), if any."""
-    import yaml
-
     for name in ("metadata.yml", "metadata.yaml", "metadata.json", f"{path.stem}.info.json"):
         candidate = path.with_name(name)
         if candidate.exists():
             try:
-                data = yaml.safe_load(candidate.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, yaml.YAMLError):
-                return {}
+                text = candidate.read_text(encoding="utf-8")
+                data = json.loads(text) if candidate.suffix == ".json" else load_yaml(text)
+            except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+                return {}  # a broken sidecar leaves the transcript as its own text says
             return data if isinstance(data, dict) else {}
     return {}
 

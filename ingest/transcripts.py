@@ -80,7 +80,9 @@ def parse_json3(data: dict) -> list[Segment]:
     for event in data.get("events", []):
         words = "".join(s.get("utf8", "") for s in event.get("segs") or [])
         if words.strip():
-            segments.append(Segment(event.get("tStartMs", 0) / 1000, " ".join(words.split())))
+            start = event.get("tStartMs", 0)
+            segments.append(Segment(_seconds(start / 1000 if isinstance(start, (int, float))
+                                             else start, segments), " ".join(words.split())))
     return merge_rolling(segments)
 
 
@@ -88,13 +90,26 @@ def parse_timed_json(data) -> list[Segment]:
     rows = data.get("segments") if isinstance(data, dict) else data
     if not isinstance(rows, list):
         raise SkipItem("JSON with no list of timed segments")
-    segments = []
+    segments: list[Segment] = []
     for row in rows:
         if isinstance(row, dict) and isinstance(row.get("text"), str) and row["text"].strip():
             start = row.get("start", row.get("offset", row.get("start_time", 0)))
-            segments.append(Segment(float(start), html.unescape(" ".join(row["text"].split())),
-                                    row.get("speaker")))
+            speaker = row.get("speaker") if isinstance(row.get("speaker"), str) else None
+            segments.append(Segment(_seconds(start, segments), html.unescape(
+                " ".join(row["text"].split())), speaker))
     return segments
+
+
+def _seconds(value, before: list[Segment]) -> float:
+    """A segment's start in seconds; one that is not a usable number ("abc", -1, inf) starts
+    where the segment before it did, so its words are kept and no link points nowhere."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError, OverflowError):
+        seconds = -1.0
+    if not 0 <= seconds < 1e7:  # more than 100 days of video is not a time in it
+        return before[-1].start if before else 0.0
+    return seconds
 
 
 def parse_stamped(text: str) -> list[Segment]:

@@ -106,7 +106,7 @@ def read_csv_tweets(text: str, origin: str) -> Iterator[Loaded | Skipped]:
         return
     try:
         for row in reader:
-            yield from _row(row, f"{origin}:{reader.line_num}", origin)
+            yield from _guarded(row, f"{origin}:{reader.line_num}", origin)
     except csv.Error as e:
         yield Skipped(f"{origin}:{reader.line_num}", f"CSV is malformed from here on ({e}); "
                       "the rows before it were kept")
@@ -127,8 +127,8 @@ def read_json_tweets(data: Any, origin: str) -> Iterator[Loaded | Skipped]:
         if not isinstance(row, dict):
             yield Skipped(f"{origin}#{n}", "not a JSON object")
             continue
-        yield from _row(row.get("tweet", row) if isinstance(row.get("tweet"), dict) else row,
-                        f"{origin}#{n}", origin)
+        yield from _guarded(row.get("tweet", row) if isinstance(row.get("tweet"), dict)
+                            else row, f"{origin}#{n}", origin)
 
 
 def read_jsonl_tweets(text: str, origin: str) -> Iterator[Loaded | Skipped]:
@@ -162,6 +162,17 @@ def _has_columns(names) -> bool:
     return bool(names & set(FIELDS["id"])) and bool(names & set(FIELDS["text"]))
 
 
+MAX_TWEET_CHARS = 100_000  # X's longest posts are 25,000 characters; a field past this is not one
+
+
+def _guarded(row: Mapping[str, Any], where: str, origin: str) -> Iterator[Loaded | Skipped]:
+    """One row, whatever it holds: a value no reader expected is a skip of that row only."""
+    try:
+        yield from list(_row(row, where, origin))
+    except Exception as e:  # noqa: BLE001 - one bad row must not end the file
+        yield Skipped(where, f"unreadable row ({type(e).__name__}: {e})")
+
+
 def _row(row: Mapping[str, Any], where: str, origin: str) -> Iterator[Loaded | Skipped]:
     tweet_id, text = field(row, "id"), field(row, "text")
     if tweet_id is None:
@@ -171,6 +182,10 @@ def _row(row: Mapping[str, Any], where: str, origin: str) -> Iterator[Loaded | S
         return
     if not isinstance(text, str) or not text.strip():
         yield Skipped(where, f"tweet {tweet_id} has no text (a media-only post?)")
+        return
+    if len(text) > MAX_TWEET_CHARS:
+        yield Skipped(where, f"tweet {tweet_id} has {len(text):,} characters of text, more "
+                      f"than any post can ({MAX_TWEET_CHARS:,}); is the column right?")
         return
     try:
         date = iso_date(field(row, "date"))
@@ -201,7 +216,7 @@ def _id_from_url(url: str) -> str | None:
 def _int(value: Any) -> int | None:
     try:
         return int(float(value))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # "inf", "1e999"
         return None
 
 

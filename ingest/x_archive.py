@@ -24,7 +24,15 @@ from ingest.base import Loaded, Skipped, SkipItem
 from corpus.dates import iso_date
 from ingest.tweets import thread_document, tweet_document
 
+# An archive file over this is not one X makes (a heavy account's tweets.js is tens of MB), and
+# reading it would take several times its size in memory.
+MAX_FILE_BYTES = 256 << 20
+MAX_RATIO = 200  # how much a zip member may expand: JSON text compresses ~10x, a bomb 1000x
 _ASSIGNMENT = re.compile(r"^\s*window\.[\w.]+\s*=\s*")
+# Where the next top-level entry starts: `}, {"tweet" : {` (an entry is one key holding an
+# object); nested objects inside a tweet rarely look like that, and if one does, it is read as
+# an entry without a tweet id and skipped.
+_NEXT_ENTRY = re.compile(r"\}\s*,\s*(?=\{\s*\"\w+\"\s*:\s*\{)")
 _RETWEET = re.compile(r"^RT @(\w+):")
 _STATUS = re.compile(r"(?:twitter|x)\.com/(\w+)/status/(\d+)")
 
@@ -57,10 +65,36 @@ class Archive:
         if where is None:
             return None
         try:
-            data = self.zip.read(where) if self.zip else Path(where).read_bytes()
+            data = self._member(where) if self.zip else self._file(Path(where))
         except (zipfile.BadZipFile, OSError, EOFError) as e:
             raise SkipItem(f"cannot read {name} from the archive ({e})") from None
         return data.decode("utf-8-sig", errors="replace")
+
+    def _member(self, where: str) -> bytes:
+        """A zip member, read in pieces and never past MAX_FILE_BYTES, whatever its header
+        claims; a member that expands far more than text does is a zip bomb."""
+        info = self.zip.getinfo(where)
+        if info.file_size > MAX_FILE_BYTES:
+            raise SkipItem(_too_big(where, info.file_size))
+        if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
+            raise SkipItem(f"{where} would expand {info.file_size / info.compress_size:,.0f} "
+                           f"times (text expands at most ~{MAX_RATIO}): a damaged or hostile "
+                           "zip; download the archive again")
+        out, size = [], 0
+        with self.zip.open(info) as member:
+            while piece := member.read(1 << 20):
+                size += len(piece)
+                if size > MAX_FILE_BYTES:
+                    raise SkipItem(_too_big(where, size))
+                out.append(piece)
+        return b"".join(out)
+
+    @staticmethod
+    def _file(path: Path) -> bytes:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise SkipItem(_too_big(path.name, size))
+        return path.read_bytes()
 
     def tweet_files(self) -> tuple[list[str], list[str]]:
         """(tweet files to read, files manifest.js lists that are missing)."""
@@ -115,8 +149,8 @@ def read_x_archive(path: Path) -> Iterator[Loaded | Skipped]:
                 continue
             try:
                 tweets.append(_tweet(tweet, notes))
-            except ValueError as e:
-                yield Skipped(f"{path}:{name}#{n}", str(e))
+            except Exception as e:  # noqa: BLE001 - one odd entry must not end the archive
+                yield Skipped(f"{path}:{name}#{n}", f"unreadable entry ({e})")
     if not handle and (handle := _owner(tweets)):
         said_by = "the links of its own media"
     attribution: Attribution = by_handle(handle, f"X archive of @{handle} ({said_by})") \
@@ -126,8 +160,9 @@ def read_x_archive(path: Path) -> Iterator[Loaded | Skipped]:
 
 
 def parse_js(text: str, name: str) -> tuple[object, str | None]:
-    """The JSON value of a `window.X = ...` file: (value, problem). Item by item for arrays,
-    so a truncated file still gives every complete item before the break."""
+    """The JSON value of a `window.X = ...` file: (value, problem). Item by item for arrays:
+    a damaged entry is passed over and reading goes on at the next entry, and a truncated file
+    still gives every complete entry before the break."""
     body = _ASSIGNMENT.sub("", text, count=1).strip()
     if not body:
         return [], f"{name} is empty"
@@ -136,20 +171,48 @@ def parse_js(text: str, name: str) -> tuple[object, str | None]:
             return json.loads(body), None
         except ValueError as e:
             return {}, f"{name} is not valid JSON after its `window… =` prefix ({e.msg})"
-    decoder, items, pos = json.JSONDecoder(), [], 1
+        except RecursionError:
+            return {}, f"{name} is nested too deeply to be an X archive file"
+    decoder, items, pos, damaged = json.JSONDecoder(), [], 1, []
     while True:
         pos = _skip(body, pos, " \t\r\n,")
         if pos >= len(body):
-            return items, (f"{name} is cut short after {len(items)} complete entries "
-                           "(the file is truncated); those were kept")
-        if body[pos] == "]":
-            return items, None
+            return items, _problem(name, items, damaged, (
+                f"it is cut short after {len(items)} complete entries (the file is truncated)"))
+        if body[pos] == "]" and not body[pos + 1:].strip(" \t\r\n;"):
+            return items, _problem(name, items, damaged)
         try:
+            if body[pos] == "]":
+                raise ValueError("a ] before the end")  # inside an entry we resynced into
             value, pos = decoder.raw_decode(body, pos)
-        except ValueError:
-            return items, (f"{name} breaks at character {pos} after {len(items)} complete "
-                           "entries (truncated or damaged); those were kept")
+        except (ValueError, RecursionError):
+            resume = _NEXT_ENTRY.search(body, pos + 1)
+            if resume is None:
+                return items, _problem(name, items, damaged, (
+                    f"it breaks at character {pos} after {len(items)} complete entries "
+                    "(truncated or damaged)"))
+            damaged.append(pos)
+            pos = resume.end()
+            continue
         items.append(value)
+
+
+def _problem(name: str, items: list, damaged: list[int], end: str | None = None) -> str | None:
+    parts = []
+    if damaged:
+        where = ", ".join(str(p) for p in damaged[:5]) + (" …" if len(damaged) > 5 else "")
+        parts.append(f"{len(damaged)} damaged entr{'y' if len(damaged) == 1 else 'ies'} "
+                     f"passed over (at character {where})")
+    if end:
+        parts.append(end)
+    if not parts:
+        return None
+    return f"{name}: " + "; ".join(parts) + f"; the {len(items)} readable entries were kept"
+
+
+def _too_big(name: str, size: int) -> str:
+    return (f"{name} is {size / (1 << 20):,.0f} MB, more than ktp reads from one archive file "
+            f"({MAX_FILE_BYTES >> 20} MB); is it really an X archive?")
 
 
 def _skip(text: str, pos: int, chars: str) -> int:
@@ -227,7 +290,7 @@ def _expand(text: str, links: list[tuple[str | None, str | None]]) -> str:
 def _int(value) -> int | None:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
