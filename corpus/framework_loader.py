@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from corpus.errors import KtpError
 from corpus.framework_model import (
     KINDS, PREDICTION_TYPES, Framework, Item, KindSpec, Quote, QuoteSource, RegistrySource,
     Subject,
@@ -43,7 +44,7 @@ class Problem:
         return f"{self.file}:{self.line}: {self.message}"
 
 
-class FrameworkError(ValueError):
+class FrameworkError(KtpError, ValueError):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         head = f"the framework has {len(problems)} problem(s); fix them and run `ktp build` again:"

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from corpus.chunking import chunk_document
+from corpus.errors import KtpError, explain_sqlite
 from corpus.model import UNKNOWN_AUTHOR, Chunk, Document
 from corpus.query import ParsedQuery, parse_query
 
@@ -87,7 +88,7 @@ LIGHT_META = "json_remove(d.meta, '$.turns')"
 _FTS_TABLES = ("chunks_fts", "chunks_fts_plain")
 
 
-class StoreError(RuntimeError):
+class StoreError(KtpError, RuntimeError):
     """The store cannot be used as asked; the message says what to do."""
 
 

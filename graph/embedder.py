@@ -21,6 +21,8 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
+from corpus.errors import KtpError
+
 MAX_TOKENS = 256
 BATCH = 32
 
@@ -32,7 +34,7 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
-class EmbedderError(RuntimeError):
+class EmbedderError(KtpError, RuntimeError):
     """The chosen embedder cannot be used; the message says how to fix it."""
 
 

@@ -23,13 +23,14 @@ from pathlib import Path
 from typing import Callable, Sequence
 from urllib.parse import urlsplit
 
+from corpus.errors import KtpError
 from corpus.home import DataHome
 from corpus.store import CorpusStore
 
 BATCH = 64
 
 
-class VectorIndexError(RuntimeError):
+class VectorIndexError(KtpError, RuntimeError):
     """The index cannot be used as asked; the message says how to fix it."""
 
 

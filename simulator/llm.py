@@ -19,11 +19,13 @@ import importlib
 import os
 from typing import Callable, Protocol, Sequence
 
+from corpus.errors import KtpError
+
 TIMEOUT = 60.0
 RETRIES = 2
 
 
-class LLMError(RuntimeError):
+class LLMError(KtpError, RuntimeError):
     """The model cannot be used; the message says what to set or start."""
 
 
