@@ -1,33 +1,56 @@
-"""Polite HTTP fetching with an on-disk cache, for ingesting from the web when the user asks.
+"""Polite, bounded HTTP fetching with an on-disk cache, for ingesting from the web when the user
+asks.
 
-    fetcher = Fetcher(home.root / "http-cache")
+    fetcher = Fetcher(home.root / "http-cache", allow_hosts=["blog.example.org"])
     page = fetcher.get("http://karpathy.github.io/")      # raises FetchError with a reason
+    post = fetcher.get(link, found_on=page.url)           # a link discovered on that page
 
 - A clear user agent that names the tool, and a pause between requests to the same host.
 - Timeouts, and retries with exponential back-off on timeouts, resets, 429 and 5xx. A host
   whose name does not resolve or that refuses connections is not retried, and is remembered as
   down for the rest of the run: offline, a long list of URLs fails in seconds, one line each.
+- Bounded: every fetch has a wall-clock limit (`max_seconds`, headers, body and retries
+  included; a watchdog shuts the connection down, so a server sending a byte a second cannot
+  hold the run) and a size cap (`max_bytes`; the body is read in chunks and dropped at the cap,
+  and a larger Content-Length is refused before reading anything).
+- Only what the user asked for: a URL the user named is trusted as to its host. A link
+  discovered on a page (`found_on`) stays on that page's site (www. or not) unless its host is
+  in `allow_hosts`, and neither it nor any redirect may reach a private, loopback or link-local
+  address (`allow_loopback` lets tests use 127.0.0.1 under a second name). Redirects go to
+  http and https only.
 - A cache under the data home: a page fetched before is revalidated with ETag /
   Last-Modified (a 304 costs no download), and served from disk when the network is gone.
 """
 from __future__ import annotations
 
 import hashlib
+import http.client
+import ipaddress
 import json
+import re
 import socket
+import threading
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Iterable
 from urllib.parse import urlsplit
 
 USER_AGENT = ("ktp/0.1 (Karpathy Thinking Partner; a local, personal research tool; "
               "fetches only what its user asks for)")
+MB = 1 << 20
+CHUNK = 64 * 1024  # bytes per read of a body: small enough to stop close to the cap
 
 
 class FetchError(Exception):
     """The page could not be had; the message is a one-line reason for the user."""
+
+
+class Refused(FetchError):
+    """Not fetched, by rule (another site, a private address, a redirect to ftp://). Never
+    retried, and never answered from the cache: the rule, not the network, said no."""
 
 
 @dataclass(frozen=True)
@@ -42,23 +65,46 @@ class Page:
 
     @property
     def text(self) -> str:
-        charset = "utf-8"
-        if "charset=" in self.content_type:
-            charset = self.content_type.split("charset=")[-1].split(";")[0].strip() or charset
-        return self.body.decode(charset, errors="replace")
+        # A charset nobody knows (or a codec that is not a text encoding) is most likely a typo
+        # for utf-8; decoding as utf-8 with replacements costs a few characters, not the page.
+        try:
+            return self.body.decode(_charset(self.content_type), errors="replace")
+        except LookupError:
+            return self.body.decode("utf-8", errors="replace")
+
+
+def _charset(content_type: str) -> str:
+    m = re.search(r"charset\s*=\s*[\"']?([^\"';\s]+)", content_type, re.I)
+    return m.group(1) if m else "utf-8"
 
 
 class Fetcher:
     def __init__(self, cache_dir: Path, *, delay: float = 1.0, timeout: float = 20.0,
-                 retries: int = 3, backoff: float = 1.0):
+                 retries: int = 3, backoff: float = 1.0, max_bytes: int = 20 * MB,
+                 max_seconds: float = 60.0, allow_hosts: Iterable[str] = (),
+                 allow_loopback: bool = False):
+        """timeout: seconds to wait for any one byte; max_seconds: for a whole fetch;
+        max_bytes: the largest body read; allow_hosts: hosts (besides the page's own site) that
+        discovered links may lead to; allow_loopback: let discovered links and redirects reach
+        127.0.0.1/::1 under names the user did not give (for tests on a local server)."""
         self.cache_dir = Path(cache_dir)
         self.delay, self.timeout, self.retries, self.backoff = delay, timeout, retries, backoff
+        self.max_bytes, self.max_seconds = max_bytes, max_seconds
+        self.allow_hosts = frozenset(site_of(_host_of(h)) for h in allow_hosts)
+        self.allow_loopback = allow_loopback
         self._last: dict[str, float] = {}  # host -> time of the last request
         self._down: dict[str, str] = {}  # host -> why it cannot be reached (this run)
+        self._named: set[str] = set()  # hosts of URLs the user asked for: trusted as to address
 
-    def get(self, url: str) -> Page:
+    def get(self, url: str, *, found_on: str | None = None) -> Page:
+        """The page at `url`. `found_on`: the page a link was discovered on (a feed, an index);
+        without it the URL is the user's own and its host is trusted."""
         if urlsplit(url).scheme not in ("http", "https"):
             raise FetchError(f"{url}: only http and https URLs can be fetched")
+        if found_on is None:
+            self._named.add(_host(url))
+        else:
+            self._check_discovered(url, found_on)
         cached = self._cached(url)
         host = urlsplit(url).netloc
         if host in self._down:
@@ -73,7 +119,9 @@ class Fetcher:
             if meta.get("last_modified"):
                 headers["If-Modified-Since"] = meta["last_modified"]
         try:
-            page = self._fetch(url, headers)
+            page = self._fetch(url, headers, found_on)
+        except Refused:
+            raise
         except FetchError:
             if cached:  # offline or failing: what we had is still what the page said
                 return self._page(url, *cached)
@@ -83,35 +131,109 @@ class Fetcher:
         self._store(url, page)
         return page
 
+    # ---- what may be fetched ------------------------------------------------------------------
+    def _check_discovered(self, url: str, found_on: str) -> None:
+        if not self._on_site(url, found_on):
+            raise Refused(f"{url}: on another site than {_host(found_on)}, where the link was "
+                          f"found; not fetched (to fetch it, add --allow-host {_host(url)})")
+        self._check_address(url, "a link found on a page")
+
+    def _check_redirect(self, url: str, target: str, found_on: str | None) -> None:
+        if urlsplit(target).scheme not in ("http", "https"):
+            raise Refused(f"{url}: redirected to {target}; only http and https redirects "
+                          "are followed")
+        if found_on is not None and not self._on_site(target, found_on):
+            raise Refused(f"{url}: redirected to another site ({_host(target)}); not followed "
+                          f"(to follow it, add --allow-host {_host(target)})")
+        self._check_address(target, f"redirected to {target}")
+
+    def _on_site(self, url: str, found_on: str) -> bool:
+        site = site_of(_host(url))
+        return site == site_of(_host(found_on)) or site in self.allow_hosts
+
+    def _check_address(self, url: str, what: str) -> None:
+        """A host the user did not name must not lead into their own network (a router's admin
+        page, a local service): every address its name resolves to has to be public."""
+        host = _host(url)
+        if host in self._named:
+            return
+        for address in _addresses(host):
+            kind = _non_public_kind(address)
+            if kind and not (kind == "loopback" and self.allow_loopback):
+                raise Refused(f"{url}: {what}, and {host} is a {kind} address ({address}); "
+                              "only public addresses are fetched unless you name the URL "
+                              "yourself")
+
     # ---- network ------------------------------------------------------------------------------
-    def _fetch(self, url: str, headers: dict) -> Page:
+    def _fetch(self, url: str, headers: dict, found_on: str | None) -> Page:
+        deadline = _Deadline(self.max_seconds)
+        opener = urllib.request.build_opener(
+            _WatchedHTTP(deadline), _WatchedHTTPS(deadline),
+            _CheckedRedirects(lambda target: self._check_redirect(url, target, found_on)))
+        try:
+            return self._attempts(url, headers, opener, deadline)
+        finally:
+            deadline.stop()
+
+    def _attempts(self, url: str, headers: dict, opener, deadline: _Deadline) -> Page:
         last_reason = ""
         for attempt in range(self.retries + 1):
             if attempt:
-                time.sleep(self.backoff * 2 ** (attempt - 1))
+                time.sleep(min(self.backoff * 2 ** (attempt - 1), deadline.remaining()))
             self._pause(url)
             try:
-                request = urllib.request.Request(url, headers=headers)
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    h = response.headers
-                    return Page(response.geturl(), response.status, h.get("Content-Type", ""),
-                                response.read(), etag=h.get("ETag"),
-                                last_modified=h.get("Last-Modified"))
+                return self._attempt(url, headers, opener, deadline)
             except urllib.error.HTTPError as e:
+                e.close()
                 if e.code == 304:
                     return Page(url, 304, "", b"")
                 last_reason = f"HTTP {e.code} {e.reason}"
                 if e.code != 429 and e.code < 500:
                     break  # 404, 403, ...: asking again will not help
-            except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as e:
+            except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
+                if deadline.expired:
+                    break
                 reason = getattr(e, "reason", e)
                 if isinstance(reason, (socket.gaierror, ConnectionRefusedError)):
                     # no such host, or nothing listening: retrying will not change that
                     self._down[urlsplit(url).netloc] = f"cannot connect ({reason})"
                     raise FetchError(f"{url}: cannot connect ({reason})") from None
-                last_reason = "timed out" if "timed out" in str(reason) else \
-                    f"cannot connect ({reason})"
+                last_reason = _network_reason(reason)
+            finally:
+                deadline.release()
+            if deadline.expired:
+                break
+        if deadline.expired:
+            raise FetchError(f"{url}: gave up after {self.max_seconds:g} s, the time limit for "
+                             "one page (the server sends too slowly, or without end); try "
+                             "again later")
         raise FetchError(f"{url}: {last_reason}")
+
+    def _attempt(self, url: str, headers: dict, opener, deadline: _Deadline) -> Page:
+        request = urllib.request.Request(url, headers=headers)
+        with opener.open(request, timeout=self.timeout) as response:
+            body = self._read_body(url, response, deadline)
+            h = response.headers
+            return Page(response.geturl(), response.status, h.get("Content-Type", ""), body,
+                        etag=h.get("ETag"), last_modified=h.get("Last-Modified"))
+
+    def _read_body(self, url: str, response, deadline: _Deadline) -> bytes:
+        announced = _content_length(response.headers)
+        if announced is not None and announced > self.max_bytes:
+            raise FetchError(f"{url}: the server announces {_size(announced)} "
+                             f"(Content-Length), more than the {_size(self.max_bytes)} cap; "
+                             "is it a page? Nothing was downloaded")
+        body = bytearray()
+        while chunk := response.read(min(CHUNK, self.max_bytes + 1 - len(body))):
+            body += chunk
+            if len(body) > self.max_bytes:
+                raise FetchError(f"{url}: stopped after {_size(self.max_bytes)} (the cap); "
+                                 "is it a page?")
+        if deadline.expired:  # the watchdog's shutdown reads like an ordinary end of the body
+            raise TimeoutError("the time limit for the page was reached")
+        if announced is not None and len(body) < announced:
+            raise http.client.IncompleteRead(bytes(body), announced - len(body))
+        return bytes(body)
 
     def _pause(self, url: str) -> None:
         host = urlsplit(url).netloc
@@ -144,3 +266,161 @@ class Fetcher:
     def _page(self, url: str, meta: dict, body: bytes) -> Page:
         return Page(meta.get("url", url), 200, meta.get("content_type", ""), body,
                     from_cache=True)
+
+
+# ---- the time limit ----------------------------------------------------------------------------
+class _Deadline:
+    """A wall-clock limit on one fetch. The socket timeout only bounds each wait for a byte, so
+    a server trickling a byte a second never trips it; when this timer fires, it shuts down
+    every connection the fetch opened, which wakes the read wherever it is blocked (TLS
+    handshake, headers or body)."""
+
+    def __init__(self, seconds: float):
+        self.expired = False
+        self._ends = time.monotonic() + seconds
+        self._lock = threading.Lock()
+        self._handles: list[socket.socket] = []
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def remaining(self) -> float:
+        return max(0.0, self._ends - time.monotonic())
+
+    def connect(self, *args, **kwargs) -> socket.socket:
+        """socket.create_connection, watched. We keep a duplicate handle rather than the socket
+        itself: TLS wraps (and detaches) the original, but a duplicate stays valid, and shutting
+        it down shuts the one connection both refer to."""
+        sock = socket.create_connection(*args, **kwargs)
+        with self._lock:
+            if self.expired:
+                sock.close()
+                raise TimeoutError("the time limit for the page was reached")
+            self._handles.append(sock.dup())
+        return sock
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for handle in self._handles:
+                try:
+                    handle.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # already closed by the server or by us
+
+    def release(self) -> None:
+        """Close our duplicates (after each attempt): they alone would keep a finished
+        connection open."""
+        with self._lock:
+            for handle in self._handles:
+                handle.close()
+            self._handles.clear()
+
+    def stop(self) -> None:
+        self._timer.cancel()
+        self.release()
+
+
+class _Watched:
+    """A urllib handler whose connections open their socket through a _Deadline."""
+
+    def __init__(self, deadline: _Deadline):
+        super().__init__()
+        self.deadline = deadline
+
+    def do_open(self, http_class, req, **kwargs):
+        def connection(host, **kw):
+            conn = http_class(host, **kw)
+            # http.client opens every socket through this attribute (plain, TLS, via a proxy)
+            conn._create_connection = self.deadline.connect
+            return conn
+
+        return super().do_open(connection, req, **kwargs)
+
+
+class _WatchedHTTP(_Watched, urllib.request.HTTPHandler):
+    pass
+
+
+class _WatchedHTTPS(_Watched, urllib.request.HTTPSHandler):
+    pass
+
+
+class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
+    """Follows a redirect only where `check(target)` does not raise (urllib alone would follow
+    ftp:// and any host)."""
+
+    def __init__(self, check: Callable[[str], None]):
+        self.check = check
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        try:
+            self.check(newurl)
+        except Refused:
+            fp.close()
+            raise
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+# ---- small helpers ---------------------------------------------------------------------------
+def site_of(host: str | None) -> str:
+    """The site a host belongs to for the same-site rule: www.example.org is example.org."""
+    host = (host or "").lower().rstrip(".")
+    return host[4:] if host.startswith("www.") else host
+
+
+def same_site(url: str, other: str) -> bool:
+    return site_of(_host(url)) == site_of(_host(other))
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").rstrip(".")
+
+
+def _host_of(name: str) -> str:
+    """A host from what a user may type for one: example.org, Example.org:8080, a whole URL."""
+    return _host(name if "://" in name else f"//{name}")
+
+
+def _addresses(host: str) -> list:
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        # Not resolvable here: the fetch itself then says it cannot connect, or a proxy (which
+        # resolves names itself) is in the way and guards its own network.
+        return []
+    return sorted({ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}, key=str)
+
+
+def _non_public_kind(address) -> str | None:
+    """What kind of non-public address this is, or None for a public one."""
+    if address.version == 6 and address.ipv4_mapped:
+        address = address.ipv4_mapped  # ::ffff:127.0.0.1 is 127.0.0.1
+    for kind in ("loopback", "link_local", "unspecified", "private"):
+        if getattr(address, f"is_{kind}"):
+            return kind.replace("_", "-")
+    return None if address.is_global else "non-public"
+
+
+def _content_length(headers) -> int | None:
+    try:
+        return int(headers.get("Content-Length", ""))
+    except ValueError:
+        return None
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1 << 30), ("MB", MB), ("KB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n} bytes"
+
+
+def _network_reason(reason) -> str:
+    if "timed out" in str(reason):
+        return "timed out"
+    if isinstance(reason, http.client.IncompleteRead):
+        return f"the connection broke off after {len(reason.partial)} bytes"
+    if isinstance(reason, http.client.HTTPException):
+        return f"the connection broke off ({type(reason).__name__})"
+    return f"cannot connect ({reason})"
