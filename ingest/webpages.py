@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from typing import Iterator
+from typing import Iterable, Iterator
 from urllib.parse import urljoin, urlsplit
 
 from corpus.ids import doc_id_for_url, normalize_url
@@ -19,7 +19,7 @@ from corpus.model import Document
 from corpus.subject import is_his
 from ingest.authorship import by_domain, by_name, by_registry, first
 from ingest.base import Loaded, Skipped, SkipItem
-from ingest.http_fetch import Fetcher, FetchError
+from ingest.http_fetch import Fetcher, FetchError, Page, Refused, same_site
 from ingest.known import registry
 from ingest.quoted import quoted_spans
 from corpus.dates import iso_date
@@ -38,21 +38,47 @@ def read_url(url: str, fetcher: Fetcher) -> Iterator[Loaded | Skipped]:
     except FetchError as e:
         raise SkipItem(str(e)) from None
     if _is_feed(page.content_type, page.body):
-        yield from _posts(_feed_links(page.text, page.url), fetcher)
+        yield from _feed_posts(page, fetcher)
         return
     html = page.text
-    feed = _feed_link(html, page.url)
     article = extract_article(html, page.url)
+    feed = _feed_link(html, page.url)
     if feed and _looks_like_index(html, article, page.url):
-        try:
-            links = _feed_links(fetcher.get(feed).text, feed)
-        except (FetchError, ET.ParseError):
-            links = _index_links(html, page.url)
-        yield from _posts(links, fetcher)
+        yield from _index_posts(html, page.url, feed, fetcher)
     elif _looks_like_index(html, article, page.url) and (links := _index_links(html, page.url)):
-        yield from _posts(links, fetcher)
+        yield from _posts(links, fetcher, page.url)
     else:
         yield Loaded(web_document(article, page.url, origin=url))
+
+
+def _feed_posts(feed: Page, fetcher: Fetcher) -> Iterator[Loaded | Skipped]:
+    """The posts of a feed the user named; where it breaks off, the posts listed before."""
+    links, problem = _feed_links(feed.text, feed.url)
+    if problem and not links:
+        raise SkipItem(f"{feed.url}: the feed cannot be read ({problem}); is it complete?")
+    if problem:
+        yield Skipped(feed.url, f"{feed.url}: the feed is cut short or malformed ({problem}); "
+                                f"kept the {len(links)} posts listed before that point")
+    yield from _posts(links, fetcher, feed.url)
+
+
+def _index_posts(html: str, url: str, feed: str, fetcher: Fetcher
+                 ) -> Iterator[Loaded | Skipped]:
+    """The posts of an index page from its feed; if the feed cannot be had, or breaks off,
+    from the page's own links (with the feed's posts read before the break)."""
+    try:
+        links, problem = _feed_links(fetcher.get(feed, found_on=url).text, feed)
+        note = problem and (f"{feed}: the feed is cut short or malformed ({problem}); the "
+                            "index page's links were used as well")
+    except Refused as e:  # a rule the user can change: say so
+        links, note = [], f"{e}; the index page's links were used instead"
+    except FetchError:  # the index page has the links too: nothing worth reporting
+        links, note = [], None
+    if note:
+        yield Skipped(feed, note)
+    if note or not links:
+        links = _unique(links + _index_links(html, url))
+    yield from _posts(links, fetcher, url)
 
 
 def extract_article(html: str, url: str) -> dict:
@@ -166,28 +192,39 @@ def _feed_link(html: str, base: str) -> str | None:
     return urljoin(base, href.group(1)) if href else None
 
 
-def _feed_links(xml_text: str, base: str) -> list[str]:
-    root = ET.fromstring(xml_text.encode())
-    links = [el.text for el in root.iter() if el.tag.endswith("link") and el.text]  # RSS
-    links += [el.get("href") for el in root.iter()
-              if el.tag.endswith("}link") and el.get("href") and el.get("rel", "alternate")
-              == "alternate"]  # Atom
+def _feed_links(xml_text: str, base: str) -> tuple[list[str], str | None]:
+    """The post links of an RSS or Atom feed, and what is wrong with it if it breaks off or is
+    malformed: the links read before that point are kept."""
+    parser = ET.XMLPullParser(events=("end",))
+    problem = None
+    try:
+        parser.feed(xml_text.encode())
+        parser.close()
+    except ET.ParseError as e:
+        problem = str(e)
+    links = []
+    for _, el in parser.read_events():
+        if el.tag.endswith("link") and el.text:  # RSS
+            links.append(el.text)
+        elif el.tag.endswith("}link") and el.get("href") and el.get("rel", "alternate") == \
+                "alternate":  # Atom
+            links.append(el.get("href"))
     feed_home = normalize_url(urljoin(base, "/"))
     posts = [urljoin(base, link.strip()) for link in links]
-    return list(dict.fromkeys(p for p in posts if normalize_url(p) != feed_home))[:MAX_POSTS]
+    return _unique(p for p in posts if normalize_url(p) != feed_home)[:MAX_POSTS], problem
 
 
 def _index_links(html: str, base: str) -> list[str]:
-    """Links on an index page that look like its posts: same site, dated or in a post list."""
+    """Links on an index page that look like its posts: same site (www. or not), dated or in a
+    post list. Links elsewhere on an index are its blogroll and profiles, not its posts."""
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(html, "html.parser")
-    host = urlsplit(base).netloc
     found = []
     for a in soup.find_all("a", href=True):
         url = urljoin(base, a["href"]).split("#")[0]
         parts = urlsplit(url)
-        if parts.netloc == host and normalize_url(url) != normalize_url(base) and (
+        if same_site(url, base) and normalize_url(url) != normalize_url(base) and (
                 _URL_DATE.search(parts.path) or a.find_parent(["article", "li"])):
             found.append(url)
     return list(dict.fromkeys(found))[:MAX_POSTS]
@@ -201,16 +238,24 @@ def _looks_like_index(html: str, article: dict, url: str) -> bool:
         dated_links >= 3 or len(article["text"]) < 2000)
 
 
-def _posts(links: list[str], fetcher: Fetcher) -> Iterator[Loaded | Skipped]:
+def _posts(links: list[str], fetcher: Fetcher, found_on: str) -> Iterator[Loaded | Skipped]:
     if not links:
         raise SkipItem("an index page with no posts found on it")
     for link in links:
         try:
-            page = fetcher.get(link)
+            page = fetcher.get(link, found_on=found_on)
             yield Loaded(web_document(extract_article(page.text, page.url), page.url,
                                       origin=link))
         except (FetchError, SkipItem) as e:
             yield Skipped(link, str(e))
+
+
+def _unique(urls: Iterable[str]) -> list[str]:
+    """The URLs in order, without a second one that normalizes like an earlier one."""
+    first: dict[str, str] = {}
+    for url in urls:
+        first.setdefault(normalize_url(url), url)
+    return list(first.values())
 
 
 # ---- small helpers ---------------------------------------------------------------------------
