@@ -7,12 +7,22 @@ chunks, and a log of ingest runs.
 
 Writes are transactional: a batch either lands whole or not at all. The schema carries a version
 (`PRAGMA user_version`) and is brought up to date by the migrations below when the file is opened.
+
+Opening checks the file: a file that is not SQLite, or one that `PRAGMA quick_check` finds
+damaged, is refused with the fix (`ktp doctor --repair`), so nothing is ever written into a
+damaged file. (A 0-byte file is what SQLite itself makes of a new database: it is a new, empty
+store.) Writers wait up to BUSY_TIMEOUT for one another, and a batch takes the write lock only
+when it writes, so two ingests interleave their batches.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
 import sqlite3
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -81,15 +91,33 @@ MIGRATIONS: list[str] = [
     ALTER TABLE chunks ADD COLUMN speaker TEXT;
     CREATE INDEX chunks_speaker ON chunks(speaker);
     """,
+    # 3: how each ingest run ended, and which process ran it (so that a run left open by a
+    # killed process can be told from one still going). Unfinished rows from before have no
+    # process: the next run marks them interrupted.
+    """
+    ALTER TABLE ingest_runs ADD COLUMN status TEXT;
+    ALTER TABLE ingest_runs ADD COLUMN process TEXT;
+    UPDATE ingest_runs SET status = 'finished' WHERE finished_at IS NOT NULL;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # A document's metadata as search and evidence rows carry it: without its speaker turns.
 LIGHT_META = "json_remove(d.meta, '$.turns')"
 _FTS_TABLES = ("chunks_fts", "chunks_fts_plain")
+BUSY_TIMEOUT = 30.0  # seconds a writer waits for another's batch to commit
+BATCH_HOLD = 0.5  # seconds a batch keeps the write lock before it commits what it has
+SQLITE_HEADER = b"SQLite format 3\x00"
+# Files that passed quick_check in this process, with the state (sizes, times) they had then:
+# a store opened again unchanged (the web UI opens one per page) is not checked again.
+_CHECKED: dict[str, tuple] = {}
 
 
 class StoreError(KtpError, RuntimeError):
     """The store cannot be used as asked; the message says what to do."""
+
+
+class DamagedStore(StoreError):
+    """The file is not a SQLite database, or SQLite finds it damaged."""
 
 
 @dataclass(frozen=True)
@@ -128,16 +156,42 @@ class CorpusStore:
             subject = current_subject().name
         self.subject = subject
         self.path = Path(path)
+        self._batch: _Batch | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        check_header(self.path)
         self.db = sqlite3.connect(self.path, isolation_level=None,  # explicit transactions only
-                                  check_same_thread=not shared)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA foreign_keys = ON")
-        self.db.execute("PRAGMA journal_mode = WAL")
-        # With WAL, NORMAL keeps every commit atomic and the file consistent after a crash; it
-        # skips the fsync per commit (a power cut may lose the last commits, never corrupt).
-        self.db.execute("PRAGMA synchronous = NORMAL")
-        self._migrate()
+                                  check_same_thread=not shared, timeout=BUSY_TIMEOUT)
+        try:
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self._check()
+            self.db.execute("PRAGMA journal_mode = WAL")
+            # With WAL, NORMAL keeps every commit atomic and the file consistent after a crash;
+            # it skips the fsync per commit (a power cut may lose the last commits, never
+            # corrupt).
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        except BaseException as e:
+            self.db.close()
+            if isinstance(e, sqlite3.Error):
+                raise self._problem(e) from None
+            raise
+
+    def _check(self) -> None:
+        """Refuse a damaged file (PRAGMA quick_check), once per process and file state."""
+        state = _file_state(self.path)
+        if _CHECKED.get(str(self.path)) == state:
+            return
+        rows = [r[0] for r in self.db.execute("PRAGMA quick_check(5)")]
+        if rows != ["ok"]:
+            raise damaged(self.path, "; ".join(" ".join(r.split()) for r in rows)[:300])
+        _CHECKED[str(self.path)] = state
+
+    def _problem(self, error: sqlite3.Error) -> KtpError:
+        if isinstance(error, sqlite3.DatabaseError) and getattr(
+                error, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
+            return damaged(self.path, str(error))
+        return explain_sqlite(error, f" ({self.path})")
 
     def close(self) -> None:
         self.db.close()
@@ -159,12 +213,15 @@ class CorpusStore:
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     def transaction(self) -> "Transaction":
-        return Transaction(self.db)
+        return Transaction(self.db, self._batch)
 
-    def batched(self, every: int = 500) -> "_Batch":
-        """A long write in transactions of `every` calls to `.tick()`: far fewer commits than
-        one per document, and a crash rolls back only the open batch, never half a document."""
-        return _Batch(self.db, every)
+    def batched(self, every: int = 500, hold: float = BATCH_HOLD) -> "_Batch":
+        """A long write in transactions of up to `every` calls to `.tick()`: far fewer commits
+        than one per document, and a crash rolls back only the open batch, never half a
+        document. The write lock is taken by the first write of a batch, not before (reading
+        and parsing hold no lock), and a batch open for `hold` seconds commits at the next
+        tick, so that another writer waits for at most about that long."""
+        return _Batch(self, every, hold)
 
     # ---- writing ------------------------------------------------------------------------------
     def add(self, doc: Document, chunks: list[Chunk] | None = None) -> str:
@@ -365,56 +422,202 @@ class CorpusStore:
         return {"speaker": speaker, "speaker_is": 1}
 
     # ---- ingest runs --------------------------------------------------------------------------
-    def start_run(self, sources: list[str]) -> int:
-        with self.transaction():
-            return self.db.execute("INSERT INTO ingest_runs (started_at, sources) VALUES (?, ?)",
-                                   (_now(), json.dumps(sources))).lastrowid
+    @contextmanager
+    def run(self, sources: list[str]) -> Iterator["Run"]:
+        """One ingest run, always closed: "finished" when the block ends, "failed" (with the
+        error) when it raises, "interrupted" on Ctrl-C. Set `run.summary` (a dict, or a
+        function returning one, read when the run closes) to record what was done so far.
 
-    def finish_run(self, run_id: int, summary: dict) -> None:
+            with store.run(["notes/"]) as run:
+                run.summary = summary.as_dict
+                ...
+        """
+        run = Run(self.start_run(sources))
+        try:
+            yield run
+        except BaseException as e:
+            status = "interrupted" if isinstance(e, (KeyboardInterrupt, SystemExit)) else \
+                f"failed: {type(e).__name__}: {e}"[:500]
+            try:  # the run's own error is what matters; closing the record is best effort
+                self.finish_run(run.id, run.current(), status=status)
+            except Exception:
+                pass
+            raise
+        self.finish_run(run.id, run.current())
+
+    def start_run(self, sources: list[str]) -> int:
+        """Record a run as started by this process. Earlier runs left unfinished by processes
+        that are gone (killed, crashed) are marked interrupted."""
         with self.transaction():
-            self.db.execute("UPDATE ingest_runs SET finished_at = ?, summary = ? WHERE id = ?",
-                            (_now(), json.dumps(summary, sort_keys=True), run_id))
+            for row in self.db.execute("SELECT id, process FROM ingest_runs WHERE finished_at IS"
+                                       " NULL AND (status IS NULL OR status = 'running')"
+                                       ).fetchall():
+                if not _alive(row["process"]):
+                    self.db.execute("UPDATE ingest_runs SET status = 'interrupted' WHERE id = ?",
+                                    (row["id"],))
+            return self.db.execute(
+                "INSERT INTO ingest_runs (started_at, sources, status, process)"
+                " VALUES (?, ?, 'running', ?)",
+                (_now(), json.dumps(sources), _process_token(os.getpid()))).lastrowid
+
+    def finish_run(self, run_id: int, summary: dict, status: str = "finished") -> None:
+        with self.transaction():
+            self.db.execute("UPDATE ingest_runs SET finished_at = ?, summary = ?, status = ?"
+                            " WHERE id = ?",
+                            (_now(), json.dumps(summary, sort_keys=True), status, run_id))
 
     def runs(self, limit: int = 10) -> list[dict]:
+        """The last runs, newest first; `status`: running, finished, failed: …, interrupted."""
         rows = self.db.execute("SELECT * FROM ingest_runs ORDER BY id DESC LIMIT ?", (limit,))
         return [{"id": r["id"], "started_at": r["started_at"], "finished_at": r["finished_at"],
                  "sources": json.loads(r["sources"]),
-                 "summary": json.loads(r["summary"]) if r["summary"] else None} for r in rows]
+                 "summary": json.loads(r["summary"]) if r["summary"] else None,
+                 "status": _run_status(r)} for r in rows]
+
+    def rebuild_search_index(self) -> int:
+        """Fill the full-text tables again from the chunks (after a repair); returns rows."""
+        with self.transaction():
+            for table in _FTS_TABLES:
+                self.db.execute(f"DELETE FROM {table}")
+                self.db.execute(f"INSERT INTO {table} (rowid, text, title) SELECT c.rowid,"
+                                " c.text, d.title FROM chunks c JOIN documents d"
+                                " ON d.id = c.doc_id")
+            return self.db.execute("SELECT COUNT(*) FROM chunks_fts").fetchone()[0]
+
+
+@dataclass
+class Run:
+    """An open ingest run (see `CorpusStore.run`)."""
+    id: int
+    summary: object = None  # a dict, or a function returning one
+
+    def current(self) -> dict:
+        summary = self.summary() if callable(self.summary) else self.summary
+        return dict(summary or {})
+
+
+def _run_status(row: sqlite3.Row) -> str:
+    if row["status"] == "running" and not _alive(row["process"]):
+        return "interrupted"
+    return row["status"] or ("finished" if row["finished_at"] else "interrupted")
+
+
+def _process_token(pid: int) -> str:
+    """host:pid:start time of a process (the start time tells a reused pid apart)."""
+    return f"{socket.gethostname()}:{pid}:{_start_time(pid)}"
+
+
+def _start_time(pid: int) -> str:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[19]  # field 22, after the command's name
+    except (OSError, IndexError):
+        return ""
+
+
+def _alive(token: str | None) -> bool:
+    """Whether the process that wrote `token` still runs (False when we cannot tell: a run
+    recorded on another host, or before processes were recorded)."""
+    if not token:
+        return False
+    host, _, rest = token.partition(":")
+    pid_text, _, started = rest.partition(":")
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, run by someone else
+    return _start_time(pid) == started
+
+
+def check_header(path: Path) -> None:
+    """Refuse a file that is not SQLite (a 0-byte file is a new database, as SQLite has it)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    except IsADirectoryError:
+        raise StoreError(f"{path} is a folder, not the corpus file",
+                         fix="move it away, or point KTP_HOME at another data home") from None
+    if head and head != SQLITE_HEADER:
+        raise DamagedStore(f"{path} is not a SQLite database (it begins {head[:16]!r})",
+                           fix="run `ktp doctor --repair` to move it aside and start a new "
+                               "corpus, or restore it from a backup")
+
+
+def damaged(path: Path, detail: str) -> DamagedStore:
+    return DamagedStore(f"{path} is damaged ({detail}); nothing will be written into it",
+                        fix="run `ktp doctor --repair` to recover what can be read into a new "
+                            "file (the damaged one is kept beside it), or restore a backup")
+
+
+def _file_state(path: Path) -> tuple:
+    def state(p: Path) -> tuple:
+        try:
+            st = p.stat()
+            return st.st_size, st.st_mtime_ns, st.st_ino
+        except OSError:
+            return ()
+    return state(path), state(path.with_name(path.name + "-wal"))
 
 
 class Transaction:
-    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK if the block raises. Nested use joins the outer one."""
+    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK if the block raises. Used inside an open transaction
+    it is a savepoint: a block that raises undoes its own writes, and the outer one goes on.
+    Inside a batch (`CorpusStore.batched`) the transaction it begins is left open for the batch
+    to commit."""
 
-    def __init__(self, db: sqlite3.Connection):
-        self.db, self.outer = db, False
+    def __init__(self, db: sqlite3.Connection, batch: "_Batch | None" = None):
+        self.db, self.batch, self.mode = db, batch, "outer"
 
     def __enter__(self):
-        self.outer = not self.db.in_transaction
-        if self.outer:
+        if not self.db.in_transaction:
             self.db.execute("BEGIN IMMEDIATE")
+            if self.batch is None:
+                return self
+            self.batch.began()
+        self.mode = "savepoint"
+        self.db.execute("SAVEPOINT ktp_write")
         return self
 
     def __exit__(self, exc_type, *exc) -> None:
-        if self.outer:
+        if not self.db.in_transaction:
+            return  # SQLite already rolled it back (a full disk, an I/O error)
+        if self.mode == "outer":
             self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+            return
+        if exc_type:
+            self.db.execute("ROLLBACK TO ktp_write")
+        self.db.execute("RELEASE ktp_write")
 
 
 class _Batch:
-    def __init__(self, db: sqlite3.Connection, every: int):
-        self.db, self.every, self.count = db, every, 0
+    def __init__(self, store: CorpusStore, every: int, hold: float):
+        self.store, self.db, self.every, self.hold = store, store.db, every, hold
+        self.pending, self.since, self.outer = 0, 0.0, None
 
     def __enter__(self) -> "_Batch":
-        self.db.execute("BEGIN IMMEDIATE")
+        self.outer, self.store._batch = self.store._batch, self
         return self
 
+    def began(self) -> None:
+        self.pending, self.since = 0, time.monotonic()
+
     def tick(self) -> None:
-        self.count += 1
-        if self.count % self.every == 0:
+        self.pending += 1
+        if self.db.in_transaction and (self.pending >= self.every
+                                       or time.monotonic() - self.since >= self.hold):
             self.db.execute("COMMIT")
-            self.db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type, *exc) -> None:
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        self.store._batch = self.outer
+        if self.db.in_transaction and self.outer is None:
+            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
 def migrate(db: sqlite3.Connection, migrations: list[str], newer) -> None:

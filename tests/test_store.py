@@ -1,11 +1,18 @@
-"""The corpus store: round trip, idempotence, replacement, atomic batches, schema versions."""
+"""The corpus store: round trip, idempotence, replacement, atomic batches, schema versions, damaged
+files refused, writers that interleave, and run records that are always closed."""
+import os
+import random
 import sqlite3
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
 
+from conftest import REPO
 from corpus.model import Chunk, Document
-from corpus.store import SCHEMA_VERSION, CorpusStore, StoreError
+from corpus.store import (MIGRATIONS, SCHEMA_VERSION, CorpusStore, DamagedStore, StoreError,
+                          _statements)
 
 
 def doc(i="doc:a", text="Some words about agents.\n\nAnd a second paragraph.", **kw):
@@ -123,3 +130,152 @@ def test_ingest_runs_are_logged(store):
 def test_document_ids_must_name_their_kind():
     with pytest.raises(ValueError, match="<kind>:<name>"):
         doc("no-colon")
+
+
+# ---- a damaged file is refused, never written into ------------------------------------------
+def filled(path, n=300):
+    """A store with enough documents to span many pages."""
+    with CorpusStore(path) as s:
+        s.add_many(doc(f"doc:{i}", f"passage {i} about agents and tokenizers. " * 40)
+                   for i in range(n))
+        s.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+def test_a_file_that_is_not_sqlite_is_refused_and_left_as_it_was(tmp_path):
+    path = tmp_path / "corpus.sqlite3"
+    path.write_bytes(b"these are my notes, not a database\n" * 50)
+    before = path.read_bytes()
+    with pytest.raises(DamagedStore, match="not a SQLite database.*ktp doctor --repair"):
+        CorpusStore(path)
+    assert path.read_bytes() == before
+
+
+def test_an_empty_file_is_a_new_store(tmp_path):
+    """SQLite itself treats a 0-byte file as a new database; there is nothing in it to lose."""
+    path = tmp_path / "corpus.sqlite3"
+    path.touch()
+    with CorpusStore(path) as s:
+        assert s.schema_version == SCHEMA_VERSION and s.counts()["documents"] == 0
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage in the middle"])
+def test_a_damaged_store_is_refused_with_the_fix(tmp_path, damage):
+    path = filled(tmp_path / "corpus.sqlite3")
+    size = path.stat().st_size
+    if damage == "truncated":
+        os.truncate(path, size // 2)
+    else:
+        with open(path, "r+b") as f:
+            f.seek(size // 2)
+            f.write(random.Random(1).randbytes(16384))
+    before = path.read_bytes()
+    with pytest.raises(DamagedStore, match="damaged.*ktp doctor --repair"):
+        CorpusStore(path)
+    assert path.read_bytes() == before  # nothing written into it
+
+
+def test_a_store_checked_once_is_checked_again_when_the_file_changes(tmp_path):
+    path = filled(tmp_path / "corpus.sqlite3", n=5)
+    with CorpusStore(path):
+        pass  # checked, and remembered as good in this process
+    with open(path, "r+b") as f:
+        f.seek(path.stat().st_size // 2)
+        f.write(b"\xff" * 4096)
+    with pytest.raises(DamagedStore):
+        CorpusStore(path)
+
+
+# ---- writers: savepoints, and the write lock only while writing -------------------------------
+def test_a_failing_write_inside_a_batch_undoes_only_itself(store):
+    with store.batched() as batch:
+        store.add(doc("doc:one"))
+        batch.tick()
+        with pytest.raises(sqlite3.IntegrityError):
+            with store.transaction():
+                store.db.execute("INSERT INTO documents (id) VALUES ('doc:broken')")
+        store.add(doc("doc:two"))
+        batch.tick()
+    assert [d.id for d in store.documents()] == ["doc:one", "doc:two"]
+
+
+def test_a_batch_holds_the_write_lock_only_while_it_writes(tmp_path):
+    path = tmp_path / "corpus.sqlite3"
+    with CorpusStore(path) as first, CorpusStore(path) as second:
+        second.db.execute("PRAGMA busy_timeout = 100")
+        with first.batched(hold=0) as batch:
+            # Reading and parsing before the first write hold no lock: another writer goes on.
+            second.add(doc("doc:other"))
+            first.add(doc("doc:mine"))
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                second.add(doc("doc:waits"))  # the batch is writing
+            batch.tick()  # open longer than `hold`: committed, the lock is free again
+            second.add(doc("doc:waits"))
+    with CorpusStore(path) as s:
+        assert {d.id for d in s.documents()} == {"doc:other", "doc:mine", "doc:waits"}
+
+
+# ---- run records ------------------------------------------------------------------------------
+def test_a_run_is_closed_even_when_it_fails(store):
+    with pytest.raises(RuntimeError):
+        with store.run(["a/"]) as run:
+            run.summary = lambda: {"loaded": 1}
+            raise RuntimeError("the disk went away")
+    [logged] = store.runs()
+    assert logged["status"] == "failed: RuntimeError: the disk went away"
+    assert logged["summary"] == {"loaded": 1} and logged["finished_at"] is not None
+    with pytest.raises(KeyboardInterrupt):
+        with store.run(["b/"]):
+            raise KeyboardInterrupt
+    assert store.runs()[0]["status"] == "interrupted"
+    with store.run(["c/"]) as run:
+        run.summary = {"loaded": 0}
+    assert store.runs()[0]["status"] == "finished"
+
+
+START_A_RUN = """
+import os, signal, sys, time
+from corpus.store import CorpusStore
+store = CorpusStore(sys.argv[1])
+store.start_run([sys.argv[2]])
+print("started", flush=True)
+if sys.argv[2] == "killed":
+    os.kill(os.getpid(), signal.SIGKILL)
+time.sleep(60)
+"""
+
+
+def test_a_run_left_open_by_a_killed_process_is_marked_interrupted(tmp_path):
+    path = tmp_path / "corpus.sqlite3"
+    CorpusStore(path).close()
+    run = [sys.executable, "-c", START_A_RUN, str(path)]
+    killed = subprocess.run([*run, "killed"], capture_output=True, text=True, cwd=REPO)
+    assert killed.returncode == -9 and killed.stdout == "started\n", killed.stderr
+    alive = subprocess.Popen([*run, "alive"], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    try:
+        assert alive.stdout.readline() == "started\n"
+        with CorpusStore(path) as s:
+            s.start_run(["mine"])
+            status = {r["sources"][0]: r["status"] for r in s.runs()}
+        assert status == {"killed": "interrupted", "alive": "running", "mine": "running"}
+    finally:
+        alive.kill()
+        alive.wait()
+    with CorpusStore(path) as s:  # once it is gone, it reads as interrupted too
+        assert {r["sources"][0]: r["status"] for r in s.runs()}["alive"] == "interrupted"
+
+
+def test_unfinished_runs_from_before_run_status_are_interrupted(tmp_path):
+    path = tmp_path / "corpus.sqlite3"
+    db = sqlite3.connect(path)
+    for statement in _statements(MIGRATIONS[0]) + _statements(MIGRATIONS[1]):
+        db.execute(statement)
+    db.execute("INSERT INTO ingest_runs (started_at, sources) VALUES ('2024-01-01', '[\"x\"]')")
+    db.execute("INSERT INTO ingest_runs (started_at, finished_at, sources) VALUES"
+               " ('2024-01-02', '2024-01-02', '[\"y\"]')")
+    db.execute("PRAGMA user_version = 2")
+    db.commit()
+    db.close()
+    with CorpusStore(path) as s:
+        s.start_run(["z"])
+        assert [r["status"] for r in s.runs()] == ["running", "finished", "interrupted"]
