@@ -195,15 +195,9 @@ def _feed_link(html: str, base: str) -> str | None:
 def _feed_links(xml_text: str, base: str) -> tuple[list[str], str | None]:
     """The post links of an RSS or Atom feed, and what is wrong with it if it breaks off or is
     malformed: the links read before that point are kept."""
-    parser = ET.XMLPullParser(events=("end",))
-    problem = None
-    try:
-        parser.feed(xml_text.encode())
-        parser.close()
-    except ET.ParseError as e:
-        problem = str(e)
+    elements, problem = _parsed_until_broken(xml_text.encode())
     links = []
-    for _, el in parser.read_events():
+    for el in elements:
         if el.tag.endswith("link") and el.text:  # RSS
             links.append(el.text)
         elif el.tag.endswith("}link") and el.get("href") and el.get("rel", "alternate") == \
@@ -212,6 +206,22 @@ def _feed_links(xml_text: str, base: str) -> tuple[list[str], str | None]:
     feed_home = normalize_url(urljoin(base, "/"))
     posts = [urljoin(base, link.strip()) for link in links]
     return _unique(p for p in posts if normalize_url(p) != feed_home)[:MAX_POSTS], problem
+
+
+def _parsed_until_broken(xml: bytes) -> tuple[list, str | None]:
+    """The elements of an XML document as they close, up to where it breaks off or goes wrong
+    (and what went wrong there)."""
+    parser = ET.XMLPullParser(events=("end",))
+    elements: list = []
+    try:
+        parser.feed(xml)
+        for _, el in parser.read_events():  # raises at the spot where the XML goes wrong
+            elements.append(el)
+        parser.close()  # raises if the XML was cut short
+        elements.extend(el for _, el in parser.read_events())
+    except ET.ParseError as e:
+        return elements, str(e)
+    return elements, None
 
 
 def _index_links(html: str, base: str) -> list[str]:

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from corpus.store import CorpusStore
-from ingest.http_fetch import USER_AGENT, Fetcher
+from ingest.http_fetch import USER_AGENT, Fetcher, same_site
 from ingest.run import ingest_paths
 from ui.cli import cli
 from web_server import SiteServer
@@ -154,3 +154,193 @@ def test_an_unreachable_host_fails_fast_and_is_not_tried_again(tmp_path, store):
     assert "cannot connect" in reasons[0]
     assert reasons[1].endswith("(host unreachable earlier in this run)")
     assert "cannot connect" in reasons[2]
+
+
+# ---- hostile servers and links beyond what was asked for ---------------------------------------
+MB = 1 << 20
+ITEM = "<item><title>{title}</title><link>{url}</link></item>"
+
+
+def feed_of(*urls: str) -> str:
+    items = "".join(ITEM.format(title=f"Post {i}", url=url) for i, url in enumerate(urls))
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}'\
+           "</channel></rss>"
+
+
+def hostile_site() -> SiteServer:
+    """The tiny blog, plus feeds and redirects that reach elsewhere. `localhost` is the same
+    server under another host name: to the fetcher, another site on a loopback address."""
+    web = site()
+    first, second = web.url + "/2024/01/02/first-post/", web.url + "/2024/03/04/second-post/"
+    elsewhere = web.url.replace("127.0.0.1", "localhost")
+    three = feed_of(first, second, web.url + "/2024/05/05/third-post/")
+    web.routes.update({
+        "/truncated-feed.xml": ("application/rss+xml", three[:three.index("third-post")]),
+        "/garbage-feed.xml": ("application/rss+xml", "<rss><channel><item><<<"),
+        "/blog/": ("text/html", INDEX.replace("/feed.xml", "/truncated-feed.xml")),
+        "/mixed-feed.xml": ("application/rss+xml", feed_of(
+            first, elsewhere + "/2024/03/04/second-post/")),
+        "/hop-feed.xml": ("application/rss+xml", feed_of(first, web.url + "/hop/")),
+        "/2024/05/06/odd-charset/": ("text/html; charset=bogus-xyz", POST.format(
+            title="Odd charset", date="2024-05-06", para="A naïve café.").encode()),
+    })
+    web.redirects.update({
+        "/to-ftp": "ftp://127.0.0.1/post.txt",
+        "/to-private": "http://10.255.255.1/2024/01/02/first-post/",
+        "/to-localhost": elsewhere + "/2024/01/02/first-post/",
+        "/hop/": elsewhere + "/2024/03/04/second-post/",
+    })
+    return web
+
+
+def around(web: SiteServer, path: str) -> list[str]:
+    """A bad URL between two good posts: the posts must still be loaded."""
+    return [web.url + "/2024/01/02/first-post/", web.url + path,
+            web.url + "/2024/03/04/second-post/"]
+
+
+def test_a_body_without_end_is_dropped_at_the_size_cap(tmp_path, store):
+    with hostile_site() as web:
+        summary = ingest_paths(around(web, "/endless"), store,
+                               fetcher=fetcher(tmp_path, max_bytes=256 * 1024))
+        assert web.finished["/endless"].wait(10)  # we hung up on it...
+        assert web.sent["/endless"] < 64 * MB  # ...long before it would stop (never)
+        assert web.hits["/endless"] == 1  # too big is not worth asking again
+    assert summary.loaded == 2
+    assert [s["reason"] for s in summary.skipped] == [
+        f"{web.url}/endless: stopped after 256 KB (the cap); is it a page?"]
+
+
+def test_headers_sent_a_byte_at_a_time_meet_the_time_limit(tmp_path, store):
+    # The bytes keep coming faster than the 5 s socket timeout, so only the limit on the
+    # whole fetch can end it.
+    with hostile_site() as web:
+        summary = ingest_paths(around(web, "/slow-headers"), store,
+                               fetcher=fetcher(tmp_path, timeout=5, max_seconds=0.5))
+        assert web.finished["/slow-headers"].wait(10)
+        assert web.hits["/slow-headers"] == 1
+    assert summary.loaded == 2
+    [reason] = [s["reason"] for s in summary.skipped]
+    assert reason.startswith(f"{web.url}/slow-headers: gave up after 0.5 s, the time limit")
+
+
+def test_a_huge_content_length_is_refused_before_reading(tmp_path, store):
+    with hostile_site() as web:
+        summary = ingest_paths(around(web, "/huge"), store, fetcher=fetcher(tmp_path))
+        assert web.hits["/huge"] == 1
+    assert summary.loaded == 2
+    [reason] = [s["reason"] for s in summary.skipped]
+    assert reason.startswith(f"{web.url}/huge: the server announces 931 GB (Content-Length), "
+                             "more than the 20 MB cap")
+
+
+def test_an_unknown_charset_is_read_as_utf8(tmp_path, store):
+    with hostile_site() as web:
+        summary = ingest_paths([web.url + "/2024/05/06/odd-charset/"], store,
+                               fetcher=fetcher(tmp_path))
+    assert (summary.loaded, summary.skipped) == (1, [])
+    [doc] = list(store.documents())
+    assert "A naïve café." in doc.text
+
+
+def test_a_truncated_feed_keeps_the_posts_before_the_break(tmp_path, store):
+    with hostile_site() as web:
+        summary = ingest_paths([web.url + "/truncated-feed.xml", web.url + "/garbage-feed.xml"],
+                               store, fetcher=fetcher(tmp_path))
+    assert sorted(d.title for d in store.documents()) == ["First post", "Second post"]
+    broken, garbage = summary.skipped
+    assert broken["path"] == web.url + "/truncated-feed.xml"
+    assert "the feed is cut short or malformed (no element found: line 1" in broken["reason"]
+    assert broken["reason"].endswith("kept the 2 posts listed before that point")
+    assert garbage["reason"].startswith(f"{web.url}/garbage-feed.xml: the feed cannot be read")
+
+
+def test_an_index_whose_feed_breaks_off_falls_back_on_its_own_links(tmp_path, store):
+    with hostile_site() as web:
+        summary = ingest_paths([web.url + "/blog/"], store, fetcher=fetcher(tmp_path))
+    assert summary.loaded == 2
+    [note] = summary.skipped
+    assert note["path"] == web.url + "/truncated-feed.xml"
+    assert note["reason"].endswith("the index page's links were used as well")
+
+
+def test_a_feed_link_to_another_host_is_skipped_and_says_how_to_allow_it(tmp_path, store):
+    second = "/2024/03/04/second-post/"
+    with hostile_site() as web:
+        summary = ingest_paths([web.url + "/mixed-feed.xml"], store,
+                               fetcher=fetcher(tmp_path, allow_loopback=True))
+        assert web.hits[second] == 0  # never fetched
+    elsewhere = web.url.replace("127.0.0.1", "localhost") + second
+    assert summary.loaded == 1
+    assert summary.skipped == [{"path": elsewhere, "reason": (
+        f"{elsewhere}: on another site than 127.0.0.1, where the link was found; not fetched "
+        "(to fetch it, add --allow-host localhost)")}]
+    with hostile_site() as web:
+        allowed = ingest_paths([web.url + "/mixed-feed.xml"], store, fetcher=fetcher(
+            tmp_path / "2", allow_hosts=["localhost"], allow_loopback=True))
+    assert (allowed.loaded, allowed.skipped) == (2, [])  # a new server: both posts are new
+
+
+def test_an_allowed_host_on_a_loopback_address_is_still_refused(tmp_path, store):
+    # The user named 127.0.0.1 (trusted) and allowed localhost as a site, but not its address:
+    # a link nobody typed must not lead into the machine's own network.
+    second = "/2024/03/04/second-post/"
+    with hostile_site() as web:
+        summary = ingest_paths([web.url + "/mixed-feed.xml"], store,
+                               fetcher=fetcher(tmp_path, allow_hosts=["localhost"]))
+        assert web.hits[second] == 0
+    assert summary.loaded == 1
+    [reason] = [s["reason"] for s in summary.skipped]
+    assert "localhost is a loopback address (127.0.0.1)" in reason
+    assert reason.endswith("only public addresses are fetched unless you name the URL yourself")
+
+
+def test_redirects_go_only_to_http_and_never_into_a_private_network(tmp_path, store):
+    with hostile_site() as web:
+        paths = [web.url + p for p in ("/to-ftp", "/to-private", "/to-localhost")]
+        summary = ingest_paths(paths, store, fetcher=fetcher(tmp_path, allow_loopback=True))
+        strict = ingest_paths([web.url + "/to-localhost"], store,
+                              fetcher=fetcher(tmp_path / "2"))
+    ftp, private = [s["reason"] for s in summary.skipped]
+    assert ftp == (f"{web.url}/to-ftp: redirected to ftp://127.0.0.1/post.txt; only http and "
+                   "https redirects are followed")
+    assert "redirected to http://10.255.255.1/" in private
+    assert "10.255.255.1 is a private address (10.255.255.1)" in private
+    assert summary.loaded == 1  # the user's URL may move to another public (here: allowed) host
+    [loopback] = [s["reason"] for s in strict.skipped]
+    assert "localhost is a loopback address (127.0.0.1)" in loopback
+
+
+def test_a_discovered_link_redirecting_to_another_host_follows_the_site_rule(tmp_path, store):
+    with hostile_site() as web:
+        summary = ingest_paths([web.url + "/hop-feed.xml"], store,
+                               fetcher=fetcher(tmp_path, allow_loopback=True))
+        allowed = ingest_paths([web.url + "/hop-feed.xml"], CorpusStore(tmp_path / "2.sqlite3"),
+                               fetcher=fetcher(tmp_path / "2", allow_loopback=True,
+                                               allow_hosts=["localhost"]))
+    assert summary.loaded == 1
+    assert summary.skipped == [{"path": web.url + "/hop/", "reason": (
+        f"{web.url}/hop/: redirected to another site (localhost); not followed (to follow it, "
+        "add --allow-host localhost)")}]
+    assert (allowed.loaded, allowed.skipped) == (2, [])
+
+
+def test_the_same_site_is_the_host_with_or_without_www():
+    assert same_site("http://www.example.org/a", "https://example.org/b")
+    assert not same_site("http://blog.example.org/a", "https://example.org/b")
+    fetcher_ = Fetcher("unused", allow_hosts=["https://WWW.Example.org:8080/", "other.net"])
+    assert fetcher_.allow_hosts == {"example.org", "other.net"}
+
+
+def test_the_cli_carries_allow_host_into_the_fetcher(tmp_path, data_home):
+    def reasons(*extra):
+        result = CliRunner().invoke(cli, ["ingest", web.url + "/mixed-feed.xml", "--delay", "0",
+                                          "--json", *extra])
+        assert result.exit_code == 0, result.output
+        return [s["reason"] for s in json.loads(result.output)["skipped"]]
+
+    with hostile_site() as web:
+        [off_site] = reasons()
+        [loopback] = reasons("--allow-host", "localhost")  # the site is allowed, not loopback
+    assert off_site.endswith("(to fetch it, add --allow-host localhost)")
+    assert "localhost is a loopback address" in loopback

@@ -108,6 +108,9 @@ def up(ctx: click.Context, port: int, no_serve: bool, as_json: bool) -> None:
               help="Read every input as this format instead of detecting it.")
 @click.option("--delay", default=1.0, show_default=True, type=click.FloatRange(0),
               help="Seconds between requests to the same web host.")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="HOST",
+              help="A host that links found in a feed or index may lead to, besides the "
+                   "page's own site (repeatable; its address must still be public).")
 @click.option("--author", metavar="NAME",
               help="Who wrote the inputs that do not say so themselves (you vouch for it; "
                    "retweets and other accounts' archives keep their own authors).")
@@ -115,7 +118,8 @@ def up(ctx: click.Context, port: int, no_serve: bool, as_json: bool) -> None:
 @click.pass_context
 @_fail_nicely
 def ingest(ctx: click.Context, paths: tuple[str, ...], from_registry: bool, forced: str | None,
-           delay: float, author: str | None, as_json: bool) -> None:
+           delay: float, allow_hosts: tuple[str, ...], author: str | None,
+           as_json: bool) -> None:
     """Add his material to the corpus: files, folders (recursively), archives and URLs.
 
     Each input's format is detected from its content: an X archive (zip, folder or
@@ -167,7 +171,7 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], from_registry: bool, forc
     if not paths:
         raise click.UsageError("name files, folders or URLs to ingest, or use --registry")
     home = _home(ctx)
-    fetcher = Fetcher(home.root / "http-cache", delay=delay)
+    fetcher = Fetcher(home.root / "http-cache", delay=delay, allow_hosts=allow_hosts)
     with CorpusStore(home.corpus_db) as store:
         summary = ingest_paths(paths, store, progress, forced, fetcher, author=author)
 
