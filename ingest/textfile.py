@@ -74,10 +74,13 @@ def read_text_file(path: Path) -> Document:
         raise SkipItem(f"front matter: {e}") from None
 
 
-_FENCE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.M | re.S)
-_HTML_TAG = re.compile(r"<(?:img\b[^>]*?\balt=[\"']([^\"']*)[\"'][^>]*|/?[a-zA-Z][^>]*)>")
-_LIQUID = re.compile(r"{%.*?%}|{{.*?}}", re.S)
-_HIDDEN = re.compile(r"<(script|style)\b.*?</\1\s*>", re.S | re.I)  # never shown to a reader
+# Every pattern here runs over untrusted text in linear time: no lazy `.*?` that could scan to
+# the end of the file from each of many unclosed openers (`<script ` fifty thousand times took
+# minutes); tags stop at the next `<` or `>`, Liquid tags are short, fences are found by lines.
+_FENCE_LINE = re.compile(r"^(```|~~~)", re.M)
+_HTML_TAG = re.compile(r"<(?:img\b[^<>]*?\balt=[\"']([^\"'<>]*)[\"'][^<>]*|/?[a-zA-Z][^<>]*)>")
+_LIQUID = re.compile(r"{%[^\n]{0,400}?%}|{{[^\n]{0,400}?}}")
+_HIDDEN_OPEN = re.compile(r"<(script|style)\b", re.I)
 
 
 def reading_text(markdown: str) -> str:
@@ -85,17 +88,48 @@ def reading_text(markdown: str) -> str:
     captions and styled divs) and Liquid tags removed, their text and image alt text kept;
     fenced code is left exactly as written."""
     out, pos = [], 0
-    for fence in _FENCE.finditer(markdown):
-        out.append(_strip_markup(markdown[pos:fence.start()]))
-        out.append(fence.group(0))
-        pos = fence.end()
+    for start, end in fenced_blocks(markdown):
+        out.append(_strip_markup(markdown[pos:start]))
+        out.append(markdown[start:end])
+        pos = end
     out.append(_strip_markup(markdown[pos:]))
     return re.sub(r"\n{3,}", "\n\n", "".join(out)).strip()
 
 
+def fenced_blocks(text: str) -> list[tuple[int, int]]:
+    """[start, end) of each fenced code block: from a line opening with ``` or ~~~ to the next
+    line that is the same fence alone; an unclosed fence is not a block."""
+    blocks, pos = [], 0
+    while m := _FENCE_LINE.search(text, pos):
+        fence = m.group(1)
+        close = re.compile(rf"^{re.escape(fence)}[ \t]*$", re.M).search(text, m.end())
+        if close is None:
+            break  # unclosed: every later opener would be unclosed too (same search)
+        blocks.append((m.start(), close.end()))
+        pos = close.end()
+    return blocks
+
+
 def _strip_markup(text: str) -> str:
-    text = _HIDDEN.sub("", _LIQUID.sub("", text))
+    text = _without_hidden(_LIQUID.sub("", text))
     return _HTML_TAG.sub(lambda m: m.group(1) or "", text)
+
+
+def _without_hidden(text: str) -> str:
+    """Script and style elements dropped whole (never shown to a reader). An unclosed one is
+    more likely prose about a tag than a script: the text after it stays."""
+    out, pos, lower = [], 0, None
+    while m := _HIDDEN_OPEN.search(text, pos):
+        lower = lower if lower is not None else text.lower()
+        out.append(text[pos:m.start()])
+        close = lower.find(f"</{m.group(1).lower()}", m.end())
+        if close < 0:
+            out.append(text[m.start():])
+            return "".join(out)
+        gt = text.find(">", close)
+        pos = len(text) if gt < 0 else gt + 1
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def attribute_text(path: Path, meta: dict, doc_id: str, url) -> Attribution:
@@ -161,14 +195,12 @@ def _jekyll_url(path: Path, date: str, slug: str) -> str | None:
 
 def _jekyll_site(path: Path) -> str | None:
     """The `url:` of the Jekyll site (`_config.yml`) a post lives in."""
-    import yaml
-
     for folder in path.resolve().parents:
         config = folder / "_config.yml"
         if config.exists():
             try:
-                site = (yaml.safe_load(config.read_text(encoding="utf-8")) or {}).get("url")
-            except (yaml.YAMLError, UnicodeDecodeError, AttributeError):
+                site = (load_yaml(config.read_text(encoding="utf-8")) or {}).get("url")
+            except (OSError, ValueError, AttributeError):  # ValueError: YAML and decoding
                 return None
             return str(site) if site else None
     return None

@@ -74,12 +74,12 @@ class Archive:
         """A zip member, read in pieces and never past MAX_FILE_BYTES, whatever its header
         claims; a member that expands far more than text does is a zip bomb."""
         info = self.zip.getinfo(where)
-        if info.file_size > MAX_FILE_BYTES:
-            raise SkipItem(_too_big(where, info.file_size))
         if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
             raise SkipItem(f"{where} would expand {info.file_size / info.compress_size:,.0f} "
                            f"times (text expands at most ~{MAX_RATIO}): a damaged or hostile "
                            "zip; download the archive again")
+        if info.file_size > MAX_FILE_BYTES:
+            raise SkipItem(_too_big(where, info.file_size))
         out, size = [], 0
         with self.zip.open(info) as member:
             while piece := member.read(1 << 20):
