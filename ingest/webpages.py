@@ -58,7 +58,7 @@ def _feed_posts(feed: Page, fetcher: Fetcher) -> Iterator[Loaded | Skipped]:
         raise SkipItem(f"{feed.url}: the feed cannot be read ({problem}); is it complete?")
     if problem:
         yield Skipped(feed.url, f"{feed.url}: the feed is cut short or malformed ({problem}); "
-                                f"kept the {len(links)} posts listed before that point")
+                                f"kept the {_posts_count(links)} listed before that point")
     yield from _posts(links, fetcher, feed.url)
 
 
@@ -258,6 +258,10 @@ def _posts(links: list[str], fetcher: Fetcher, found_on: str) -> Iterator[Loaded
                                       origin=link))
         except (FetchError, SkipItem) as e:
             yield Skipped(link, str(e))
+
+
+def _posts_count(links: list[str]) -> str:
+    return "post" if len(links) == 1 else f"{len(links)} posts"
 
 
 def _unique(urls: Iterable[str]) -> list[str]:
