@@ -1,4 +1,4 @@
-"""The data home: the one directory that holds all state (corpus, graph; later index, memory).
+"""The data home: the one directory that holds all state (corpus, graph, index, memory).
 
 Resolved from `KTP_HOME`, else `$XDG_DATA_HOME/ktp`, else `~/.local/share/ktp`. Nothing is ever
 written inside the source tree.
@@ -8,6 +8,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from corpus.errors import KtpError
+
+
+class HomeError(KtpError):
+    """The data home is missing or cannot be made."""
 
 
 @dataclass(frozen=True)
@@ -24,7 +30,25 @@ class DataHome:
         return cls((Path(xdg) / "ktp").resolve())
 
     def ensure(self) -> "DataHome":
-        self.root.mkdir(parents=True, exist_ok=True)
+        """Create the data home if it is missing (commands that write: up, ingest, build)."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise HomeError(f"the data home {self.root} is a file, not a folder",
+                            fix="point KTP_HOME (or --home) at a folder") from None
+        except OSError as e:
+            raise HomeError(f"cannot create the data home {self.root}: {e.strerror}",
+                            fix="create it yourself, or point KTP_HOME (or --home) at a "
+                                "folder you can write to") from None
+        return self
+
+    def require(self) -> "DataHome":
+        """The data home, which must exist already (commands that only read never create a
+        folder, so that a mistyped --home is an error, not a new empty home)."""
+        if not self.root.is_dir():
+            raise HomeError(f"there is no data home at {self.root}",
+                            fix="check --home / KTP_HOME, or create it with `ktp up` or "
+                                "`ktp ingest PATH`")
         return self
 
     @property

@@ -335,10 +335,7 @@ class CorpusStore:
 
     def fingerprint(self) -> str:
         """Changes whenever any document is added, replaced or removed."""
-        h = hashlib.sha256()
-        for row in self.db.execute("SELECT id, hash FROM documents ORDER BY id"):
-            h.update(f"{row['id']}\t{row['hash']}\n".encode())
-        return h.hexdigest()[:32]
+        return corpus_fingerprint(self.db)
 
     # ---- search -------------------------------------------------------------------------------
     def search(self, query: str | ParsedQuery, *, kind: str | None = None,
@@ -473,6 +470,17 @@ class CorpusStore:
                  "sources": json.loads(r["sources"]),
                  "summary": json.loads(r["summary"]) if r["summary"] else None,
                  "status": _run_status(r)} for r in rows]
+
+    def restore_chunks(self) -> int:
+        """Chunk again every document that has no chunks (after a repair lost them)."""
+        ids = [r[0] for r in self.db.execute("SELECT id FROM documents WHERE id NOT IN"
+                                             " (SELECT doc_id FROM chunks) ORDER BY id")]
+        with self.transaction():
+            for doc_id in ids:
+                doc = self.get(doc_id)
+                self.db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+                self._add(doc, None)
+        return len(ids)
 
     def rebuild_search_index(self) -> int:
         """Fill the full-text tables again from the chunks (after a repair); returns rows."""
@@ -644,6 +652,14 @@ def _statements(script: str) -> list[str]:
             out.append(buf.strip())
             buf = ""
     return out
+
+
+def corpus_fingerprint(db: sqlite3.Connection) -> str:
+    """The corpus's fingerprint (`CorpusStore.fingerprint`) read from any connection to it."""
+    h = hashlib.sha256()
+    for doc_id, digest in db.execute("SELECT id, hash FROM documents ORDER BY id"):
+        h.update(f"{doc_id}\t{digest}\n".encode())
+    return h.hexdigest()[:32]
 
 
 def _document(row: sqlite3.Row) -> Document:

@@ -31,21 +31,57 @@ class NetworkxGraphStore:
         os.replace(tmp, self.path)  # never leave a half-written graph in place of a good one
 
     def load(self):
-        """(graph, fingerprint), or (None, None) when there is no usable saved graph."""
+        """(graph, fingerprint), or (None, None) when there is no usable saved graph (missing,
+        unreadable, of an older format or of the wrong shape): it is derived, so it is built
+        again. `problem()` says what is wrong with it."""
         import networkx as nx
 
-        try:
-            payload = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None, None
-        if payload.get("format") != FORMAT:
+        payload, problem = self._read()
+        if problem:
             return None, None
         g = nx.MultiDiGraph()
         for node in payload["nodes"]:
+            node = dict(node)
             g.add_node(node.pop("id"), **node)
         for edge in payload["edges"]:
+            edge = dict(edge)
             g.add_edge(edge.pop("source"), edge.pop("target"), key=edge.pop("kind"), **edge)
         return g, payload["fingerprint"]
+
+    def problem(self) -> str | None:
+        """What makes the saved graph unusable, or None if it loads (or is simply not there)."""
+        if not self.path.exists():
+            return None
+        return self._read()[1]
+
+    def _read(self) -> tuple[dict | None, str | None]:
+        try:
+            payload = json.loads(self.path.read_text(encoding="utf-8"))
+        except OSError as e:
+            return None, f"cannot read it: {e.strerror}"
+        except ValueError as e:
+            return None, f"not JSON ({e})"
+        return payload, shape_problem(payload)
+
+
+def shape_problem(payload) -> str | None:
+    """None if `payload` is a saved graph of this format, else what is wrong with it."""
+    if not isinstance(payload, dict):
+        return f"a JSON {type(payload).__name__}, not an object with nodes and edges"
+    if payload.get("format") != FORMAT:
+        return f"format {payload.get('format')!r}, this ktp writes {FORMAT}"
+    if not isinstance(payload.get("fingerprint"), str):
+        return "no fingerprint"
+    nodes, edges = payload.get("nodes"), payload.get("edges")
+    if not isinstance(nodes, list) or not all(isinstance(n, dict) and isinstance(
+            n.get("id"), str) and "kind" in n for n in nodes):
+        return "`nodes` is not a list of nodes with an id and a kind"
+    ids = {n["id"] for n in nodes}
+    if not isinstance(edges, list) or not all(
+            isinstance(e, dict) and e.get("source") in ids and e.get("target") in ids
+            and isinstance(e.get("kind"), str) for e in edges):
+        return "`edges` is not a list of edges between its nodes, each with a kind"
+    return None
 
 
 def fingerprint(framework_folder: Path, corpus_fingerprint: str, *extra: str) -> str:

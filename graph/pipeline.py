@@ -9,6 +9,8 @@ index; without one, only verbatim quote links are made.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from corpus.store import CorpusStore
 from graph.build import build_graph
 from graph.evidence_links import link_evidence
 from graph.nx_store import NetworkxGraphStore, fingerprint
+from graph.vector_index import VectorIndexError
 
 
 @dataclass
@@ -65,8 +68,10 @@ def ensure_graph(home: DataHome, framework: Framework, folder: Path, store: Corp
 
 
 def open_index(home: DataHome, embedder=None):
-    """(index, embedder) for the index this home has, or (None, None) when it has none yet."""
-    import json
+    """(index, embedder) for the index this home has, or (None, None) when it has none yet.
+    An index that the pointer names but that is gone (its Chroma folder deleted, its
+    collection emptied) is an error that says to build it again, never an empty result."""
+    import os
 
     from graph.vector_index import VectorIndex
 
@@ -75,9 +80,40 @@ def open_index(home: DataHome, embedder=None):
         return None, None
     from graph.embedder import load_embedder
 
+    state = index_pointer(pointer) if pointer.exists() else None
+    if state and not os.environ.get("KTP_CHROMA_URL") and \
+            not (home.root / "chroma" / "chroma.sqlite3").is_file():
+        raise VectorIndexError(f"the vector index is gone: {pointer.name} names it, but "
+                               f"{home.root / 'chroma'} holds no index",
+                               fix="run `ktp build` to make it again")
     if embedder is None:
-        embedder = load_embedder(json.loads(pointer.read_text()).get("embedder"))
-    return VectorIndex.open(home, embedder), embedder
+        embedder = load_embedder(state.get("embedder") if state else None)
+    index = VectorIndex.open(home, embedder)
+    if state and state.get("synced_with") not in (None, EMPTY_CORPUS) and index.count() == 0:
+        raise VectorIndexError(f"the vector index {state.get('collection')!r} is empty, but "
+                               "it was built from a corpus with passages",
+                               fix="run `ktp build` to fill it again")
+    return index, embedder
+
+
+EMPTY_CORPUS = hashlib.sha256().hexdigest()[:32]  # CorpusStore.fingerprint() with no documents
+
+
+def index_pointer(pointer: Path) -> dict:
+    """The index pointer (index.json): which collection, built by which embedder."""
+    try:
+        state = json.loads(pointer.read_text())
+    except OSError as e:
+        raise VectorIndexError(f"cannot read {pointer}: {e.strerror}",
+                               fix="check its permissions") from None
+    except ValueError:
+        state = None
+    if not isinstance(state, dict) or not isinstance(state.get("collection"), str) or \
+            not isinstance(state.get("embedder"), str):
+        raise VectorIndexError(f"{pointer} is not an index pointer",
+                               fix="remove it (or run `ktp doctor --repair`) and run "
+                                   "`ktp build` to make the index again")
+    return state
 
 
 def build_index(home: DataHome, store: CorpusStore, embedder=None, reindex: bool = False,

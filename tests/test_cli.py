@@ -69,9 +69,18 @@ def test_ingest_human_output_lists_skips(posts):
     assert "skipped " in out and "bad.md" in out
 
 
-def test_ingest_of_a_missing_path_is_a_skip_not_a_crash(tmp_path):
-    data = json.loads(ktp("ingest", str(tmp_path / "nope"), "--json").output)
-    assert data["skipped"] == [{"path": str(tmp_path / "nope"), "reason": "no such file or folder"}]
+def test_a_missing_path_beside_others_is_a_skip(tmp_path, posts):
+    data = json.loads(ktp("ingest", str(tmp_path / "nope"), str(posts), "--json").output)
+    assert data["loaded"] == 2
+    assert {"path": str(tmp_path / "nope"), "reason": "no such file or folder"} in data["skipped"]
+
+
+def test_an_ingest_of_only_missing_paths_fails_and_creates_nothing(tmp_path, data_home):
+    result = ktp("ingest", str(tmp_path / "nope.zip"), ok=False)
+    assert result.exit_code == 1
+    assert result.output == (f"Error: nothing to ingest: no such file or folder: "
+                             f"{tmp_path / 'nope.zip'}; check the paths\n")
+    assert not data_home.exists()
 
 
 def test_search_json_rows_and_filters(posts):
@@ -96,11 +105,13 @@ def test_search_errors_say_how_to_fix_them():
     assert result.exit_code == 2 and "YYYY-MM-DD" in result.output
 
 
-def test_search_on_an_empty_corpus_suggests_ingesting():
+def test_search_on_an_empty_corpus_suggests_ingesting(data_home):
+    data_home.mkdir()
     assert "ktp ingest" in ktp("search", "anything").output
 
 
-def test_stats_reports_the_whole_framework():
+def test_stats_reports_the_whole_framework(data_home):
+    data_home.mkdir()
     data = json.loads(ktp("stats", "--json").output)
     assert data["framework"]["axiom"] == 10
     assert data["framework"]["model"] >= 8

@@ -6,6 +6,13 @@
 
 Heavy libraries (networkx, yaml, streamlit) are imported inside the commands that use them, so
 that `ktp --help` stays fast.
+
+Errors are handled in one place, the group (`KtpGroup.invoke`): the project's own errors
+(`corpus.errors.KtpError`, whose message says how to fix it) and what the environment refuses
+(a full disk, a read-only home, a damaged database) print one line `Error: …` and exit 1; usage
+errors exit 2 (click's own); Ctrl-C prints one line and exits 130; anything else is a bug and
+says so in one line (KTP_DEBUG=1 shows the traceback). Text that comes from sources (titles,
+passages, names, file names) goes through `shown()` before it reaches the terminal.
 """
 from __future__ import annotations
 
@@ -18,43 +25,114 @@ from pathlib import Path
 import click
 
 from corpus.dates import DateError, bound, check_range
+from corpus.errors import KtpError
+from corpus.model import DOC_KINDS
 
 APP = Path(__file__).resolve().parent / "app.py"
 FORMATS = ("x-archive", "tweets", "transcript", "text")  # = ingest.detect.FORMATS, kept light
 DEFAULT_PORT = 8501
+PORT = click.IntRange(1, 65535)
+KIND = click.Choice(DOC_KINDS)
+
+# ---- what reaches the terminal -------------------------------------------------------------
+# Escape sequences: CSI (colours, cursor, clear screen), OSC/DCS/SOS/PM/APC strings (window
+# title, hyperlinks, clipboard) up to their terminator, and the short ESC sequences; in their
+# 7-bit (ESC …) and 8-bit (C1) forms.
+_ESCAPES = re.compile(r"""
+      (?:\x1b\[|\x9b) [0-?]* [ -/]* [@-~]
+    | (?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]) [^\x07\x1b\x9c]* (?:\x07|\x1b\\|\x9c)
+    | \x1b [ -/]* [0-~]
+""", re.X)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 but tab and newline, DEL, C1
+# Bidi embeddings, overrides and isolates reorder what follows them on screen.
+_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+# What json.dumps(ensure_ascii=False) leaves raw and a terminal would act on.
+_RAW_IN_JSON = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 
 
-def _home(ctx: click.Context):
-    from corpus.home import DataHome
+def shown(text) -> str:
+    """Text from a source, safe to print: escape sequences and control characters (but
+    newline and tab) removed, bidi controls shown as a visible marker such as ⟨U+202E⟩ instead
+    of reordering what follows. Every echo of source text goes through this."""
+    text = _CONTROLS.sub("", _ESCAPES.sub("", str(text).replace("\r\n", "\n")))
+    return _BIDI.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", text)
 
-    return DataHome.resolve(ctx.obj.get("home")).ensure()
 
-
-def _fail_nicely(fn):
-    """Turn the project's own errors into one-line click errors (exit 1) that say what to do."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        from corpus.framework_loader import FrameworkError
-        from corpus.store import StoreError
-
-        try:
-            return fn(*args, **kwargs)
-        except (FrameworkError, StoreError) as e:
-            raise click.ClickException(str(e)) from None
-
-    return wrapper
+def json_text(data) -> str:
+    """JSON for the terminal: json.dumps escapes C0 controls (ESC too); C1 controls, DEL, bidi
+    controls and line separators are escaped as well (the same data once parsed)."""
+    text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False)
+    return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _emit(data, as_json: bool, human) -> None:
     if as_json:
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False))
+        click.echo(json_text(data))
     else:
         human(data)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Text(click.ParamType):
+    """A question or query: anything but empty."""
+    name = "text"
+
+    def convert(self, value, param, ctx):
+        if not str(value).strip():
+            self.fail("it is empty; say what you are looking for", param, ctx)
+        return value
+
+
+TEXT = _Text()
+
+
+# ---- errors: one handler for every command ---------------------------------------------------
+class KtpGroup(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("\nInterrupted.", err=True)
+            ctx.exit(130)
+        except Exception as e:  # noqa: BLE001 - this is the one place that decides
+            _fail(ctx, e)
+
+
+def _fail(ctx: click.Context, error: Exception):
+    from corpus.errors import explain
+    from corpus.query import QueryError
+
+    if os.environ.get("KTP_DEBUG"):
+        raise error
+    known = explain(error, _home_path(ctx))
+    if known is None and isinstance(error, (QueryError, DateError)):
+        known = error  # a value the user gave, and the message says how to write it
+    if known is not None:
+        raise click.ClickException(shown(known)) from None
+    click.echo(f"Error: this is a bug in ktp: {type(error).__name__}: {shown(error)} (run it "
+               "again with KTP_DEBUG=1 to see the traceback, and please report it)", err=True)
+    ctx.exit(1)
+
+
+def _home_path(ctx: click.Context) -> Path | None:
+    from corpus.home import DataHome
+
+    try:
+        return DataHome.resolve((ctx.obj or {}).get("home")).root
+    except (OSError, RuntimeError):
+        return None
+
+
+def _home(ctx: click.Context, create: bool = False):
+    """The data home: made by the commands that write (`create`), required by the others."""
+    from corpus.home import DataHome
+
+    home = DataHome.resolve(ctx.obj.get("home"))
+    return home.ensure() if create else home.require()
+
+
+@click.group(cls=KtpGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--home", type=click.Path(file_okay=False), envvar="KTP_HOME",
               help="Data home for all state (default: $KTP_HOME or ~/.local/share/ktp).")
 @click.version_option(package_name="karpathy-thinking-partner", prog_name="ktp")
@@ -72,11 +150,11 @@ def cli(ctx: click.Context, home: str | None) -> None:
 
 
 @cli.command()
-@click.option("--port", default=DEFAULT_PORT, show_default=True, help="Port on 127.0.0.1.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=PORT,
+              help="Port on 127.0.0.1.")
 @click.option("--no-serve", is_flag=True, help="Set up only; do not start the web UI.")
 @click.option("--json", "as_json", is_flag=True, help="Print the setup summary as JSON.")
 @click.pass_context
-@_fail_nicely
 def up(ctx: click.Context, port: int, no_serve: bool, as_json: bool) -> None:
     """Set everything up on the embedded defaults, then start the web UI.
 
@@ -91,7 +169,7 @@ def up(ctx: click.Context, port: int, no_serve: bool, as_json: bool) -> None:
     """
     from graph.pipeline import open_world
 
-    home = _home(ctx)
+    home = _home(ctx, create=True)
     _sync_index(home, None, False, quiet=as_json)
     world = open_world(home)
     summary = _stats(world)
@@ -116,7 +194,6 @@ def up(ctx: click.Context, port: int, no_serve: bool, as_json: bool) -> None:
                    "retweets and other accounts' archives keep their own authors).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
-@_fail_nicely
 def ingest(ctx: click.Context, paths: tuple[str, ...], from_registry: bool, forced: str | None,
            delay: float, allow_hosts: tuple[str, ...], author: str | None,
            as_json: bool) -> None:
@@ -158,7 +235,7 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], from_registry: bool, forc
             return
         if bar is None:
             bar = click.progressbar(length=total, label="ingesting", file=sys.stderr,
-                                    item_show_func=lambda p: p and Path(p).name[:40])
+                                    item_show_func=lambda p: p and shown(Path(p).name[:40]))
             bar.__enter__()
         bar.update(done - bar.pos, str(path) if path else None)
         if path is None:
@@ -170,7 +247,8 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], from_registry: bool, forc
         paths = (*paths, *(source.url for source in registry().values()))
     if not paths:
         raise click.UsageError("name files, folders or URLs to ingest, or use --registry")
-    home = _home(ctx)
+    _some_input_exists(paths)
+    home = _home(ctx, create=True)
     fetcher = Fetcher(home.root / "http-cache", delay=delay, allow_hosts=allow_hosts)
     with CorpusStore(home.corpus_db) as store:
         summary = ingest_paths(paths, store, progress, forced, fetcher, author=author)
@@ -178,11 +256,21 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], from_registry: bool, forc
     def human(data: dict) -> None:
         click.echo(summary.line())
         for skip in data["skipped"]:
-            click.echo(f"  skipped {skip['path']}: {skip['reason']}")
+            click.echo(f"  skipped {shown(skip['path'])}: {shown(skip['reason'])}")
         if summary.loaded or summary.replaced:
             click.echo("Run `ktp build` to update the graph (the web UI also does it on start).")
 
     _emit(summary.as_dict(), as_json, human)
+
+
+def _some_input_exists(paths: tuple[str, ...]) -> None:
+    """An ingest of nothing but missing paths is an error, not an empty run."""
+    from ingest.detect import is_url
+
+    missing = [p for p in paths if not is_url(p) and not os.path.lexists(p)]
+    if missing and len(missing) == len(paths):
+        raise KtpError(f"nothing to ingest: no such file or folder: {shown(', '.join(missing))}",
+                       fix="check the paths")
 
 
 @cli.command()
@@ -198,7 +286,6 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], from_registry: bool, forc
               help="The LLM for --speakers.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was built as JSON.")
 @click.pass_context
-@_fail_nicely
 def build(ctx: click.Context, force: bool, reindex: bool, embedder: str | None,
           speakers: bool, llm_spec: str | None, as_json: bool) -> None:
     """(Re)build the vector index and the knowledge graph from the corpus and framework.
@@ -217,7 +304,7 @@ def build(ctx: click.Context, force: bool, reindex: bool, embedder: str | None,
     from graph.nx_store import graph_counts
     from graph.pipeline import open_world
 
-    home = _home(ctx)
+    home = _home(ctx, create=True)
     labelled = _label_speakers(home, llm_spec, quiet=as_json) if speakers else None
     index = _sync_index(home, embedder, reindex, quiet=as_json)
     world = open_world(home, force=force)
@@ -230,7 +317,7 @@ def build(ctx: click.Context, force: bool, reindex: bool, embedder: str | None,
                        f"{labelled['documents']} transcripts; {labelled['windows_kept']} "
                        f"windows kept, {labelled['windows_rejected']} rejected as inconsistent")
             for problem in labelled["problems"][:10]:
-                click.echo(f"  rejected {problem}")
+                click.echo(f"  rejected {shown(problem)}")
         i = d["index"]
         click.echo(f"index       {i['total']} passages: {i['embedded']} embedded, "
                    f"{i['removed']} removed, {i['unchanged']} unchanged")
@@ -243,32 +330,25 @@ def build(ctx: click.Context, force: bool, reindex: bool, embedder: str | None,
 def _label_speakers(home, llm_spec: str | None, quiet: bool) -> dict:
     from corpus.store import CorpusStore
     from ingest.llm_speakers import label_speakers
-    from simulator.llm import LLMError, load_llm
+    from simulator.llm import load_llm
 
-    try:
-        llm = load_llm(llm_spec)
-    except LLMError as e:
-        raise click.ClickException(str(e)) from None
+    llm = load_llm(llm_spec)
     if llm is None:
         raise click.UsageError("--speakers needs an LLM: give --llm PROVIDER:MODEL or set KTP_LLM")
 
     def progress(done: int, total: int, title: str) -> None:
         if not quiet:
-            click.echo(f"labelling speakers {done + 1}/{total}: {title[:60]}", err=True)
+            click.echo(f"labelling speakers {done + 1}/{total}: {shown(title[:60])}", err=True)
 
     with CorpusStore(home.corpus_db) as store:
-        try:
-            return label_speakers(store, llm, llm_spec or "llm", progress)
-        except LLMError as e:
-            raise click.ClickException(str(e)) from None
+        return label_speakers(store, llm, llm_spec or "llm", progress)
 
 
 def _sync_index(home, embedder_spec: str | None, reindex: bool, quiet: bool) -> dict:
     """Embed what is new into the vector index, with a progress bar on a terminal."""
     from corpus.store import CorpusStore
-    from graph.embedder import EmbedderError, load_embedder
+    from graph.embedder import load_embedder
     from graph.pipeline import build_index
-    from graph.vector_index import VectorIndexError
 
     bar = None
 
@@ -283,16 +363,13 @@ def _sync_index(home, embedder_spec: str | None, reindex: bool, quiet: bool) -> 
         if done >= total:
             bar.__exit__(None, None, None)
 
-    try:
-        with CorpusStore(home.corpus_db) as store:
-            return build_index(home, store, load_embedder(embedder_spec), reindex, progress)
-    except (EmbedderError, VectorIndexError) as e:
-        raise click.ClickException(str(e)) from None
+    with CorpusStore(home.corpus_db) as store:
+        return build_index(home, store, load_embedder(embedder_spec), reindex, progress)
 
 
 @cli.command()
-@click.argument("query")
-@click.option("--kind", help="Only this kind of document (tweet, blog, transcript, doc, …).")
+@click.argument("query", type=TEXT)
+@click.option("--kind", type=KIND, help="Only this kind of document.")
 @click.option("--since", help="From this date on (YYYY, YYYY-MM or YYYY-MM-DD).")
 @click.option("--until", help="Up to this date, inclusive (YYYY, YYYY-MM or YYYY-MM-DD).")
 @click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
@@ -301,7 +378,6 @@ def _sync_index(home, embedder_spec: str | None, reindex: bool, quiet: bool) -> 
               help="his (his words only), others, any, or a speaker's name.")
 @click.option("--json", "as_json", is_flag=True, help="Print rows as JSON.")
 @click.pass_context
-@_fail_nicely
 def search(ctx: click.Context, query: str, kind: str | None, since: str | None,
            until: str | None, limit: int, semantic: bool, speaker: str, as_json: bool) -> None:
     """Ranked keyword search over everything ingested.
@@ -317,17 +393,19 @@ def search(ctx: click.Context, query: str, kind: str | None, since: str | None,
       ktp search 'tokeniz* -bpe' --kind blog --since 2015 --json
       ktp search "continual learning" --speaker his
     """
-    from corpus.query import QueryError
+    from corpus.query import QueryError, parse_query
     from corpus.store import CorpusStore
 
-    with CorpusStore(_home(ctx).corpus_db) as store:
-        low, high = _date_range(since, until)
+    try:
+        parsed = parse_query(query)
+    except QueryError as e:
+        raise click.BadParameter(str(e), param_hint="QUERY") from None
+    low, high = _date_range(since, until)
+    home = _home(ctx)
+    with CorpusStore(home.corpus_db) as store:
         bounds = {"kind": kind, "since": low, "until": high}
-        try:
-            hits = _semantic(_home(ctx), store, query, limit, bounds, speaker) if semantic \
-                else store.search(query, limit=limit, speaker=speaker, **bounds)
-        except QueryError as e:
-            raise click.BadParameter(str(e), param_hint="QUERY") from None
+        hits = _semantic(home, store, query, limit, bounds, speaker) if semantic \
+            else store.search(parsed, limit=limit, speaker=speaker, **bounds)
         empty = store.counts()["documents"] == 0
 
     def human(rows: list) -> None:
@@ -335,19 +413,25 @@ def search(ctx: click.Context, query: str, kind: str | None, since: str | None,
             click.echo("No documents ingested yet; try `ktp ingest PATH`." if empty
                        else "No matches.")
         for n, hit in enumerate(hits, 1):
-            click.echo(click.style(f"{n}. {hit.title}", bold=True)
-                       + f"  [{_hit_badge(hit)}, {(hit.date or 'undated')[:10]}]  {hit.id}")
-            snippet = " ".join(hit.snippet.split())
-            click.echo("   " + re.sub("\x02(.*?)\x03", lambda m: click.style(m.group(1),
-                                                                            bold=True), snippet))
+            click.echo(click.style(f"{n}. {shown(hit.title)}", bold=True)
+                       + f"  [{shown(_hit_badge(hit))}, {shown((hit.date or 'undated')[:10])}]"
+                       + f"  {shown(hit.id)}")
+            click.echo("   " + _marked(" ".join(hit.snippet.split())))
             if hit.url:
-                click.echo(f"   {hit.url}")
+                click.echo(f"   {shown(hit.url)}")
 
     _emit([h.as_row() for h in hits], as_json, human)
 
 
+def _marked(snippet: str) -> str:
+    """A snippet with its matches (wrapped in \\x02 … \\x03 by the store) in bold, made safe."""
+    parts = re.split("\x02(.*?)\x03", snippet)
+    return "".join(click.style(shown(p), bold=True) if i % 2 else shown(p)
+                   for i, p in enumerate(parts))
+
+
 @cli.command()
-@click.argument("question")
+@click.argument("question", type=TEXT)
 @click.option("--llm", "llm_spec", envvar="KTP_LLM", metavar="PROVIDER:MODEL",
               help="openai:<m>, anthropic:<m>, ollama:<m> or compat:<m> (default: none, "
                    "which gives the framework reading).")
@@ -358,7 +442,6 @@ def search(ctx: click.Context, query: str, kind: str | None, since: str | None,
 @click.option("--no-memory", is_flag=True, help="Neither use nor record this conversation.")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @click.pass_context
-@_fail_nicely
 def ask(ctx: click.Context, question: str, llm_spec: str | None, k: int, show_prompt: bool,
         no_memory: bool, as_json: bool) -> None:
     """Ask a question; get an answer in his framework with every citation checked.
@@ -374,47 +457,38 @@ def ask(ctx: click.Context, question: str, llm_spec: str | None, k: int, show_pr
       OPENAI_API_KEY=... ktp ask "What would he say about AI tutors?" --llm openai:gpt-4o-mini
       ktp ask "What is software 2.0?" --json | jq .citations
     """
-    if not question.strip():
-        raise click.BadParameter("ask a question (it is empty)", param_hint="QUESTION")
-    session = _session(_home(ctx), llm_spec, k, not no_memory)
+    session = _session(ctx, llm_spec, k, not no_memory)
     stream = session.llm is not None and not as_json and sys.stdout.isatty()
     result = _ask(session, question, stream)
     if as_json:
-        click.echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
+        click.echo(json_text(result.as_json()))
         return
-    click.echo("\n" if stream else result.text)
+    click.echo("\n" if stream else shown(result.text))
     _print_citations(result)
     if show_prompt:
         from simulator.prompt import prompt_text
 
-        click.echo("\n--- full prompt ---\n" + prompt_text(result.messages))
+        click.echo("\n--- full prompt ---\n" + shown(prompt_text(result.messages)))
 
 
-def _session(home, llm_spec: str | None, k: int, remember: bool):
+def _session(ctx: click.Context, llm_spec: str | None, k: int, remember: bool):
     """One conversation (ask: one question; chat: many), recorded unless told not to."""
-    from simulator.llm import LLMError, load_llm
+    from simulator.llm import load_llm
     from simulator.memory import Memory
     from simulator.retrieval import open_retriever
     from simulator.session import Session
 
-    try:
-        llm = load_llm(llm_spec)
-    except LLMError as e:
-        raise click.ClickException(str(e)) from None
+    llm = load_llm(llm_spec)  # a wrong spec or a missing key is said first
+    home = _home(ctx)
     retriever = open_retriever(home)
     return Session(retriever, retriever.framework, llm,
                    Memory(home.memory_db) if remember else None, k=k)
 
 
 def _ask(session, question: str, stream: bool):
-    from simulator.llm import LLMError
-
-    try:
-        result = session.ask(question, (lambda t: click.echo(t, nl=False)) if stream else None)
-    except LLMError as e:
-        raise click.ClickException(str(e)) from None
+    result = session.ask(question, (lambda t: click.echo(shown(t), nl=False)) if stream else None)
     if result.resolved and not stream:
-        click.echo(click.style(f"(searched for: {result.resolved})", dim=True), err=True)
+        click.echo(click.style(f"(searched for: {shown(result.resolved)})", dim=True), err=True)
     return result
 
 
@@ -423,7 +497,6 @@ def _ask(session, question: str, stream: bool):
               help="As for `ktp ask` (default: the framework reading).")
 @click.option("-k", "k", default=8, show_default=True, type=click.IntRange(1, 30))
 @click.pass_context
-@_fail_nicely
 def chat(ctx: click.Context, llm_spec: str | None, k: int) -> None:
     """A conversation: ask, follow up, and the partner keeps the thread.
 
@@ -436,7 +509,7 @@ def chat(ctx: click.Context, llm_spec: str | None, k: int) -> None:
       ktp chat
       ktp chat --llm ollama:llama3.1
     """
-    session = _session(_home(ctx), llm_spec, k, remember=True)
+    session = _session(ctx, llm_spec, k, remember=True)
     stream = session.llm is not None and sys.stdout.isatty()
     click.echo("Ask away (an empty line ends the chat).")
     while True:
@@ -447,7 +520,7 @@ def chat(ctx: click.Context, llm_spec: str | None, k: int) -> None:
         if not question or question.lower() in ("exit", "quit"):
             break
         result = _ask(session, question, stream)
-        click.echo("\n" if stream else result.text)
+        click.echo("\n" if stream else shown(result.text))
         _print_citations(result)
     click.echo(f"Saved this conversation ({len(session.turns)} questions). "
                "Run `ktp sleep` to update what the partner remembers.")
@@ -458,7 +531,6 @@ def chat(ctx: click.Context, llm_spec: str | None, k: int) -> None:
               help="Let this model write the notes (default: extracted by rules).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-@_fail_nicely
 def sleep(ctx: click.Context, llm_spec: str | None, as_json: bool) -> None:
     """Consolidate past conversations into short notes about you.
 
@@ -469,15 +541,12 @@ def sleep(ctx: click.Context, llm_spec: str | None, as_json: bool) -> None:
     Example:
       ktp sleep
     """
-    from simulator.llm import LLMError, load_llm
+    from simulator.llm import load_llm
     from simulator.memory import Memory
 
+    llm = load_llm(llm_spec)
     home = _home(ctx)
-    try:
-        llm = load_llm(llm_spec)
-        result = Memory(home.memory_db).sleep(llm, topics_of=_topics_of(home))
-    except LLMError as e:
-        raise click.ClickException(str(e)) from None
+    result = Memory(home.memory_db).sleep(llm, topics_of=_topics_of(home))
     _emit(result, as_json, lambda r: click.echo(
         f"slept on {r['turns']} turns: {r['added']} new notes, {r['updated']} updated "
         f"({r['by']})"))
@@ -500,7 +569,6 @@ def _topics_of(home):
 @click.argument("args", nargs=-1)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-@_fail_nicely
 def memory(ctx: click.Context, action: str, args: tuple[str, ...], as_json: bool) -> None:
     """See, add, edit and forget what the partner remembers about you.
 
@@ -524,6 +592,8 @@ def memory(ctx: click.Context, action: str, args: tuple[str, ...], as_json: bool
             raise click.ClickException(f"there is no note {args[0]} (see `ktp memory`)")
     elif action == "forget" and len(args) == 1 and (args[0].isdigit() or args[0] == "all"):
         gone = store.forget(None if args[0] == "all" else int(args[0]))
+        if not gone and args[0] != "all":
+            raise click.ClickException(f"there is no note {args[0]} (see `ktp memory`)")
         click.echo(f"forgot {gone} note{'s' * (gone != 1)}")
         return
     elif action != "list":
@@ -534,7 +604,8 @@ def memory(ctx: click.Context, action: str, args: tuple[str, ...], as_json: bool
         if not rows:
             click.echo("No notes yet: talk with `ktp chat` or `ktp ask`, then run `ktp sleep`.")
         for n in notes:
-            click.echo(f"{n.id:4}  {n.kind:9} {n.text}  ({n.origin}, {n.updated_at[:10]})")
+            click.echo(f"{n.id:4}  {n.kind:9} {shown(n.text)}  ({n.origin}, "
+                       f"{shown(n.updated_at[:10])})")
 
     _emit([n.__dict__ for n in notes], as_json, human)
 
@@ -544,7 +615,7 @@ def _print_citations(result) -> None:
     cited = [c for c in result.citations if c.status != "reference"]
     if not cited:
         return
-    click.echo(f"\nCitations: {result.summary}")
+    click.echo(f"\nCitations: {shown(result.summary)}")
     marks = {"quote-verified": ("ok", "green", "quote verified in his words"),
              "claim-supported": ("ok", "green", "claim cited, supported"),
              "claim-weak": ("~~", "yellow", "claim cited, weakly supported")}
@@ -552,14 +623,14 @@ def _print_citations(result) -> None:
         mark, colour, what = marks.get(c.status, ("!!", "red", c.problem or c.status))
         where = f"[{c.marker}] {c.url or c.doc_id or ''}" if c.marker else "(no marker)"
         score = f" ({c.support:.2f})" if c.support is not None else ""
-        click.echo(f"  {click.style(mark, fg=colour)} {where}  {what}{score}")
+        click.echo(f"  {click.style(mark, fg=colour)} {shown(where)}  {shown(what)}{score}")
 
 
 @cli.command()
-@click.argument("question")
+@click.argument("question", type=TEXT)
 @click.option("-k", "k", default=8, show_default=True, type=click.IntRange(1, 100),
               help="How many passages.")
-@click.option("--kind", help="Only this kind of document (tweet, blog, transcript, …).")
+@click.option("--kind", type=KIND, help="Only this kind of document.")
 @click.option("--since", help="From this date on (YYYY, YYYY-MM or YYYY-MM-DD).")
 @click.option("--until", help="Up to this date, inclusive.")
 @click.option("--own", "own_only", is_flag=True, help="His own posts only (no retweets).")
@@ -569,7 +640,6 @@ def _print_citations(result) -> None:
               help="Which retrievers to fuse (comma-separated).")
 @click.option("--json", "as_json", is_flag=True, help="Print the evidence as JSON rows.")
 @click.pass_context
-@_fail_nicely
 def retrieve(ctx: click.Context, question: str, k: int, kind: str | None, since: str | None,
              until: str | None, own_only: bool, speaker: str, modes: str,
              as_json: bool) -> None:
@@ -589,10 +659,10 @@ def retrieve(ctx: click.Context, question: str, k: int, kind: str | None, since:
     chosen = tuple(m.strip() for m in modes.split(",") if m.strip())
     if not chosen or set(chosen) - set(MODES):
         raise click.BadParameter(f"choose from {', '.join(MODES)}", param_hint="--mode")
+    low, high = _date_range(since, until)
     retriever = open_retriever(_home(ctx))
     if retriever.index is None and "vector" in chosen:
         click.echo("No vector index yet (run `ktp build`): keyword results only.", err=True)
-    low, high = _date_range(since, until)
     evidence = retriever.retrieve(question, k, kind=kind, since=low, until=high,
                                   own_only=own_only, speaker=speaker, modes=chosen)
 
@@ -600,15 +670,15 @@ def retrieve(ctx: click.Context, question: str, k: int, kind: str | None, since:
         if not rows:
             click.echo("Nothing found. Try other words, or `ktp ingest` more of his material.")
         for n, e in enumerate(evidence, 1):
-            click.echo(click.style(f"[{n}] {e.title}", bold=True)
-                       + f"  [{e.badge}, {(e.date or 'undated')[:10]}]  "
+            click.echo(click.style(f"[{n}] {shown(e.title)}", bold=True)
+                       + f"  [{shown(e.badge)}, {shown((e.date or 'undated')[:10])}]  "
                        + f"({'+'.join(e.why)}, {e.score:.4f})")
-            text = " ".join(e.text.split())
+            text = shown(" ".join(e.text.split()))
             click.echo("    " + (text if len(text) <= 300 else text[:299] + "…"))
             if e.supports:
-                click.echo("    supports: " + ", ".join(e.supports))
+                click.echo("    supports: " + shown(", ".join(e.supports)))
             if e.url:
-                click.echo(f"    {e.url}")
+                click.echo(f"    {shown(e.url)}")
 
     _emit([e.as_row() for e in evidence], as_json, human)
 
@@ -620,7 +690,7 @@ def _semantic(home, store, query: str, limit: int, bounds: dict, speaker: str) -
 
     index, embedder = open_index(home)
     if index is None:
-        raise click.ClickException("no vector index yet; run `ktp build` first")
+        raise KtpError("no vector index yet", fix="run `ktp build` first")
     his = {"his": True, "others": False}.get(speaker)
     named = speaker not in ("his", "others", "any", "all", "")
     hits = index.query(embedder.embed([query])[0], limit * (4 if named else 1), his=his,
@@ -646,7 +716,6 @@ def _hit_badge(hit) -> str:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print counts as JSON.")
 @click.pass_context
-@_fail_nicely
 def stats(ctx: click.Context, as_json: bool) -> None:
     """Counts: documents by kind, chunks, words, framework items, graph nodes and edges.
 
@@ -661,7 +730,8 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 
 
 @cli.command()
-@click.option("--port", default=DEFAULT_PORT, show_default=True, help="Port on 127.0.0.1.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=PORT,
+              help="Port on 127.0.0.1.")
 @click.pass_context
 def serve(ctx: click.Context, port: int) -> None:
     """Start the web UI (Streamlit) on 127.0.0.1, with usage statistics off.
@@ -670,13 +740,30 @@ def serve(ctx: click.Context, port: int) -> None:
     Example:
       ktp serve --port 8502     # then open http://127.0.0.1:8502
     """
-    home = _home(ctx)
+    home = _home(ctx, create=True)
+    _port_is_free(port)
     env = dict(os.environ, KTP_HOME=str(home.root), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
     click.echo(f"Serving the web UI at http://127.0.0.1:{port}  (data home: {home.root}); "
                "Ctrl-C stops it.")
     command = serve_command(port)
     sys.stdout.flush()
     os.execve(command[0], command, env)  # become the server: signals reach it, no orphan left
+
+
+def _port_is_free(port: int) -> None:
+    """Say so now when the server could not listen, rather than after "Serving…"."""
+    import errno
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as e:
+            fix = ("stop what is using it, or choose another port with --port"
+                   if e.errno == errno.EADDRINUSE else "choose a port above 1023 with --port"
+                   if e.errno == errno.EACCES else "choose another port with --port")
+            raise KtpError(f"cannot serve on 127.0.0.1:{port}: {e.strerror}", fix=fix) from None
 
 
 def serve_command(port: int) -> list[str]:
@@ -698,12 +785,13 @@ def _stats(world) -> dict:
 def _print_stats(s: dict) -> None:
     c, f, g = s["corpus"], s["framework"], s["graph"]
     click.echo(f"data home   {s['data_home']}")
-    kinds = ", ".join(f"{k} {v['documents']}" for k, v in c["by_kind"].items()) or "none yet"
+    kinds = shown(", ".join(f"{k} {v['documents']}" for k, v in c["by_kind"].items())
+                  or "none yet")
     click.echo(f"corpus      {c['documents']} documents ({kinds}), {c['chunks']} chunks, "
                f"{c['words']} words")
     if c["chunks"]:
-        others = ", ".join(f"{k} {v}" for k, v in c["chunks_by_speaker"].items()
-                           if k != s["subject"])
+        others = shown(", ".join(f"{k} {v}" for k, v in c["chunks_by_speaker"].items()
+                                 if k != s["subject"]))
         click.echo(f"  speakers  his words {c['his_chunks']} passages; others: {others or 'none'}")
     if c["authorship_not_recorded"]:
         click.echo(f"  note      {c['authorship_not_recorded']} documents were ingested before "
