@@ -446,16 +446,23 @@ class CorpusStore:
         """Record a run as started by this process. Earlier runs left unfinished by processes
         that are gone (killed, crashed) are marked interrupted."""
         with self.transaction():
-            for row in self.db.execute("SELECT id, process FROM ingest_runs WHERE finished_at IS"
-                                       " NULL AND (status IS NULL OR status = 'running')"
-                                       ).fetchall():
-                if not _alive(row["process"]):
-                    self.db.execute("UPDATE ingest_runs SET status = 'interrupted' WHERE id = ?",
-                                    (row["id"],))
+            self.close_dead_runs()
             return self.db.execute(
                 "INSERT INTO ingest_runs (started_at, sources, status, process)"
                 " VALUES (?, ?, 'running', ?)",
                 (_now(), json.dumps(sources), _process_token(os.getpid()))).lastrowid
+
+    def close_dead_runs(self) -> int:
+        """Mark interrupted the unfinished runs whose process is gone; how many."""
+        with self.transaction():
+            dead = [row["id"] for row in self.db.execute(
+                "SELECT id, process FROM ingest_runs WHERE finished_at IS NULL"
+                " AND (status IS NULL OR status = 'running')").fetchall()
+                if not _alive(row["process"])]
+            for run_id in dead:
+                self.db.execute("UPDATE ingest_runs SET status = 'interrupted' WHERE id = ?",
+                                (run_id,))
+        return len(dead)
 
     def finish_run(self, run_id: int, summary: dict, status: str = "finished") -> None:
         with self.transaction():
@@ -472,13 +479,16 @@ class CorpusStore:
                  "status": _run_status(r)} for r in rows]
 
     def restore_chunks(self) -> int:
-        """Chunk again every document that has no chunks (after a repair lost them)."""
-        ids = [r[0] for r in self.db.execute("SELECT id FROM documents WHERE id NOT IN"
-                                             " (SELECT doc_id FROM chunks) ORDER BY id")]
+        """Chunk again every document whose chunks a repair lost (all of them, or some: the
+        numbers of those left are not 0, 1, … in a row)."""
+        ids = [r[0] for r in self.db.execute(
+            "SELECT d.id FROM documents d LEFT JOIN chunks c ON c.doc_id = d.id GROUP BY d.id"
+            " HAVING COUNT(c.id) = 0 OR MIN(c.n) != 0 OR MAX(c.n) + 1 != COUNT(c.id)"
+            " ORDER BY d.id")]
         with self.transaction():
             for doc_id in ids:
                 doc = self.get(doc_id)
-                self.db.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+                self._delete(doc_id)
                 self._add(doc, None)
         return len(ids)
 

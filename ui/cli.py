@@ -730,6 +730,55 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 
 
 @cli.command()
+@click.option("--repair", "do_repair", is_flag=True,
+              help="Put right what can be: remove broken derived files (graph, index) for "
+                   "`ktp build` to make again; recover a damaged corpus or memory file into a "
+                   "new one, keeping the damaged one beside it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.pass_context
+def doctor(ctx: click.Context, do_repair: bool, as_json: bool) -> None:
+    """Check the data home: the corpus file (integrity, schema), graph.json, the vector index
+    (pointer, Chroma folder, counts) and the memory file. Exits 1 while problems remain.
+
+    Diagnosing writes nothing. Stop other ktp processes (and the web UI) before --repair.
+
+    \b
+    Example:
+      ktp doctor
+      ktp doctor --repair
+    """
+    from corpus.doctor import diagnose, has_problems, repair
+    from corpus.home import DataHome
+
+    home = DataHome.resolve(ctx.obj.get("home"))
+    findings = diagnose(home)
+    done: list[str] = []
+    if do_repair and any(f.repair for f in findings):
+        done = repair(home, findings)
+        findings = diagnose(home)
+    data = {"data_home": str(home.root), "findings": [f.as_dict() for f in findings],
+            "repaired": done}
+
+    def human(_: dict) -> None:
+        click.echo(f"data home   {shown(home.root)}")
+        marks = {"ok": ("ok", "green"), "note": ("note", "yellow"), "problem": ("PROBLEM", "red")}
+        for f in findings:
+            mark, colour = marks[f.status]
+            fix = f"  -> {f.fix}" if f.fix and f.status != "ok" else ""
+            click.echo(f"  {click.style(f'{mark:7}', fg=colour)} {f.part:7} {shown(f.message)}"
+                       + shown(fix))
+        for line in done:
+            click.echo(f"  repaired  {shown(line)}")
+
+    _emit(data, as_json, human)
+    if has_problems(findings):
+        fixable = any(f.repair for f in findings)
+        click.echo("Problems remain" + ("; `ktp doctor --repair` can fix some of them."
+                                        if fixable and not do_repair else "."), err=True)
+        ctx.exit(1)
+
+
+@cli.command()
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=PORT,
               help="Port on 127.0.0.1.")
 @click.pass_context
