@@ -89,7 +89,7 @@ def _connect_ro(path: Path) -> sqlite3.Connection:
     try:
         db.execute("PRAGMA schema_version").fetchone()
     except sqlite3.OperationalError as e:
-        if "unable to open" not in str(e):
+        if "unable to open" not in str(e) and "readonly" not in str(e):
             return db
         db.close()
         return sqlite3.connect(f"file:{path}?immutable=1", uri=True)
@@ -107,9 +107,12 @@ def _header_problem(path: Path) -> str | None:
 
 
 def _integrity(db: sqlite3.Connection) -> str | None:
-    """None if SQLite finds the file sound, else what it says."""
+    """None if SQLite finds the file sound, else what it says. (An OperationalError, such as
+    a file that cannot be read at all, is raised: it is not damage.)"""
     try:
         rows = [r[0] for r in db.execute("PRAGMA integrity_check(10)")]
+    except sqlite3.OperationalError:
+        raise
     except sqlite3.DatabaseError as e:
         return str(e)
     return None if rows == ["ok"] else "; ".join(" ".join(r.split()) for r in rows)[:300]
@@ -127,13 +130,16 @@ def _check_corpus(path: Path) -> tuple[list[Finding], dict]:
     if problem:
         return [Finding("corpus", PROBLEM, problem, fix="restore it from a backup, or let "
                         "--repair move it aside and start a new corpus", repair="corpus")], facts
+    db = None
     try:
         db = _connect_ro(path)
-    except sqlite3.Error as e:
-        return [Finding("corpus", PROBLEM, f"{path.name} cannot be opened ({e})",
-                        fix="check its permissions")], facts
-    try:
         damage = _integrity(db)
+    except sqlite3.OperationalError as e:
+        if db is not None:
+            db.close()
+        return [Finding("corpus", PROBLEM, f"{path.name} cannot be read ({e})",
+                        fix="check its permissions and the data home's")], facts
+    try:
         if damage:
             return [Finding("corpus", PROBLEM, f"{path.name} is damaged ({damage})",
                             fix="`ktp doctor --repair` recovers what SQLite can read into a new "
@@ -239,7 +245,11 @@ def _check_index(home: DataHome, facts: dict) -> Finding:
             return Finding("index", PROBLEM, f"{pointer.name} names the index {name!r}, but "
                            f"{folder} holds no index (deleted?)", fix="--repair removes the "
                            "pointer; `ktp build` makes the index again", repair="index")
-        damage = _integrity_of(folder / "chroma.sqlite3")
+        try:
+            damage = _integrity_of(folder / "chroma.sqlite3")
+        except sqlite3.OperationalError as e:
+            return Finding("index", PROBLEM, f"the index's database cannot be read ({e})",
+                           fix="check its permissions and the data home's")
         if damage:
             return Finding("index", PROBLEM, f"the index's database is damaged ({damage})",
                            fix="--repair removes the index; `ktp build` makes it again",
@@ -269,13 +279,12 @@ def _check_index(home: DataHome, facts: dict) -> Finding:
 
 
 def _integrity_of(path: Path) -> str | None:
+    """What is wrong with a SQLite file (its header, or what integrity_check says), or None.
+    A file that cannot be read at all raises sqlite3.OperationalError."""
     problem = _header_problem(path)
     if problem:
         return problem
-    try:
-        db = _connect_ro(path)
-    except sqlite3.Error as e:
-        return str(e)
+    db = _connect_ro(path)
     try:
         return _integrity(db)
     finally:
@@ -287,7 +296,11 @@ def _check_memory(path: Path) -> Finding:
 
     if not path.exists() or path.stat().st_size == 0:
         return Finding("memory", NOTE, "no conversations remembered yet")
-    damage = _integrity_of(path)
+    try:
+        damage = _integrity_of(path)
+    except sqlite3.OperationalError as e:
+        return Finding("memory", PROBLEM, f"{path.name} cannot be read ({e})",
+                       fix="check its permissions and the data home's")
     if damage:
         return Finding("memory", PROBLEM, f"{path.name} is damaged ({damage})",
                        fix="--repair recovers what can be read into a new file and keeps the "
