@@ -42,9 +42,13 @@ class VectorHit:
 
 
 class VectorIndex:
-    def __init__(self, client, pointer: Path, embedder, replacing: bool = False):
-        """`replacing`: opened only to be rebuilt with another embedder (skip the check)."""
+    def __init__(self, client, pointer: Path, embedder, replacing: bool = False,
+                 owned: bool = False):
+        """`replacing`: opened only to be rebuilt with another embedder (skip the check).
+        `owned`: the Chroma folder belongs to this data home alone (the embedded index), so
+        collections it no longer points at can be removed."""
         self.client, self.pointer, self.embedder = client, pointer, embedder
+        self.owned = owned
         state = self._state()
         if state and state["embedder"] != embedder.name and not replacing:
             raise VectorIndexError(
@@ -84,7 +88,7 @@ class VectorIndex:
                                   "KTP_CHROMA_URL to use the embedded index") from None
         else:
             client = chromadb.PersistentClient(path=str(home.root / "chroma"), settings=settings)
-        return cls(client, cls.pointer_for(home, url), embedder, replacing)
+        return cls(client, cls.pointer_for(home, url), embedder, replacing, owned=not url)
 
     # ---- state --------------------------------------------------------------------------------
     def _state(self) -> dict | None:
@@ -117,6 +121,7 @@ class VectorIndex:
     def sync(self, store: CorpusStore, progress: Callable[[int, int], None] | None = None) -> dict:
         """Bring the index in line with the store: embed new or changed chunks (by a hash of
         their text), delete chunks that are gone. Returns counts."""
+        self.remove_orphans()
         wanted = _chunk_rows(store)
         have = self._indexed_meta()
         stale = [cid for cid in have if cid not in wanted]
@@ -139,6 +144,7 @@ class VectorIndex:
                 progress: Callable[[int, int], None] | None = None) -> dict:
         """Embed everything into a fresh collection; switch to it only when it is complete."""
         rows = list(_chunk_rows(store).values())
+        self.remove_orphans()
         fresh_name = self._new_name()
         fresh = self.client.get_or_create_collection(
             fresh_name, embedding_function=None, configuration={"hnsw": {"space": "cosine"}})
@@ -153,6 +159,19 @@ class VectorIndex:
         if old != fresh_name:
             self.client.delete_collection(old)
         return {"embedded": len(rows), "removed": 0, "unchanged": 0, "total": len(rows)}
+
+    def remove_orphans(self) -> list[str]:
+        """Collections of ours the pointer does not name: left by a rebuild that was killed
+        before it could clean up. Only in the embedded index: on a shared server another data
+        home's live collection would look the same."""
+        if not self.owned:
+            return []
+        live = self.collection.name
+        orphans = [c.name if hasattr(c, "name") else str(c) for c in self.client.list_collections()]
+        orphans = [n for n in orphans if n.startswith("chunks_") and n != live]
+        for name in orphans:
+            self.client.delete_collection(name)
+        return orphans
 
     def _embed_into(self, collection, rows: list[dict], progress) -> None:
         for start in range(0, len(rows), BATCH):

@@ -57,9 +57,8 @@ def ingest_paths(paths: Iterable[Path | str], store: CorpusStore,
     paths = [str(p) if is_url(str(p)) else Path(p) for p in paths]
     fetcher = fetcher or Fetcher(store.path.parent / "http-cache")
     summary = IngestSummary()
-    run_id = store.start_run([str(p) for p in paths])
-    finished = False
-    try:
+    with store.run([str(p) for p in paths]) as run:  # closed however the run ends
+        run.summary = summary.as_dict
         inputs = list(_walk(paths, summary))
         for done, path in enumerate(inputs):
             if progress:
@@ -67,12 +66,6 @@ def ingest_paths(paths: Iterable[Path | str], store: CorpusStore,
             _ingest_one(path, store, summary, forced, fetcher, author)
         if progress:
             progress(len(inputs), len(inputs), None)
-        finished = True
-    finally:  # the run record is closed however the run ends (Ctrl-C included)
-        outcome = summary.as_dict()
-        if not finished:
-            outcome["interrupted"] = True
-        store.finish_run(run_id, outcome)
     return summary
 
 

@@ -35,7 +35,7 @@ def assert_sound(store: CorpusStore, *ids: str) -> None:
     assert set(ids) <= stored, f"lost: {set(ids) - stored}"
     assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     [run] = store.runs(1)
-    assert run["finished_at"] and not run["summary"].get("interrupted")
+    assert run["finished_at"] and run["status"] == "finished"
 
 
 def front_matter(date: str) -> str:
@@ -163,7 +163,7 @@ HOSTILE_REPEATS = {"script": "<script ", "style": "<style ", "tag": "<a ", "img"
 
 def _seconds(fn, text: str) -> float:
     best = float("inf")
-    for _ in range(3):
+    for _ in range(5):
         start = time.perf_counter()
         fn(text)
         best = min(best, time.perf_counter() - start)
@@ -172,15 +172,15 @@ def _seconds(fn, text: str) -> float:
 
 @pytest.mark.parametrize("case", sorted(HOSTILE_REPEATS))
 def test_markup_stripping_grows_linearly_with_adversarial_repeats(case):
-    """Four times the input must cost about four times the time, not sixteen (quadratic). The
-    bound is loose (10x) because the machine is shared; a quadratic pattern shows 16x or more."""
+    """Eight times the input must cost about eight times the time, not sixty-four (quadratic).
+    The bound is loose (24x) because the machine is shared; a quadratic pattern shows 64x."""
     from ingest.transcripts import _TAG
 
     unit = HOSTILE_REPEATS[case]
     strip = (lambda t: _TAG.sub("", t)) if case == "caption-tag" else reading_text
-    small, large = unit * 5_000, unit * 20_000
+    small, large = unit * 10_000, unit * 80_000
     ratio = _seconds(strip, large) / max(_seconds(strip, small), 1e-6)
-    assert ratio < 10, f"{case}: 4x the input took {ratio:.1f}x the time"
+    assert ratio < 24, f"{case}: 8x the input took {ratio:.1f}x the time"
 
 
 def test_hostile_markup_still_reads_like_the_page(store, tmp_path):

@@ -174,7 +174,7 @@ def test_ctrl_c_mid_input_keeps_what_was_read_and_closes_the_run_record(
         ingest_paths([tmp_path / "in"], store)
     assert sorted(d.id for d in store.documents()) == ["doc:half-1", "doc:half-2"]
     [last] = store.runs(1)
-    assert last["finished_at"] and last["summary"]["interrupted"] is True
+    assert last["finished_at"] and last["status"] == "interrupted"
     assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
