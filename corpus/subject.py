@@ -8,15 +8,22 @@ Framework at hand: the store, the readers, the CLI.
 from __future__ import annotations
 
 import functools
+import os
 
 from corpus.framework_model import DEFAULT_SUBJECT, Subject
 
 
 def current_subject() -> Subject:
-    """The subject of the packaged framework, or of $KTP_FRAMEWORK's."""
+    """The subject of the packaged framework, or of $KTP_FRAMEWORK's (asked once per tweet
+    by readers: the folder is resolved once per value of the variable)."""
+    return _subject_of(_folder(os.environ.get("KTP_FRAMEWORK")))
+
+
+@functools.lru_cache(maxsize=8)
+def _folder(variable: str | None) -> str:
     from corpus.home import framework_dir
 
-    return _subject_of(str(framework_dir()))
+    return str(framework_dir())
 
 
 @functools.lru_cache(maxsize=4)  # keyed by folder: a switched framework never serves a stale one
