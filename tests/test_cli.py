@@ -1,17 +1,24 @@
-"""The `ktp` CLI through click's runner: help everywhere, exit codes, and the --json shapes."""
+"""The `ktp` CLI through click's runner: help everywhere, exit codes, the --json shapes, one line
+for every error, output that cannot drive the terminal, and two ingests at once."""
 import json
+import os
+import re
+import signal
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from conftest import write_files
+from conftest import REPO, write_files
+from corpus.model import Document
 from ui.cli import cli, serve_command
 
 COMMANDS = ["up", "ingest", "build", "search", "retrieve", "ask", "chat", "sleep", "memory",
-            "stats", "serve"]
+            "stats", "serve", "doctor"]
 
 
 def ktp(*args: str, ok: bool = True):
@@ -171,3 +178,168 @@ def test_ingest_kind_forces_a_format(tmp_path):
                           "--json").output)
     assert data["by_kind"] == {"tweet": 2}
     assert ktp("ingest", "x", "--kind", "nonsense", ok=False).exit_code == 2
+
+
+# ---- errors: the code, and one line without a traceback ----------------------------------------
+def one_line_error(result, code: int, *expected: str) -> None:
+    """Exit `code`; one `Error: …` line (a usage error, exit 2, keeps click's usage lines)."""
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("Error")]
+    assert len(errors) == 1 and (code == 2 or lines == errors), result.stderr
+    for text in expected:
+        assert text in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("args, code, expected", [
+    (["ingest", "/nonexistent.zip"], 1, "nothing to ingest: no such file or folder"),
+    (["serve", "--port", "99999"], 2, "99999 is not in the range 1<=x<=65535"),
+    (["up", "--port", "0"], 2, "not in the range"),
+    (["memory", "forget", "99"], 1, "there is no note 99"),
+    (["memory", "edit", "99", "text"], 1, "there is no note 99"),
+    (["search", "x", "--kind", "podcast"], 2, "'podcast' is not one of 'tweet'"),
+    (["retrieve", "x", "--kind", "podcast"], 2, "'podcast' is not one of"),
+    (["search", ""], 2, "it is empty"),
+    (["ask", ""], 2, "it is empty"),
+    (["ask", "   "], 2, "it is empty"),
+    (["retrieve", ""], 2, "it is empty"),
+    (["build", "--embedder", "nonsense:model"], 1, "unknown embedder nonsense:model"),
+    (["ask", "what?", "--llm", "nonsense:model"], 1, "unknown LLM 'nonsense:model'"),
+    (["search", "x", "--semantic"], 1, "no vector index yet; run `ktp build` first"),
+])
+def test_every_error_has_its_exit_code_and_one_line(args, code, expected, data_home):
+    data_home.mkdir()
+    one_line_error(ktp(*args, ok=False), code, expected)
+
+
+def test_a_chroma_server_that_is_not_there_is_one_line(monkeypatch, data_home):
+    monkeypatch.setenv("KTP_CHROMA_URL", "http://127.0.0.1:9")
+    one_line_error(ktp("build", ok=False), 1, "no Chroma server answers at http://127.0.0.1:9")
+
+
+def test_a_missing_key_is_one_line(monkeypatch, data_home):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    data_home.mkdir()
+    result = ktp("ask", "what?", "--llm", "openai:gpt-4o-mini", ok=False)
+    one_line_error(result, 1)
+    assert "OPENAI_API_KEY" in result.stderr or "uv sync --extra llm" in result.stderr
+
+
+def test_a_missing_home_is_an_error_for_reading_commands_and_is_not_created(tmp_path):
+    home = tmp_path / "nonexistent" / "dir"
+    for args in (["stats"], ["search", "x"], ["retrieve", "x"], ["memory"], ["ask", "x"]):
+        one_line_error(ktp("--home", str(home), *args, ok=False), 1,
+                       f"there is no data home at {home}")
+    assert not home.parent.exists()
+
+
+def test_serve_on_a_port_in_use_says_so_before_serving(data_home):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = ktp("serve", "--port", str(taken.getsockname()[1]), ok=False)
+    one_line_error(result, 1, "Address already in use", "--port")
+    assert "Serving" not in result.output
+
+
+def run_cli(*args: str, env: dict | None = None, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ui.cli", *args], cwd=REPO, text=True,
+                          capture_output=True, env={**os.environ, **(env or {})}, timeout=300,
+                          **kw)
+
+
+def test_an_unexpected_error_is_called_a_bug_in_one_line(data_home):
+    """A memory file from a newer ktp raises a plain RuntimeError (not one of ours yet): the
+    handler names it a bug, with its type and message, and how to see the traceback."""
+    data_home.mkdir()
+    db = sqlite3.connect(data_home / "memory.sqlite3")
+    db.execute("PRAGMA user_version = 99")
+    db.close()
+    result = run_cli("memory")
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("Error: this is a bug in ktp: RuntimeError: the memory file")
+    assert "KTP_DEBUG=1" in result.stderr
+    debug = run_cli("memory", env={"KTP_DEBUG": "1"})
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_ctrl_c_is_one_line_and_exit_130(small_world):
+    home, _, _ = small_world
+    env = {**os.environ, "KTP_HOME": str(home.root),
+           "KTP_FRAMEWORK": str(home.root.parent / "fw")}
+    chat = subprocess.Popen([sys.executable, "-m", "ui.cli", "chat"], cwd=REPO, env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert chat.stdout.readline().startswith("Ask away")
+        time.sleep(0.5)  # waiting at the prompt
+        chat.send_signal(signal.SIGINT)
+        out, err = chat.communicate(timeout=60)
+    finally:
+        chat.kill()
+    assert chat.returncode == 130, err
+    assert err.strip() == "Interrupted." and "Traceback" not in err
+
+
+# ---- the terminal: source text cannot drive it ------------------------------------------------
+HOSTILE = ("Tokenizers \x1b]0;pwned title\x07are \x1b[2J\x1b[Hthe \x9b31mroot of "
+           "evil\x1b[0m; see \u202egnp.exe and \u2066isolated\u2069\r\nthe end\x00\x7f")
+
+
+def test_shown_strips_escapes_and_controls_and_marks_bidi():
+    from ui.cli import shown
+
+    text = shown(HOSTILE)
+    assert text == ("Tokenizers are the root of evil; see ⟨U+202E⟩gnp.exe and "
+                    "⟨U+2066⟩isolated⟨U+2069⟩\nthe end")
+    assert shown("tabs\tand\nnewlines stay") == "tabs\tand\nnewlines stay"
+    assert shown("\x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\") == "link"  # OSC 8, ST-ended
+    assert shown("\x1bPdevice control\x1b\\ok \x1b(B\x1b=") == "ok "
+
+
+def test_search_output_carries_no_escape_sequences_and_json_round_trips(data_home):
+    from corpus.store import CorpusStore
+
+    with CorpusStore(data_home / "corpus.sqlite3") as store:
+        store.add(Document(id="tweet:1", kind="tweet", title="\x1b]0;title\x07tweet",
+                           text=HOSTILE, url="https://x.com/karpathy/status/1\x1b[2J"))
+    human = ktp("search", "tokenizers").output
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", human)
+    assert "⟨U+202E⟩gnp.exe" in human and "root of" in human
+    raw = ktp("search", "tokenizers", "--json").output
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", raw)
+    assert json.loads(raw)[0]["text"] == HOSTILE  # escaped, not lost
+
+
+def test_a_hostile_file_name_is_shown_safely(tmp_path, data_home):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "evil\x1b[2J\u202egnp.md").write_text("---\ntitle: [unclosed\n---\nbody\n")
+    out = ktp("ingest", str(folder)).output
+    assert "\x1b" not in out and "\u202e" not in out and "⟨U+202E⟩gnp.md" in out
+
+
+# ---- two writers at once ------------------------------------------------------------------------
+def test_two_ingests_into_one_home_at_once_both_succeed(tmp_path, data_home):
+    tweets = write_files(tmp_path / "a", {"tweets.txt": "\n\n".join(
+        f"thought number {i} about small models" for i in range(3000))})
+    posts = write_files(tmp_path / "b", {f"post-{i}.md": f"# Post {i}\n\n" + "Words. " * 300
+                                         for i in range(300)})
+    env = {"KTP_HOME": str(data_home)}
+    first = subprocess.Popen([sys.executable, "-m", "ui.cli", "ingest", str(tweets / "tweets.txt"),
+                              "--kind", "tweets", "--json"], cwd=REPO, env={**os.environ, **env},
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    second = run_cli("ingest", str(posts), "--json", env=env)
+    out, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err
+    assert second.returncode == 0, second.stderr
+    assert json.loads(out)["loaded"] == 3000 and json.loads(second.stdout)["loaded"] == 300
+    from corpus.store import CorpusStore
+
+    with CorpusStore(data_home / "corpus.sqlite3") as store:
+        assert store.counts()["documents"] == 3300
+        assert [r["status"] for r in store.runs()] == ["finished", "finished"]
