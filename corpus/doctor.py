@@ -13,8 +13,9 @@ Repairs: derived files (graph.json, the index pointer and a broken Chroma folder
 so that `ktp build` makes them again. A damaged corpus or memory file is recovered into a new
 file, and the damaged one is kept beside it (`corpus.sqlite3.damaged-<time>`): first by
 `VACUUM INTO` (which works when the damage is in what SQLite can rebuild), else by reading
-every table row by row, stepping over the rows SQLite cannot read. (The sqlite3 shell's
-`.recover`, which reads pages directly, is not available from Python.) A file that is not SQLite
+every table row by row, stepping over the rows SQLite cannot read, with the schema read even
+when part of it is lost (`writable_schema`). (The sqlite3 shell's `.recover`, which reads pages
+directly, is not available from Python.) A file that is not SQLite
 at all is moved aside and a new corpus starts empty. No other ktp should run during a repair.
 """
 from __future__ import annotations
@@ -434,6 +435,9 @@ def _copy_rows(path: Path, new: Path, tables: list[str], orphans: list[str]) -> 
     """Copy every readable row of `tables` into the fresh file `new`; the unreadable stretches
     passed over."""
     src = _connect_ro(path)
+    # A schema that SQLite cannot fully parse (pages of it lost) still names the tables' root
+    # pages: with writable_schema its damage is not an error, on this read-only connection.
+    src.execute("PRAGMA writable_schema = ON")
     dst = sqlite3.connect(new, isolation_level=None)
     lost = 0
     try:

@@ -131,8 +131,9 @@ def test_a_truncated_corpus_is_refused_and_the_repair_says_what_it_kept(filled):
     assert statuses(filled)["corpus"] == "problem"
     message = recover_corpus(db)
     assert message.startswith("recovered ") and "the damaged file is kept as" in message
-    with CorpusStore(db) as store:  # whatever SQLite could read, in a sound new file
+    with CorpusStore(db) as store:  # what SQLite could read, in a sound new file
         assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert 0 < store.counts()["documents"] < 400
 
 
 def test_a_file_that_is_not_sqlite_is_moved_aside_not_emptied(data_home):
