@@ -322,7 +322,7 @@ def build(ctx: click.Context, force: bool, reindex: bool, embedder: str | None,
         click.echo(f"index       {i['total']} passages: {i['embedded']} embedded, "
                    f"{i['removed']} removed, {i['unchanged']} unchanged")
         verb = "built" if d["rebuilt"] else "up to date:"
-        click.echo(f"graph {verb} {d['nodes']} nodes, {d['edges']} edges -> {d['path']}")
+        click.echo(f"graph {verb} {d['nodes']} nodes, {d['edges']} edges -> {shown(d['path'])}")
 
     _emit(data, as_json, human)
 
@@ -792,7 +792,7 @@ def serve(ctx: click.Context, port: int) -> None:
     home = _home(ctx, create=True)
     _port_is_free(port)
     env = dict(os.environ, KTP_HOME=str(home.root), STREAMLIT_BROWSER_GATHER_USAGE_STATS="false")
-    click.echo(f"Serving the web UI at http://127.0.0.1:{port}  (data home: {home.root}); "
+    click.echo(f"Serving the web UI at http://127.0.0.1:{port}  (data home: {shown(home.root)}); "
                "Ctrl-C stops it.")
     command = serve_command(port)
     sys.stdout.flush()
@@ -833,7 +833,7 @@ def _stats(world) -> dict:
 
 def _print_stats(s: dict) -> None:
     c, f, g = s["corpus"], s["framework"], s["graph"]
-    click.echo(f"data home   {s['data_home']}")
+    click.echo(f"data home   {shown(s['data_home'])}")
     kinds = shown(", ".join(f"{k} {v['documents']}" for k, v in c["by_kind"].items())
                   or "none yet")
     click.echo(f"corpus      {c['documents']} documents ({kinds}), {c['chunks']} chunks, "
