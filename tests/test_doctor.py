@@ -72,8 +72,10 @@ def test_a_sound_home_is_all_ok(built):
     result = ktp("doctor", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert {f["part"]: f["status"] for f in data["findings"]} == {
-        "home": "ok", "corpus": "ok", "graph": "ok", "index": "ok", "memory": "note"}
+    found = {f["part"]: f["status"] for f in data["findings"]}
+    memory = found.pop("memory")  # "note" until a chat on the shared world is remembered
+    assert found == {"home": "ok", "corpus": "ok", "graph": "ok", "index": "ok"}
+    assert memory in ("ok", "note")
     assert data["repaired"] == []
 
 
