@@ -178,3 +178,108 @@ def small_world(tmp_path_factory):
     return home, w, HybridRetriever(w.store, embedder, index, w.graph, w.framework)
 
 
+
+
+# A beacon: a loopback server that records every request. Hostile source text points at it, so
+# anything the web UI lets through as live markup (an image, a script, a stylesheet) shows up
+# here as a request.
+class Beacon:
+    def __init__(self):
+        from http.server import BaseHTTPRequestHandler
+
+        from servers import LoopbackServer
+
+        self.requests: list[str] = []
+        beacon = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (the stdlib's name)
+                beacon.requests.append(self.path)
+                self.send_response(204)
+                self.end_headers()
+
+            do_POST = do_HEAD = do_GET
+
+            def log_message(self, *args):
+                pass
+
+        self.server = LoopbackServer(Handler)
+        self.url = self.server.url
+
+    def __enter__(self):
+        self.server.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.__exit__(*exc)
+
+
+def hostile(beacon: str, tag: str) -> str:
+    """Text that would become live markup (and a request to the beacon) if shown unescaped:
+    a Markdown image, raw HTML, a script, a backtick breaking out of a code span, a javascript:
+    link, an attribute broken by a quote, entities, LaTeX, a directive and an e-mail address."""
+    return (f"![x]({beacon}/{tag}-md.png) <img src=\"{beacon}/{tag}-img.png\"> "
+            f"<script src='{beacon}/{tag}.js'></script> `![c]({beacon}/{tag}-code.png)` "
+            f"[click](javascript:fetch('{beacon}/{tag}-js')) "
+            f"\"><img src={beacon}/{tag}-attr.png> &lt;b&gt;bold&lt;/b&gt; &amp; $x^2$ **b** "
+            f":red[red] mail {tag}@example.org")
+
+
+HOSTILE_QUESTION = "How should I start with the smallest thing that works?"
+# Close enough in meaning to the question for the answer to cite it, hostile tail and all.
+STARTING_SMALL = ("How should you start? Start with the smallest thing that works. I always start "
+                  "with the smallest thing that works, then grow it. Start small: the smallest "
+                  "thing that works first, and how to start the rest follows. ")
+
+
+@pytest.fixture(scope="session")
+def hostile_world(tmp_path_factory):
+    """(home, beacon, ids): a built data home whose documents, ids, titles, speakers, origins,
+    URLs, ingest runs and framework labels are hostile, all pointing at a running beacon."""
+    from graph.pipeline import build_index
+
+    with Beacon() as beacon:
+        b = beacon.url
+        root = tmp_path_factory.mktemp("hostile")
+        files = dict(TINY_FRAMEWORK)
+        files["axioms.yaml"] = files["axioms.yaml"].replace(
+            "title: Small things first",
+            "title: 'Small things first ![f](" + b + "/fw-title.png) <img src=" + b
+            + "/fw-img.png> `x`'")
+        write_files(root / "fw", files)
+        home = DataHome(root / "home").ensure()
+        tweet_id = "tweet:900`![i](" + b + "/id.png)`<img src=" + b + "/id-img.png>"
+        talk_id = "yt:hostile0001"
+        speaker = "Host ![s](" + b + "/speaker.png) <img src=" + b + "/speaker-img.png>"
+        talk_text = (f"{speaker}: What do you start with?\n\n"
+                     "Andrej Karpathy: I start with the smallest thing that works, always.")
+        split = len(speaker) + len(": What do you start with?")
+        docs = [
+            Document(id=tweet_id, kind="tweet", title=hostile(b, "tweet-title"),
+                     date="2024-01-01T00:00:00Z", author=HIM,
+                     url=b + "/status\"><img src=" + b + "/url-attr.png>",
+                     origin="/tmp/" + hostile(b, "origin").replace("/", "_") + ".js",
+                     text=STARTING_SMALL * 3 + hostile(b, "tweet-text")),
+            Document(id="blog:hostile", kind="blog", title=hostile(b, "blog-title"),
+                     date="2020-02-02", author=HIM, url="javascript:fetch('" + b + "/js-url')",
+                     origin=b + "/origin\"<img src=" + b + "/origin-img.png>",
+                     text=STARTING_SMALL + hostile(b, "blog-text")),
+        ]
+        talk = Document(id=talk_id, kind="transcript", title=hostile(b, "talk-title"),
+                        date="2023-03-03", author=HIM,
+                        url="https://www.youtube.com/watch?v=hostile0001",
+                        text=talk_text, meta={"interviewer": speaker,
+                                              "turns": [[0, split, speaker],
+                                                        [split + 2, len(talk_text), HIM]]})
+        with CorpusStore(home.corpus_db) as store:
+            store.add_many(docs)
+            store.add(talk, [Chunk(f"{talk_id}#0", talk_id, 0, 0, split, talk_text[:split], 0.0,
+                                   speaker=speaker),
+                             Chunk(f"{talk_id}#1", talk_id, 1, split + 2, len(talk_text),
+                                   talk_text[split + 2:], 30.0, speaker=HIM)])
+            run = store.start_run([hostile(b, "run-source")])
+            store.finish_run(run, {"loaded": 1, "unchanged": 0, "replaced": 0, "skipped": [
+                {"path": "/tmp/" + hostile(b, "skip-path").replace("/", "_"),
+                 "reason": hostile(b, "skip-reason")}]})
+            build_index(home, store)
+        yield home, beacon, {"tweet": tweet_id, "talk": talk_id}

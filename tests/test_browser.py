@@ -131,3 +131,99 @@ def test_a_user_browses_searches_and_asks(browser, tmp_path, small_world, artifa
     assert href.startswith(("http://karpathy.github.io/", "https://x.com/karpathy/status/",
                             "https://www.youtube.com/watch?v="))
     assert not net_log.exists(), net_log.read_text()
+
+
+def _open_every_expander(page) -> None:
+    """Open every collapsed expander on the page, so nothing stays unrendered; then check that
+    every link on it is http(s) or a link within the page."""
+    for summary in page.locator("details:not([open]) > summary").all():
+        if summary.is_visible():
+            summary.click()
+    hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
+    assert hrefs and all(h.startswith(("http://", "https://")) for h in hrefs), hrefs
+
+
+def test_hostile_source_text_never_reaches_the_network(browser, tmp_path, hostile_world,
+                                                       artifacts):
+    """Every page over a corpus whose titles, ids, text, speakers, origins, URLs, ingest runs and
+    framework labels carry images, HTML, scripts, broken code spans, javascript: links and
+    broken attributes, all aimed at a beacon on another loopback port: the browser asks for
+    nothing but the app's own origin, and the beacon hears nothing."""
+    from conftest import HOSTILE_QUESTION
+
+    home, beacon, ids = hostile_world
+    env, net_log = audited_env(tmp_path, KTP_HOME=str(home.root),
+                               KTP_FRAMEWORK=str(home.root.parent / "fw"))
+    env.pop("KTP_LLM", None)
+    requests: list[str] = []
+    sockets: list[str] = []
+
+    def shown(tag: str):  # the hostile Markdown image of `tag`, visible as text
+        page.get_by_text(f"![x]({beacon.url}/{tag}-md.png)", exact=False).first.wait_for()
+
+    with ktp_serve(env) as served:
+        context = browser.new_context(viewport={"width": 1400, "height": 1400})
+        context.on("request", lambda r: requests.append(r.url))
+        page = context.new_page()
+        page.on("websocket", lambda ws: sockets.append(ws.url))
+        try:
+            page.goto(served.url)
+            page.get_by_role("heading", name="His framework").wait_for(timeout=60_000)
+            page.get_by_text(re.compile(r"^The evidence: \d+ passages")).first.wait_for()
+            _open_every_expander(page)
+            shown("tweet-title")
+            shown("blog-text")
+            page.screenshot(path=artifacts / "hostile-framework.png", full_page=True)
+
+            page.get_by_role("link", name="Search").click()
+            box = page.get_by_role("textbox", name="Search")
+            box.wait_for()
+            box.fill("smallest")
+            box.press("Enter")
+            shown("tweet-text")
+            page.get_by_text("Everything", exact=True).click()
+            box.fill("script")
+            box.press("Enter")
+            page.get_by_text(f"{beacon.url}/blog-text.js", exact=False).first.wait_for()
+            box.fill('"do you start"')
+            box.press("Enter")
+            page.get_by_text(f"![s]({beacon.url}/speaker.png)", exact=False).first.wait_for()
+            page.screenshot(path=artifacts / "hostile-search.png", full_page=True)
+
+            page.get_by_role("link", name="Ask").click()
+            ask = page.get_by_placeholder(re.compile("Ask about his ideas"))
+            ask.wait_for()
+            ask.fill(HOSTILE_QUESTION)
+            ask.press("Enter")
+            page.get_by_text(re.compile(r"^Citations: ")).wait_for(timeout=60_000)
+            _open_every_expander(page)
+            shown("tweet-title")
+            page.screenshot(path=artifacts / "hostile-ask.png", full_page=True)
+
+            page.get_by_role("link", name="Graph").click()
+            focus = page.get_by_role("combobox", name="Focus on")
+            focus.wait_for(timeout=60_000)
+            focus.click()
+            page.keyboard.type("tweet-title-md")
+            page.keyboard.press("Enter")
+            page.get_by_text(ids["tweet"], exact=False).first.wait_for()
+            page.screenshot(path=artifacts / "hostile-graph.png", full_page=True)
+
+            page.get_by_role("link", name="Corpus").click()
+            page.get_by_role("heading", name="His corpus").wait_for()
+            page.get_by_text(re.compile(r": loaded 1, unchanged 0, replaced 0, skipped 1$")).click()
+            shown("skip-reason")
+            page.wait_for_timeout(500)  # a late image would have been asked for by now
+            page.screenshot(path=artifacts / "hostile-corpus.png", full_page=True)
+        except Exception:
+            page.screenshot(path=artifacts / "hostile-failed.png", full_page=True)
+            raise
+        finally:
+            context.close()
+    own = served.url + "/"
+    foreign = [u for u in requests if not u.startswith(own) and not u.startswith(("data:",
+                                                                                  "blob:"))]
+    assert foreign == [], foreign
+    assert sockets and all(s.startswith(own.replace("http://", "ws://")) for s in sockets)
+    assert beacon.requests == [], beacon.requests
+    assert not net_log.exists(), net_log.read_text()

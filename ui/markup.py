@@ -1,36 +1,84 @@
-"""Safe text for Streamlit markdown: source and user text is always shown as text.
+"""Safe text for the web UI: a string from a source (or typed by the user) is always shown as
+text, never as markup, on every page.
 
-Streamlit renders Markdown (and $…$ as LaTeX), so a quote containing `*`, `[link](…)`, `$` or
-`<script>` would change the page. Everything that is not our own markup goes through `md_escape`,
-and links are only made from http(s) URLs.
+Streamlit renders Markdown (with raw HTML dropped, `$…$` as LaTeX, `:name[…]` directives, GFM
+autolinks) in `st.markdown`, captions, alerts, headings and every widget label (expanders,
+radio options, buttons, tabs); labels keep images. `st.html` takes HTML. One function, `esc`,
+makes a string inert in both: every character that means something in Markdown or HTML becomes
+a numeric character reference (`[` -> `&#91;`), which CommonMark and HTML both decode back to
+the same character as plain text. Nothing of the source survives as syntax: no image, tag,
+link, emphasis, code span, math or directive. (A bare http(s) URL in the text is still made a
+link to itself by GFM, which finds them in the decoded text; a link, never a fetch.)
+
+The rest is built on it:
+- `md_link` makes a link only of an absolute http(s) URL (percent-encoded, so no quote, space or
+  bracket can end the target early); anything else is shown as escaped text.
+- `md_code` is a code span for ids and paths; inside code spans character references are not
+  decoded, so it fences the text with a backtick run longer than any inside it instead.
+- `md_highlight` and `md_answer` escape everything but their own markup.
+
+Plain-text contexts take the raw string and must NOT be escaped (they would show `&#91;`):
+selectbox and multiselect options, text input values, dataframe cells, chart data, `st.code`.
 """
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>$~&:])")
+# Everything that starts or ends syntax in CommonMark + GFM + Streamlit's extensions, or in HTML
+# text and attribute values. Letters, digits, spaces and non-ASCII text stay as they are.
+_SPECIAL = re.compile(r"""[\\`*_{}\[\]()#+\-.!|<>$~&:"'@]""")
 
 
-def md_escape(text: str) -> str:
-    """Markdown-inert text; runs of whitespace become one space (edges kept, for joining)."""
-    return _SPECIAL.sub(r"\\\1", re.sub(r"\s+", " ", str(text)))
+def esc(text) -> str:
+    """Markup-inert text, for Markdown and HTML alike; runs of whitespace (newlines included)
+    become one space, so a string cannot open a heading, a list or a block quote either."""
+    text = re.sub(r"\s+", " ", str(text))
+    text = _EMAIL_AT.sub("@\u2060", text)  # see below
+    return _SPECIAL.sub(lambda m: f"&#{ord(m.group())};", text)
+
+
+# GFM finds autolinks in the decoded text, after escaping has done its work: an http(s) or www.
+# URL in a passage becomes a link to itself (allowed: it is http), but `name@host.org` would
+# become a mailto: link. An invisible word joiner after such an `@` keeps it text.
+_EMAIL_AT = re.compile(r"(?<=[-.\w+])@(?=[-\w])")
+
+
+def safe_url(url) -> str | None:
+    """The URL ready for a link target (Markdown or an HTML attribute), or None when it is not
+    an absolute http(s) URL with a host (javascript:, data:, relative paths, junk)."""
+    if not isinstance(url, str) or re.search(r"[\x00-\x1f\x7f]", url):
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return quote(url, safe=":/?&=#%+@,;~!").replace("(", "%28").replace(")", "%29")
+
+
+def md_link(label, url) -> str:
+    """A Markdown link with an escaped label, when the URL is http(s); else the label alone."""
+    target = safe_url(url)
+    return f"[{esc(label)}]({target})" if target else esc(label)
+
+
+def md_code(text) -> str:
+    """An inline code span holding `text` literally, whatever backticks it contains."""
+    text = re.sub(r"\s+", " ", str(text))
+    fence = "`" * (max((len(r) for r in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith(("`", " ")) or text.endswith(("`", " ")) else ""
+    return f"{fence}{pad}{text}{pad}{fence}" if text else ""
 
 
 def md_highlight(marked: str) -> str:
     """Text whose matches are wrapped in \\x02 … \\x03 (FTS5 highlight) as safe Markdown, the
     matches shown bold on a coloured background."""
     parts = re.split(r"\x02(.*?)\x03", marked)
-    return "".join(md_escape(p) if i % 2 == 0 else f":orange-background[**{md_escape(p)}**]"
+    return "".join(esc(p) if i % 2 == 0 else f":orange-background[**{esc(p)}**]"
                    for i, p in enumerate(parts) if p)
-
-
-def md_link(label: str, url: str | None) -> str:
-    if not url or not re.match(r"^https?://", url):
-        return md_escape(label)
-    safe = quote(url, safe=":/?&=#%+@,;~!*'")
-    safe = safe.replace("(", "%28").replace(")", "%29")
-    return f"[{md_escape(label)}]({safe})"
 
 
 _TOKEN = re.compile(r"\*\*(.+?)\*\*|\[(S\d+(?:\s*,\s*S?\d+)*)\]|(?<![\w*])\*([^*\n]+?)\*(?!\w)")
@@ -47,16 +95,16 @@ def md_answer(text: str) -> str:
         head = lead.group(1) if lead else ""
         body, out, pos = line[len(head):], [], 0
         for m in _TOKEN.finditer(body):
-            out.append(md_escape(body[pos:m.start()]))
+            out.append(esc(body[pos:m.start()]))
             if m.group(1) is not None:
-                out.append(f"**{md_escape(m.group(1))}**")
+                out.append(f"**{esc(m.group(1))}**")
             elif m.group(2) is not None:
                 numbers = re.findall(r"\d+", m.group(2))
                 out.append("[" + ", ".join(f"[S{n}](#source-{n})" for n in numbers) + "]")
             else:
-                out.append(f"*{md_escape(m.group(3))}*")
+                out.append(f"*{esc(m.group(3))}*")
             pos = m.end()
-        out.append(md_escape(body[pos:]))
+        out.append(esc(body[pos:]))
         lines.append(head + "".join(out))
     return "  \n".join(lines)
 
@@ -68,7 +116,7 @@ _MARKUP = [(re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),
 
 def plain_text(text: str) -> str:
     """A passage as a reader sees it: Markdown links, emphasis, headings and quote marks of
-    block quotes removed (then escaped for display)."""
+    block quotes removed (then escaped for display with `esc`)."""
     for pattern, repl in _MARKUP:
         text = pattern.sub(repl, text)
     return text

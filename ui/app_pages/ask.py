@@ -13,7 +13,7 @@ from simulator.memory import Memory
 from simulator.prompt import prompt_text
 from simulator.session import Session
 from ui.app_state import retriever_for
-from ui.markup import md_answer, md_escape, md_link, plain_text
+from ui.markup import esc, md_answer, md_link, plain_text
 
 world = st.session_state["world"]
 PROVIDERS = {"None: a reading composed from his sources": None, "OpenAI": "openai",
@@ -64,7 +64,7 @@ with st.expander(f"What the partner remembers about you ({len(memory.notes())} n
                    "notes: topics you return to, positions you hold, open questions.")
     for note in notes:
         text_col, save_col, forget_col = st.columns([6, 1, 1])
-        edited = text_col.text_input(f"{note.kind}", value=note.text, key=f"note_{note.id}")
+        edited = text_col.text_input(esc(note.kind), value=note.text, key=f"note_{note.id}")
         if save_col.button("Save", key=f"note_save_{note.id}") and edited != note.text:
             memory.edit(note.id, edited)
             st.rerun()
@@ -96,7 +96,7 @@ def render_answer(result) -> None:
     """The answer as Markdown (source text escaped, markers linked to their cards),
     extrapolation set apart, then the citations' summary and one card per source."""
     if result.resolved:
-        st.caption(f"Read as a follow-up: searched for “{md_escape(result.resolved)}”")
+        st.caption(f"Read as a follow-up: searched for “{esc(result.resolved)}”")
     for block in re.split(r"\n\s*\n", result.text):
         label = EXTRAPOLATING.search(block)
         if label:  # wherever the label appears, what follows it is set apart
@@ -108,25 +108,25 @@ def render_answer(result) -> None:
             continue
         st.markdown(md_answer(block))
     if result.items:
-        st.caption("In play: " + ", ".join(md_escape(world.framework.items[i].title)
+        st.caption("In play: " + ", ".join(esc(world.framework.items[i].title)
                                            for i in result.items
                                            if i in world.framework.items))
     cited = [c for c in result.citations if c.status != "reference"]
-    st.caption(f"Citations: {result.summary}" if cited else "No citations.")
+    st.caption(f"Citations: {esc(result.summary)}" if cited else "No citations.")
     for c in result.citations:
         if c.status not in OK_STATUSES:
-            st.warning(md_escape(f"[{c.marker or 'no marker'}] {c.problem}"))
+            st.warning(esc(f"[{c.marker or 'no marker'}] {c.problem}"))
     for n, e in enumerate(result.evidence, 1):
         status = card_status(result.citations, f"S{n}")
         st.html(f'<a id="source-{n}"></a>')  # where the answer's [S{n}] links land
         label = f"[S{n}] {e.title} · {e.badge} · {(e.date or 'undated')[:10]} · {status}"
-        with st.expander(md_escape(label), expanded=status != "not cited"):
-            st.markdown(md_escape(plain_text(e.text)))
+        with st.expander(esc(label), expanded=status != "not cited"):
+            st.markdown(esc(plain_text(e.text)))
             st.caption(" · ".join(filter(None, [
-                md_escape(e.badge), md_escape((e.date or "undated")[:10]),
+                esc(e.badge), esc((e.date or "undated")[:10]),
                 md_link("open the original", e.url) if e.url else None])))
             if e.origin:
-                st.caption(f"from {md_escape(_origin(e.origin))}")
+                st.caption(f"from {esc(_origin(e.origin))}")
     with st.expander("The full prompt (copy it into any LLM)"):
         st.code(prompt_text(result.messages), language=None)
 
@@ -145,14 +145,14 @@ session.retriever = retriever_for(str(world.home.root), world.inputs)  # follows
 session.memory = memory  # this run's connection (SQLite's belong to the thread that made them)
 for turn in session.turns:
     with st.chat_message("user"):
-        st.markdown(md_escape(turn.question))
+        st.markdown(esc(turn.question))
     with st.chat_message("assistant"):
         render_answer(turn.result)
 
 question = st.chat_input("Ask about his ideas, e.g. “Should I build my own tokenizer?”")
 if question and question.strip():
     with st.chat_message("user"):
-        st.markdown(md_escape(question))
+        st.markdown(esc(question))
     with st.chat_message("assistant"):
         model = (st.session_state.get("ask_model") or "").strip()
         if provider and not model:
@@ -163,20 +163,20 @@ if question and question.strip():
             session.llm = load_llm(f"{provider}:{model}" if provider else "none",
                                    secrets=secrets)
         except LLMError as e:
-            st.error(md_escape(str(e)))
+            st.error(esc(str(e)))
             st.stop()
         live = st.empty()
         streamed: list[str] = []
 
         def show(token: str) -> None:
             streamed.append(token)
-            live.markdown(md_escape("".join(streamed)))
+            live.markdown(esc("".join(streamed)))
 
         try:
             result = session.ask(question, on_token=show if session.llm else None)
         except LLMError as e:
             live.empty()
-            st.error(md_escape(str(e)))
+            st.error(esc(str(e)))
             st.stop()
         live.empty()
         render_answer(result)

@@ -9,7 +9,7 @@ import networkx as nx
 import pandas as pd
 import streamlit as st
 
-from ui.markup import md_escape
+from ui.markup import esc, md_code
 
 world = st.session_state["world"]
 graph = world.graph
@@ -76,20 +76,20 @@ event = st.altair_chart(chart, on_select="rerun", key="graph_chart", width="stre
 st.caption(f"{len(nodes)} nodes, {len(edges)} edges. Click a node for its details.")
 if alone:
     st.caption(f"Not linked to the other kinds shown ({len(alone)}): "
-               + ", ".join(md_escape(titles[n]) for n in alone[:30]))
+               + ", ".join(esc(titles[n]) for n in alone[:30]))
 
 clicked = [p.get("id") for p in (event.selection.get("node") or [])] if event else []
 selected = clicked[0] if clicked else focus
-if selected:
+if selected and selected in graph:  # a node clicked before a rebuild may be gone
     data = graph.nodes[selected]
-    st.subheader(f"{md_escape(data.get('title', selected))}")
-    st.caption(f"{data['kind']} · `{selected}`")
+    st.subheader(esc(data.get("title", selected)))
+    st.caption(f"{esc(data['kind'])} · {md_code(selected)}")
     if data.get("summary") or data.get("text"):
-        st.markdown(md_escape(data.get("summary") or data.get("text")))
+        st.markdown(esc(data.get("summary") or data.get("text")))
     out_edges = [(k, v) for _, v, k in graph.out_edges(selected, keys=True)]
     in_edges = [(k, u) for u, _, k in graph.in_edges(selected, keys=True)]
     for label, group in (("Links out", out_edges), ("Links in", in_edges)):
         if group:
             st.markdown(f"**{label}**")
             for kind, other in sorted(group)[:60]:
-                st.markdown(f"- {kind} → {md_escape(titles.get(other, other))}")
+                st.markdown(f"- {esc(kind)} → {esc(titles.get(other, other))}")

@@ -8,10 +8,16 @@ from corpus.attribution import badge
 from corpus.query import QueryError
 from corpus.store import CorpusStore
 from ui.app_state import vector_index
-from ui.markup import md_escape, md_highlight, md_link
+from ui.markup import esc, md_highlight, md_link
 
 PAGE_SIZE = 20
 world = st.session_state["world"]
+
+
+def number(value) -> str:
+    """A count from a source's metadata, shown as it came when it is not a number."""
+    return f"{value:,}" if isinstance(value, int) else esc(value)
+
 
 st.title("Search what he said")
 tweets = world.corpus["by_kind"].get("tweet", {}).get("documents", 0)
@@ -73,7 +79,7 @@ with CorpusStore(world.home.corpus_db) as store:
                                  own_only=not retweets, replies=replies, min_likes=min_likes,
                                  sort=sort, one_per_doc=True, speaker=speaker, **bounds)
         except QueryError as e:
-            st.error(f"That search cannot run: {e}.")
+            st.error(f"That search cannot run: {esc(e)}.")
             st.stop()
         hits = [({"title": h.title, "kind": h.kind, "date": h.date, "url": h.url,
                   "meta": h.meta or {}, "text": h.text, "doc_id": h.doc_id,
@@ -84,7 +90,7 @@ elapsed = (time.perf_counter() - started) * 1000
 more = len(hits) > PAGE_SIZE
 hits = hits[:PAGE_SIZE]
 st.caption(f"Page {page + 1}: {len(hits)} result{'s' * (len(hits) != 1)} for "
-           f"“{md_escape(query.strip())}” in {elapsed:.0f} ms")
+           f"“{esc(query.strip())}” in {elapsed:.0f} ms")
 if not hits:
     st.info("No matches. Fewer words, a prefix* or “By meaning” may find more.")
 for row, marked, score in hits:
@@ -92,15 +98,14 @@ for row, marked, score in hits:
     with st.container(border=True):
         who = badge(kind=row["kind"], author=row.get("author"), speaker=row.get("speaker"),
                     his_words=bool(row.get("his_words")), meta=meta)
-        facts = [f"**{md_escape(who)}**" if row.get("his_words") else md_escape(who),
-                 md_escape(row["kind"]), md_escape((row["date"] or "undated")[:10])]
-        if meta.get("likes") is not None:
-            facts.append(f"{meta['likes']:,} likes")
-        if meta.get("retweets") is not None:
-            facts.append(f"{meta['retweets']:,} retweets")
+        facts = [f"**{esc(who)}**" if row.get("his_words") else esc(who),
+                 esc(row["kind"]), esc((row["date"] or "undated")[:10])]
+        for field in ("likes", "retweets"):
+            if meta.get(field) is not None:
+                facts.append(f"{number(meta[field])} {field}")
         if meta.get("is_reply"):
             facts.append("reply")
-        st.markdown(md_highlight(marked) if marked else md_escape(row["text"][:600]))
+        st.markdown(md_highlight(marked) if marked else esc(row["text"][:600]))
         st.caption(" · ".join(facts) + " · " + md_link("open the original", row["url"])
                    if row["url"] else " · ".join(facts))
 prev_col, next_col = st.columns(2)
