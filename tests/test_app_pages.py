@@ -164,3 +164,186 @@ def test_ask_with_an_llm_chosen_in_the_sidebar():
     assert any("He put it this way" in m.value for m in at.markdown)
     assert any(i.value.startswith("Extrapolated from his framework") for i in at.info)
     assert any(c.value.startswith("Citations:") and "verified" in c.value for c in at.caption)
+
+
+def rendered(at: AppTest) -> list[str]:
+    """The Markdown of everything Streamlit renders as Markdown: text, captions, headings,
+    alerts, and the labels of expanders and widgets."""
+    values = [e.value for kind in ("markdown", "caption", "title", "header", "subheader", "info",
+                                   "warning", "success", "error")
+              for e in getattr(at, kind)]
+    values += [e.label for kind in ("expander", "text_input", "selectbox", "button", "radio")
+               for e in getattr(at, kind)]
+    return values
+
+
+def assert_inert(at: AppTest, beacon: str) -> list[str]:
+    """No hostile fragment survives as markup anywhere on the page; returns what was rendered."""
+    values = rendered(at)
+    for value in values:
+        value = re.sub(r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)", "", value)  # code spans are literal
+        for raw in ("<img", "<script", "![", "javascript:", "`![", "&lt;", "$x^2$", "**b**",
+                    ":red[", "@example"):
+            assert raw not in value, (raw, value)
+        # the beacon's address appears only escaped, or as the target of a well-formed link
+        assert beacon not in re.sub(r"\]\(https?://[^\s()\"'<>\\]*\)", "]", value), value
+    return values
+
+
+def test_hostile_source_strings_are_rendered_escaped_on_every_page(hostile_world, monkeypatch):
+    from pathlib import Path
+
+    from conftest import HOSTILE_QUESTION, hostile
+    from ui.markup import md_code, plain_text
+
+    home, beacon, ids = hostile_world
+    b = beacon.url
+    monkeypatch.setenv("KTP_HOME", str(home.root))
+    monkeypatch.setenv("KTP_FRAMEWORK", str(home.root.parent / "fw"))
+    st.cache_resource.clear()
+
+    at = page("app_pages/framework.py")
+    shown = assert_inert(at, b)
+    assert any(v.startswith("#### 1. Small things first " + esc(f"![f]({b}/fw-title.png)"))
+               for v in shown)
+    assert any(esc(hostile(b, "tweet-title")) in v for v in shown)  # an evidence passage's title
+    assert any(esc(hostile(b, "blog-text"))[:200] in v for v in shown)
+
+    at.switch_page("app_pages/search.py").run()
+    at.text_input(key="search_q").input("smallest").run()
+    assert any(esc(hostile(b, "tweet-text")) in v for v in assert_inert(at, b))
+    at.segmented_control(key="search_scope").set_value("Everything").run()
+    at.text_input(key="search_q").input('"do you start"').run()
+    speaker = "Host ![s](" + b + "/speaker.png) <img src=" + b + "/speaker-img.png>"
+    assert any(esc(f"{speaker}, host") in v for v in assert_inert(at, b))
+
+    at.switch_page("app_pages/ask.py").run()
+    at.chat_input[0].set_value(HOSTILE_QUESTION).run()
+    assert_no_failure(at)
+    shown = assert_inert(at, b)
+    cards = [e.label for e in at.expander if e.label.startswith(esc("[S"))]
+    assert any(esc(f"[S1] {hostile(b, 'tweet-title')}") in label for label in cards), cards
+    tweet_text = home_text(home, ids["tweet"])
+    assert esc(plain_text(tweet_text)) in shown
+    assert any(v == "from " + esc(Path("/tmp/" + hostile(b, "origin").replace("/", "_")
+                                       + ".js").name) for v in shown)
+
+    at.switch_page("app_pages/graph_explorer.py").run()
+    at.selectbox(key="graph_focus").set_value(ids["tweet"]).run()
+    shown = assert_inert(at, b)
+    assert f"Document · {md_code(ids['tweet'])}" in shown
+    assert esc(hostile(b, "tweet-title")) in [s.value for s in at.subheader]
+
+    at.switch_page("app_pages/corpus.py").run()
+    shown = assert_inert(at, b)
+    assert "Inputs: " + esc(hostile(b, "run-source")) in shown
+    assert any(v.endswith(": " + esc(hostile(b, "skip-reason"))) for v in shown)
+
+
+def home_text(home, doc_id: str) -> str:
+    from corpus.store import CorpusStore
+
+    with CorpusStore(home.corpus_db) as store:
+        return store.get(doc_id).text
+
+
+def ingest_uploads(at: AppTest, files: list[tuple[str, bytes]]) -> AppTest:
+    at.file_uploader(key="corpus_upload").set_value([(n, b, "text/markdown") for n, b in files])
+    at.run()
+    at.button(key="corpus_ingest").click().run()
+    assert_no_failure(at)
+    return at
+
+
+def staging_left(home) -> list:
+    return sorted(p.name for p in home.glob("upload-*"))
+
+
+def test_an_edited_upload_replaces_the_old_version(tmp_path, monkeypatch):
+    home = tmp_path / "upload-home"
+    monkeypatch.setenv("KTP_HOME", str(home))
+    at = page("app_pages/corpus.py")
+    ingest_uploads(at, [("notes.md", b"# Notes\n\nThe first draft talks about marmalade.\n")])
+    assert [s.value for s in at.success] == [esc("loaded 1, unchanged 0, replaced 0, skipped 0")]
+    ingest_uploads(at, [("notes.md", b"# Notes\n\nThe edited draft talks about kumquats.\n")])
+    assert [s.value for s in at.success] == [esc("loaded 0, unchanged 0, replaced 1, skipped 0")]
+    assert staging_left(home) == []  # every upload folder is gone
+
+    at.switch_page("app_pages/search.py").run()
+    at.segmented_control(key="search_scope").set_value("Everything").run()
+    at.text_input(key="search_q").input("kumquats").run()
+    assert any("kumquats" in m.value for m in at.markdown)
+    at.text_input(key="search_q").input("marmalade").run()
+    assert not any("marmalade" in m.value for m in at.markdown)
+    assert any(i.value.startswith("No matches") for i in at.info)
+
+
+def test_two_uploads_of_one_name_are_both_kept_and_the_page_says_what_ingest_did(tmp_path,
+                                                                                 monkeypatch):
+    home = tmp_path / "upload-home"
+    monkeypatch.setenv("KTP_HOME", str(home))
+    at = page("app_pages/corpus.py")
+    ingest_uploads(at, [("README.md", b"# Alpha\n\nThe alpha project trains a tiny model.\n"),
+                        ("README.md", b"# Beta\n\nThe beta project renders a tiny graph.\n")])
+    assert [s.value for s in at.success] == [esc("loaded 1, unchanged 0, replaced 0, skipped 1")]
+    [skip] = [w.value for w in at.warning]
+    assert skip.startswith(esc("Skipped README.md (file 2 of that name): its id 'doc:upload-"
+                               "readme' is already taken by README.md;"))
+    assert "/" not in skip  # no staging paths, only the names the user knows
+    assert any(i.value.startswith(esc("Files of the same name are the same document"))
+               for i in at.info)
+    assert staging_left(home) == []
+
+
+def test_unusable_upload_names_are_refused_in_the_page(tmp_path, monkeypatch):
+    home = tmp_path / "upload-home"
+    monkeypatch.setenv("KTP_HOME", str(home))
+    at = page("app_pages/corpus.py")
+    ingest_uploads(at, [("..", b"x"), ("../escape.md", b"# Out\n\nOutside.\n"),
+                        (".hidden.md", b"# H\n\nHidden.\n"),
+                        ("fine.md", b"# Fine\n\nA note that is fine.\n")])
+    warnings = [w.value for w in at.warning]
+    assert len(warnings) == 3 and all(w.startswith(esc("Not uploaded: ")) for w in warnings)
+    assert esc("'..': “..” is not a file name") in warnings[0]
+    assert esc("may not contain / or \\") in warnings[1]
+    assert [s.value for s in at.success] == [esc("loaded 1, unchanged 0, replaced 0, skipped 0")]
+    assert not (tmp_path / "escape.md").exists() and not (home / "escape.md").exists()
+    assert staging_left(home) == []
+
+
+def test_a_failing_ingest_shows_one_line_and_removes_the_upload(tmp_path, monkeypatch):
+    import ingest.run
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the disk went away\nTraceback (most recent call last): ...")
+
+    home = tmp_path / "upload-home"
+    monkeypatch.setenv("KTP_HOME", str(home))
+    at = page("app_pages/corpus.py")
+    monkeypatch.setattr(ingest.run, "ingest_paths", broken)  # a failure nothing else causes
+    at.file_uploader(key="corpus_upload").set_value(("notes.md", b"# N\n\nText.\n", "text/plain"))
+    at.run()
+    at.button(key="corpus_ingest").click().run()
+    assert not at.exception
+    [error] = [e.value for e in at.error]
+    assert error.startswith(esc("Something went wrong on the ingest run (RuntimeError: the disk "
+                                "went away). Reload the page"))
+    assert "Traceback" not in error and "\n" not in error
+    assert staging_left(home) == []
+
+
+def test_staging_folders_left_by_a_crash_are_swept(tmp_path, monkeypatch):
+    import os
+    import time
+
+    home = tmp_path / "upload-home"
+    monkeypatch.setenv("KTP_HOME", str(home))
+    page("app_pages/corpus.py")  # makes the data home
+    old, fresh = home / "upload-old12345", home / "upload-new12345"
+    for folder in (old, fresh):
+        (folder / "1" / "upload").mkdir(parents=True)
+        (folder / "1" / "upload" / "x.md").write_text("x")
+    a_day_ago = time.time() - 86400
+    os.utime(old, (a_day_ago, a_day_ago))
+    page("app_pages/corpus.py")
+    assert staging_left(home) == ["upload-new12345"]  # a run in progress keeps its files

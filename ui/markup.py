@@ -23,6 +23,7 @@ selectbox and multiselect options, text input values, dataframe cells, chart dat
 from __future__ import annotations
 
 import re
+from typing import Iterable
 from urllib.parse import quote, urlsplit
 
 # Everything that starts or ends syntax in CommonMark + GFM + Streamlit's extensions, or in HTML
@@ -85,10 +86,29 @@ _TOKEN = re.compile(r"\*\*(.+?)\*\*|\[(S\d+(?:\s*,\s*S?\d+)*)\]|(?<![\w*])\*([^*
 _LEAD = re.compile(r"^(\s*(?:[-*•] |\d+\. ))")
 
 
-def md_answer(text: str) -> str:
+def md_answer(text: str, literal: Iterable[str] = ()) -> str:
     """An answer (the framework reading, or an LLM's) as safe Markdown: its own bold, italics
-    and list marks kept, every other character (quotes of sources, titles) escaped, and each
-    [Sn] a link to its evidence card (anchor `source-n`)."""
+    and list marks kept, every other character escaped, and each [Sn] a link to its evidence
+    card (anchor `source-n`). What the answer quotes (“…”) and every string of `literal` found
+    in it (the sources' titles, URLs, speakers; the framework's labels) is held out of that
+    reading altogether, so a title's own `**` or `[S1]` is shown as text, not markup."""
+    held: list[str] = []
+
+    def hold(piece: str) -> str:
+        held.append(piece)
+        return f"\ue000{len(held) - 1}\ue001"
+
+    text = re.sub("[\ue000\ue001]", "", text)
+    text = re.sub(r"“([^”\n]+)”", lambda m: f"“{hold(m.group(1))}”", text)
+    for piece in sorted({p for p in literal if isinstance(p, str) and len(p.strip()) >= 3},
+                        key=len, reverse=True):
+        if piece in text:
+            text = text.replace(piece, hold(piece))
+    markdown = _answer_markup(text)
+    return re.sub("\ue000(\\d+)\ue001", lambda m: esc(held[int(m.group(1))]), markdown)
+
+
+def _answer_markup(text: str) -> str:
     lines = []
     for line in text.splitlines():
         lead = _LEAD.match(line)

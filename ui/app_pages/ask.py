@@ -97,16 +97,17 @@ def render_answer(result) -> None:
     extrapolation set apart, then the citations' summary and one card per source."""
     if result.resolved:
         st.caption(f"Read as a follow-up: searched for “{esc(result.resolved)}”")
+    literal = source_strings(result)
     for block in re.split(r"\n\s*\n", result.text):
         label = EXTRAPOLATING.search(block)
         if label:  # wherever the label appears, what follows it is set apart
             said, extrapolated = block[:label.start()], block[label.end():]
             if said.strip():
-                st.markdown(md_answer(said.strip()))
+                st.markdown(md_answer(said.strip(), literal))
             st.info("Extrapolated from his framework, not something he said: "
-                    + md_answer(extrapolated.strip(" :*")))
+                    + md_answer(extrapolated.strip(" :*"), literal))
             continue
-        st.markdown(md_answer(block))
+        st.markdown(md_answer(block, literal))
     if result.items:
         st.caption("In play: " + ", ".join(esc(world.framework.items[i].title)
                                            for i in result.items
@@ -129,6 +130,14 @@ def render_answer(result) -> None:
                 st.caption(f"from {esc(_origin(e.origin))}")
     with st.expander("The full prompt (copy it into any LLM)"):
         st.code(prompt_text(result.messages), language=None)
+
+
+def source_strings(result) -> list[str]:
+    """What an answer may repeat from its sources and the framework, to be shown as text."""
+    strings = [s for e in result.evidence
+               for s in (e.title, e.badge, e.url, e.origin, e.speaker, e.author, e.date)]
+    strings += [s for item in world.framework.items.values() for s in (item.title, item.summary)]
+    return [s for s in strings if isinstance(s, str)]
 
 
 def _origin(origin: str) -> str:
