@@ -165,7 +165,7 @@ class CorpusStore:
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA foreign_keys = ON")
             self._check()
-            self.db.execute("PRAGMA journal_mode = WAL")
+            self._use_wal()
             # With WAL, NORMAL keeps every commit atomic and the file consistent after a crash;
             # it skips the fsync per commit (a power cut may lose the last commits, never
             # corrupt).
@@ -176,6 +176,19 @@ class CorpusStore:
             if isinstance(e, sqlite3.Error):
                 raise self._problem(e) from None
             raise
+
+    def _use_wal(self) -> None:
+        """PRAGMA journal_mode = WAL. Switching a new file to WAL needs it to itself, and SQLite
+        answers "locked" at once (without waiting) while another process reads it: retry."""
+        deadline = time.monotonic() + BUSY_TIMEOUT
+        while True:
+            try:
+                self.db.execute("PRAGMA journal_mode = WAL").fetchone()
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def _check(self) -> None:
         """Refuse a damaged file (PRAGMA quick_check), once per process and file state."""
@@ -644,11 +657,17 @@ def migrate(db: sqlite3.Connection, migrations: list[str], newer) -> None:
     version = db.execute("PRAGMA user_version").fetchone()[0]
     if version > len(migrations):
         raise newer(version)
-    for target in range(version + 1, len(migrations) + 1):
+    while version < len(migrations):
         with Transaction(db):
-            for statement in _statements(migrations[target - 1]):
+            # Read again under the write lock: another process opening the same new file may
+            # have applied this step while we waited for the lock.
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version >= len(migrations):
+                break
+            for statement in _statements(migrations[version]):
                 db.execute(statement)
-            db.execute(f"PRAGMA user_version = {target}")
+            db.execute(f"PRAGMA user_version = {version + 1}")
+        version += 1
 
 
 def _statements(script: str) -> list[str]:

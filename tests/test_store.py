@@ -5,6 +5,7 @@ import random
 import sqlite3
 import subprocess
 import sys
+import time
 from dataclasses import replace
 
 import pytest
@@ -279,3 +280,22 @@ def test_unfinished_runs_from_before_run_status_are_interrupted(tmp_path):
     with CorpusStore(path) as s:
         s.start_run(["z"])
         assert [r["status"] for r in s.runs()] == ["running", "finished", "interrupted"]
+
+
+OPEN_AT_ONCE = """
+import sys, time
+from corpus.store import CorpusStore
+time.sleep(float(sys.argv[2]) - time.time())
+with CorpusStore(sys.argv[1], subject="x") as s:
+    print(s.schema_version)
+"""
+
+
+def test_processes_opening_a_new_store_at_once_migrate_it_once(tmp_path):
+    path, start = tmp_path / "corpus.sqlite3", str(time.time() + 2)
+    procs = [subprocess.Popen([sys.executable, "-c", OPEN_AT_ONCE, str(path), start], cwd=REPO,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    results = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, [err[-600:] for _, err in results]
+    assert [out for out, _ in results] == [f"{SCHEMA_VERSION}\n"] * 4
