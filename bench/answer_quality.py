@@ -3,9 +3,10 @@
     uv run python bench/answer_quality.py --home /tmp/ktp-eval          # realdata, built
     uv run python bench/answer_quality.py --home /tmp/ktp-eval --show 20 # and read 20 answers
 
-For each question of bench/eval_questions.yaml with answering words (bench/answer_spans_*.yaml,
-written by reading the gold documents): is one of those runs of words inside a quote of the
-answer? Also: the share of quotes that are fragments (start mid-sentence, or stop without an
+For each question of bench/eval_questions.yaml with answering words (bench/answer_spans_a/b.yaml,
+written by reading the gold passage): is one of those runs of words inside a quote of the
+answer? And, looser, is a run of any sentence that states the answer (answer_spans_c.yaml,
+written blind from the gold documents) inside one? Also: the share of quotes that are fragments (start mid-sentence, or stop without an
 end, with no ellipsis to say so), the share that are his words, abstention errors both ways
 (the on-topic questions declined; the questions of bench/off_topic.yaml answered), and the time
 to answer, warm.
@@ -29,11 +30,15 @@ HERE = Path(__file__).resolve().parent
 _QUOTE = re.compile(r"“([^”]+)”\s*\[S(\d+)\]")
 
 
-def spans() -> dict[str, list[str]]:
-    found = {}
-    for path in sorted(HERE.glob("answer_spans_*.yaml")):
+def spans(pattern: str = "answer_spans_[ab].yaml") -> dict[str, list[str]]:
+    """Answering words by question id. The first sets (a, b) hold one or two runs per question,
+    written from the gold passage; set c, written blind from the gold documents alone, holds a
+    run of every sentence that states the answer on its own (a fairer, looser test)."""
+    found: dict[str, list[str]] = {}
+    for path in sorted(HERE.glob(pattern)):
         for qid, entry in yaml.safe_load(path.read_text(encoding="utf-8"))["spans"].items():
-            found[qid] = [normalize(a).lower() for a in entry.get("anchors") or []]
+            found.setdefault(qid, []).extend(
+                normalize(a).lower() for a in entry.get("anchors") or [])
     return found
 
 
@@ -61,9 +66,10 @@ def main() -> None:
     fw = retriever.framework
     questions = yaml.safe_load((HERE / "eval_questions.yaml").read_text())["questions"]
     off_topic = yaml.safe_load((HERE / "off_topic.yaml").read_text())["questions"]
-    answering = spans()
+    answering, blind = spans(), spans("answer_spans_c.yaml")
     answer(questions[0]["question"], retriever, fw)  # warm
-    hits, asked, quotes, fragments, his, declined, times, shown = 0, 0, 0, 0, 0, 0, [], 0
+    hits, blind_hits, asked, quotes, fragments, his, declined, times, shown = \
+        0, 0, 0, 0, 0, 0, 0, [], 0
     for q in questions:
         start = time.perf_counter()
         result = answer(q["question"], retriever, fw)
@@ -81,6 +87,7 @@ def main() -> None:
             flat = [normalize(text.replace("…", " ")).lower() for text, _ in found]
             hit = any(a in quote for a in anchors for quote in flat)
             hits += hit
+            blind_hits += any(a in quote for a in blind.get(q["id"], []) for quote in flat)
         if shown < args.show:
             shown += 1
             print(f"\n=== {q['id']} ({'answers' if anchors and hit else 'misses'}): "
@@ -90,6 +97,8 @@ def main() -> None:
     n = len(questions)
     print(f"\n{n} questions, framework reading; answering words known for {asked}")
     print(f"  quotes hold the answering words   {hits}/{asked} ({hits / max(asked, 1):.2f})")
+    print(f"  … any answering sentence (set c)  {blind_hits}/{asked} "
+          f"({blind_hits / max(asked, 1):.2f})")
     print(f"  quotes that are fragments         {fragments}/{quotes} "
           f"({fragments / max(quotes, 1):.1%})")
     print(f"  quotes that are his words         {his}/{quotes}")
