@@ -45,6 +45,18 @@ def test_quotes_are_whole_sentences_and_verify(embed):
     assert {c.status for c in verify_citations(answer, [passage(RECIPE)])} == {"quote-verified"}
 
 
+def test_no_two_quotes_share_words_or_repeat_a_sentence(embed):
+    again = passage(RECIPE, n=2, chunk_id="tweet:9#0", doc_id="tweet:9", kind="tweet")
+    quotes = choose_quotes("What should I do first, before writing any model code?",
+                           [passage(RECIPE), again], embed, k=5)
+    spans = [(q.evidence_index, q.start, q.start + len(q.text)) for q in quotes]
+    assert not any(a[0] == b[0] and a[1] < b[2] and b[1] < a[2]
+                   for n, a in enumerate(spans) for b in spans[n + 1:])
+    texts = [q.text for q in quotes]
+    assert len(texts) == len(set(texts))
+    assert sum("thoroughly inspecting your data" in t for t in texts) == 1
+
+
 def test_a_caption_passage_without_punctuation_is_cut_at_pauses_never_mid_word():
     text = ("okay so today we are going to build a tokenizer from scratch and the tokenizer is "
             "a completely separate stage of the pipeline it has its own training set and its "
