@@ -122,3 +122,31 @@ def test_evidence_counts_come_from_the_evidence_links(tmp_path, monkeypatch):
     at = run_app()
     lines = [c.value for c in at.caption if c.value.startswith("Evidence: ")]
     assert lines[0].startswith("Evidence: supported by 1 passage in 1 source of the corpus")
+
+
+def test_a_damaged_data_home_is_one_line_with_the_fix_not_a_traceback(tmp_path, monkeypatch):
+    home = tmp_path / "damaged"
+    home.mkdir()
+    (home / "corpus.sqlite3").write_bytes(b"this is not a database, it is a shopping list " * 40)
+    monkeypatch.setenv("KTP_HOME", str(home))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    [error] = [e.value for e in at.error]
+    assert "\n" not in error and "Traceback" not in error and "File " not in error
+    assert "is not a SQLite database" in error and "`ktp doctor --repair`" in error
+    assert FAILURE_KEY in at.session_state  # the traceback is kept for the log, not shown
+
+
+def test_a_damaged_memory_fails_only_the_ask_page(tmp_path, monkeypatch):
+    home = tmp_path / "damaged"
+    home.mkdir()
+    (home / "memory.sqlite3").write_bytes(b"not a database either " * 80)
+    monkeypatch.setenv("KTP_HOME", str(home))
+    at = run_app()  # the framework page does not need the memory
+    at.switch_page("app_pages/ask.py").run()
+    assert not at.exception
+    [error] = [e.value for e in at.error]
+    assert "\n" not in error and "Traceback" not in error
+    assert error.startswith("A database is damaged") and "`ktp doctor`" in error
+    at.switch_page("app_pages/search.py").run()
+    assert not at.error and FAILURE_KEY not in at.session_state

@@ -194,7 +194,7 @@ def test_hostile_source_strings_are_rendered_escaped_on_every_page(hostile_world
     from pathlib import Path
 
     from conftest import HOSTILE_QUESTION, hostile
-    from ui.markup import md_code, plain_text
+    from ui.markup import md_code, md_message, plain_text
 
     home, beacon, ids = hostile_world
     b = beacon.url
@@ -237,7 +237,7 @@ def test_hostile_source_strings_are_rendered_escaped_on_every_page(hostile_world
     at.switch_page("app_pages/corpus.py").run()
     shown = assert_inert(at, b)
     assert "Inputs: " + esc(hostile(b, "run-source")) in shown
-    assert any(v.endswith(": " + esc(hostile(b, "skip-reason"))) for v in shown)
+    assert any(v.endswith(": " + md_message(hostile(b, "skip-reason"))) for v in shown)
 
 
 def home_text(home, doc_id: str) -> str:
@@ -304,7 +304,7 @@ def test_unusable_upload_names_are_refused_in_the_page(tmp_path, monkeypatch):
                         ("fine.md", b"# Fine\n\nA note that is fine.\n")])
     warnings = [w.value for w in at.warning]
     assert len(warnings) == 3 and all(w.startswith(esc("Not uploaded: ")) for w in warnings)
-    assert esc("'..': “..” is not a file name") in warnings[0]
+    assert esc("'..': that is not a file name") in warnings[0]
     assert esc("may not contain / or \\") in warnings[1]
     assert [s.value for s in at.success] == [esc("loaded 1, unchanged 0, replaced 0, skipped 0")]
     assert not (tmp_path / "escape.md").exists() and not (home / "escape.md").exists()
@@ -326,7 +326,7 @@ def test_a_failing_ingest_shows_one_line_and_removes_the_upload(tmp_path, monkey
     at.button(key="corpus_ingest").click().run()
     assert not at.exception
     [error] = [e.value for e in at.error]
-    assert error.startswith(esc("Something went wrong on the ingest run (RuntimeError: the disk "
+    assert error.startswith(esc("Something went wrong in the ingest run (RuntimeError: the disk "
                                 "went away). Reload the page"))
     assert "Traceback" not in error and "\n" not in error
     assert staging_left(home) == []

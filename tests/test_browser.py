@@ -227,3 +227,55 @@ def test_hostile_source_text_never_reaches_the_network(browser, tmp_path, hostil
     assert sockets and all(s.startswith(own.replace("http://", "ws://")) for s in sockets)
     assert beacon.requests == [], beacon.requests
     assert not net_log.exists(), net_log.read_text()
+
+
+def test_uploads_in_the_browser(browser, tmp_path, artifacts):
+    """Files uploaded through Chromium: two of one name both reach the server (the page says
+    what ingest did with the second), a name like `..` is refused in the page, an edited file
+    uploaded again replaces the old version, and no staging folder is left behind."""
+    home = tmp_path / "upload-home"
+    env, net_log = audited_env(tmp_path, KTP_HOME=str(home))
+    env.pop("KTP_LLM", None)
+
+    def upload(page, files: list[tuple[str, bytes]]) -> None:
+        page.locator("input[type=file]").set_input_files(
+            [{"name": n, "mimeType": "text/markdown", "buffer": b} for n, b in files])
+        for name, _ in files:
+            page.get_by_text(name, exact=True).first.wait_for()
+        page.get_by_role("button", name="Ingest", exact=True).click()
+
+    with ktp_serve(env) as served:
+        page = browser.new_page(viewport={"width": 1400, "height": 1400})
+        try:
+            page.goto(served.url + "/corpus")
+            page.get_by_role("heading", name="His corpus").wait_for(timeout=60_000)
+            upload(page, [("README.md", b"# Alpha\n\nThe alpha project trains a model.\n"),
+                          ("README.md", b"# Beta\n\nThe beta project draws a graph.\n"),
+                          ("..", b"nothing")])
+            page.get_by_text("loaded 1, unchanged 0, replaced 0, skipped 1").wait_for(
+                timeout=120_000)
+            page.get_by_text(re.compile(r"^Skipped README\.md \(file 2 of that name\): its id "
+                                        r"'doc:upload-readme' is already taken by README\.md;")
+                             ).wait_for()
+            page.get_by_text("Not uploaded: '..': that is not a file name", exact=False
+                             ).wait_for()
+            page.screenshot(path=artifacts / "upload-same-names.png", full_page=True)
+
+            page.reload()
+            page.get_by_role("heading", name="His corpus").wait_for(timeout=60_000)
+            upload(page, [("README.md", b"# Alpha\n\nThe alpha project now trains a bigger "
+                                        b"model.\n")])
+            page.get_by_text("loaded 0, unchanged 0, replaced 1, skipped 0").wait_for(
+                timeout=120_000)
+            page.screenshot(path=artifacts / "upload-replaced.png", full_page=True)
+        except Exception:
+            page.screenshot(path=artifacts / "upload-failed.png", full_page=True)
+            raise
+        finally:
+            page.close()
+    from corpus.store import CorpusStore
+
+    with CorpusStore(home / "corpus.sqlite3") as store:
+        assert "bigger model" in store.get("doc:upload-readme").text
+    assert not list(home.glob("upload-*"))
+    assert not net_log.exists(), net_log.read_text()

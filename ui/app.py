@@ -57,10 +57,10 @@ def main() -> None:
     try:
         page.run()
     except Exception as e:  # st.stop and st.rerun are not Exceptions: they pass through
-        show_failure(e, f"the {page.title} page")
+        show_failure(e, f"on the {page.title} page", world.home.root)
 
 
 try:
     main()
 except Exception as e:
-    show_failure(e, "loading the data home")
+    show_failure(e, "while loading the data home")

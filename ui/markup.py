@@ -74,6 +74,15 @@ def md_code(text) -> str:
     return f"{fence}{pad}{text}{pad}{fence}" if text else ""
 
 
+def md_message(text) -> str:
+    """A message in our own words that names commands in backticks (`ktp doctor`) and may quote
+    anything (a path, an id): the backticked parts as code spans, the rest escaped."""
+    parts = str(text).split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: no code at all
+        return esc(text)
+    return "".join(md_code(p) if i % 2 else esc(p) for i, p in enumerate(parts))
+
+
 def md_highlight(marked: str) -> str:
     """Text whose matches are wrapped in \\x02 … \\x03 (FTS5 highlight) as safe Markdown, the
     matches shown bold on a coloured background."""

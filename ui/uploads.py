@@ -33,7 +33,7 @@ def refusal(name: str) -> str | None:
     if not name or not name.strip():
         return "it has no name"
     if name in (".", ".."):
-        return f"“{name}” is not a file name"
+        return "that is not a file name"
     if "/" in name or "\\" in name:
         return "a file name may not contain / or \\ (upload the file itself, not a path)"
     if re.search(r"[\x00-\x1f\x7f]", name):

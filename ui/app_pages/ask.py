@@ -13,7 +13,7 @@ from simulator.memory import Memory
 from simulator.prompt import prompt_text
 from simulator.session import Session
 from ui.app_state import retriever_for
-from ui.markup import esc, md_answer, md_link, plain_text
+from ui.markup import esc, md_answer, md_link, md_message, plain_text
 
 world = st.session_state["world"]
 PROVIDERS = {"None: a reading composed from his sources": None, "OpenAI": "openai",
@@ -172,7 +172,7 @@ if question and question.strip():
             session.llm = load_llm(f"{provider}:{model}" if provider else "none",
                                    secrets=secrets)
         except LLMError as e:
-            st.error(esc(str(e)))
+            st.error(md_message(e))
             st.stop()
         live = st.empty()
         streamed: list[str] = []
@@ -185,7 +185,7 @@ if question and question.strip():
             result = session.ask(question, on_token=show if session.llm else None)
         except LLMError as e:
             live.empty()
-            st.error(esc(str(e)))
+            st.error(md_message(e))
             st.stop()
         live.empty()
         render_answer(result)

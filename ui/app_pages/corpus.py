@@ -6,7 +6,7 @@ import streamlit as st
 
 from corpus.store import CorpusStore
 from ui.failures import show_failure
-from ui.markup import esc
+from ui.markup import esc, md_message
 from ui.uploads import is_staged, staged, sweep
 
 world = st.session_state["world"]
@@ -60,7 +60,7 @@ if st.button("Ingest", key="corpus_ingest", disabled=not uploads and not urls.st
                                            fetcher=Fetcher(world.home.root / "http-cache"))
             except Exception as e:  # what was committed before it stays; the files go
                 st.session_state["corpus_last_run"] = None
-                show_failure(e, "the ingest run")
+                show_failure(e, "in the ingest run", world.home.root)
                 st.stop()
         bar.progress(1.0, text="Done")
         skipped = [(files.name_of(skip["path"]), files.explain(str(skip["reason"])))
@@ -78,7 +78,7 @@ if last := st.session_state.get("corpus_last_run"):  # kept across the rerun aft
         st.warning(esc(f"Not uploaded: {name!r}: {reason}. Rename the file and upload it "
                        "again."))
     for name, reason in last["skipped"]:
-        st.warning(esc(f"Skipped {name}: {reason}"))
+        st.warning(md_message(f"Skipped {name}: {reason}"))
     if last["same_name"]:
         st.info(esc("Files of the same name are the same document to ingest (a README's id "
                     "comes from its name and folder), so only the first of them was added. "
@@ -113,4 +113,5 @@ for run in runs:
                                 for p in run["sources"])
         st.caption("Inputs: " + esc(", ".join(sources)[:500]))
         for skip in s.get("skipped", [])[:200]:
-            st.markdown(f"- {esc(Path(str(skip['path'])).name)}: {esc(skip['reason'])}")
+            name = Path(str(skip["path"])).name
+            st.markdown(f"- {esc(name)}: {md_message(skip['reason'])}")

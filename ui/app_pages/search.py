@@ -8,7 +8,7 @@ from corpus.attribution import badge
 from corpus.query import QueryError
 from corpus.store import CorpusStore
 from ui.app_state import vector_index
-from ui.markup import esc, md_highlight, md_link
+from ui.markup import esc, md_highlight, md_link, md_message
 
 PAGE_SIZE = 20
 world = st.session_state["world"]
@@ -79,7 +79,7 @@ with CorpusStore(world.home.corpus_db) as store:
                                  own_only=not retweets, replies=replies, min_likes=min_likes,
                                  sort=sort, one_per_doc=True, speaker=speaker, **bounds)
         except QueryError as e:
-            st.error(f"That search cannot run: {esc(e)}.")
+            st.error(f"That search cannot run: {md_message(e)}.")
             st.stop()
         hits = [({"title": h.title, "kind": h.kind, "date": h.date, "url": h.url,
                   "meta": h.meta or {}, "text": h.text, "doc_id": h.doc_id,
