@@ -17,6 +17,8 @@ import math
 import re
 from typing import Any
 
+from corpus.errors import KtpError
+
 FIRST_YEAR, LAST_YEAR = 1990, 2100
 UNDATED = ("", "undated", "unknown", "none", "null", "n/a")
 _DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
@@ -29,7 +31,7 @@ _X_DATE = re.compile(r"[A-Za-z]{3} ([A-Za-z]{3}) (\d{1,2}) (\d{2}):(\d{2}):(\d{2
 _BOUND = re.compile(r"(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?")
 
 
-class DateError(ValueError):
+class DateError(KtpError, ValueError):
     """A value that should be a date and is not; the message says how to write it."""
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from corpus.errors import KtpError
+
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 
 
-class QueryError(ValueError):
+class QueryError(KtpError, ValueError):
     """A query that cannot be searched, with a message that says how to fix it."""
 
 

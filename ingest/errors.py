@@ -1,5 +1,6 @@
 """The one exception an ingestor raises for an input it cannot use."""
+from corpus.errors import KtpError
 
 
-class SkipItem(Exception):
+class SkipItem(KtpError):
     """This input is skipped; the message is the reason shown to the user (say how to fix it)."""

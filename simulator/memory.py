@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
+from corpus.errors import KtpError
 from corpus.query import STOPWORDS
 from corpus.store import Transaction, migrate
 
@@ -65,6 +66,10 @@ _POSITION = re.compile(r"\b(I think|I believe|I'm convinced|I am convinced|in my
                        r"I agree|my view is|I suspect|I doubt)\b[^.?!]*[.?!]?", re.I)
 
 
+class MemoryFileError(KtpError):
+    """The memory file cannot be used by this version of ktp."""
+
+
 @dataclass(frozen=True)
 class Note:
     id: int
@@ -84,8 +89,9 @@ class Memory:
     def _migrate(self) -> None:
         # A file from before versions were recorded is at 0: the first migration only creates
         # what is missing, so it applies to it as well.
-        migrate(self.db, MIGRATIONS, lambda version: RuntimeError(
-            f"the memory file was written by a newer ktp (schema {version}); upgrade ktp"))
+        migrate(self.db, MIGRATIONS, lambda version: MemoryFileError(
+            f"the memory file was written by a newer ktp (schema {version})",
+            fix="upgrade ktp"))
 
     def close(self) -> None:
         self.db.close()

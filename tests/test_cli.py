@@ -251,20 +251,35 @@ def run_cli(*args: str, env: dict | None = None, **kw) -> subprocess.CompletedPr
                           **kw)
 
 
+BROKEN_STATS = ("import sys, corpus.store as s; from ui.cli import main; "
+                "s.CorpusStore.counts = lambda self: 1 / 0; sys.argv[0] = 'ktp'; main()")
+
+
 def test_an_unexpected_error_is_called_a_bug_in_one_line(data_home):
-    """A memory file from a newer ktp raises a plain RuntimeError (not one of ours yet): the
-    handler names it a bug, with its type and message, and how to see the traceback."""
+    """A bug (here a division by zero put into `stats` by the test) is named as one, with its
+    type and message, and how to see the traceback."""
+    data_home.mkdir()
+    result = subprocess.run([sys.executable, "-c", BROKEN_STATS, "stats"], cwd=REPO, text=True,
+                            capture_output=True, env=os.environ.copy(), timeout=300)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("Error: this is a bug in ktp: ZeroDivisionError")
+    assert "KTP_DEBUG=1" in result.stderr
+    debug = subprocess.run([sys.executable, "-c", BROKEN_STATS, "stats"], cwd=REPO, text=True,
+                           capture_output=True, env={**os.environ, "KTP_DEBUG": "1"},
+                           timeout=300)
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_a_memory_file_from_a_newer_ktp_is_one_line_with_the_fix(data_home):
     data_home.mkdir()
     db = sqlite3.connect(data_home / "memory.sqlite3")
     db.execute("PRAGMA user_version = 99")
     db.close()
     result = run_cli("memory")
-    assert result.returncode == 1
-    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-    assert result.stderr.startswith("Error: this is a bug in ktp: RuntimeError: the memory file")
-    assert "KTP_DEBUG=1" in result.stderr
-    debug = run_cli("memory", env={"KTP_DEBUG": "1"})
-    assert debug.returncode == 1 and "Traceback" in debug.stderr
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("Error: the memory file was written by a newer ktp")
+    assert "upgrade ktp" in result.stderr
 
 
 def test_ctrl_c_is_one_line_and_exit_130(small_world):
