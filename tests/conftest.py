@@ -178,8 +178,6 @@ def small_world(tmp_path_factory):
     return home, w, HybridRetriever(w.store, embedder, index, w.graph, w.framework)
 
 
-
-
 # A beacon: a loopback server that records every request. Hostile source text points at it, so
 # anything the web UI lets through as live markup (an image, a script, a stylesheet) shows up
 # here as a request.
