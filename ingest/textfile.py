@@ -45,7 +45,7 @@ def read_text_file(path: Path) -> Document:
     from_url = doc_id_for_url(str(url)) if url and str(url).startswith("http") else None
     if from_url and from_url.startswith("url:"):
         from_url = None  # an unknown site: the file name names it better than its URL
-    kind, doc_id = _kind_and_id(path, meta, from_url, dated)
+    kind, doc_id = _kind_and_id(path, meta, from_url, dated, _first_heading(body))
     registered = known(doc_id)
     if not url and registered:
         url = registered.url
@@ -148,7 +148,8 @@ def attribute_text(path: Path, meta: dict, doc_id: str, url) -> Attribution:
 _SAFE_ID = re.compile(r"^([a-z]+):[\w./@+-]{1,200}$")
 
 
-def _kind_and_id(path: Path, meta: dict, from_url: str | None, dated) -> tuple[str, str]:
+def _kind_and_id(path: Path, meta: dict, from_url: str | None, dated,
+                 heading: str | None = None) -> tuple[str, str]:
     """Explicit front matter first; then the URL; then what the file is: a dated Jekyll post
     (`2019-04-25-recipe.md` -> blog:recipe), a README (-> repo:<owner>/<name>), or a note.
     A front-matter `kind` or `id` the product does not know is ignored (it could otherwise
@@ -166,16 +167,23 @@ def _kind_and_id(path: Path, meta: dict, from_url: str | None, dated) -> tuple[s
     if re.fullmatch(r"(.+[_-])?readme", path.stem.lower()):
         if repo := _repo_of(path):
             return str(kind or "readme"), repo
-        kind = str(kind or "doc")  # a README of no known repo: its folder tells it apart
-        return kind, f"{kind}:{slugify(path.parent.name)}-{slugify(path.stem)}"
+        kind = str(kind or "doc")  # a README of no known repo: its folder tells it apart,
+        folder = path.parent.name  # unless the folder says nothing (an upload, a download)
+        name = heading if folder.lower() in _GENERIC_FOLDERS and heading else folder
+        return kind, f"{kind}:{slugify(name)}-{slugify(path.stem)}"
     kind = str(kind or "doc")
     return kind, f"{kind}:{slugify(dated.group(2) if dated else path.stem)}"
+
+
+_GENERIC_FOLDERS = {"upload", "uploads", "download", "downloads", "tmp", "temp", "readmes",
+                    "docs", "notes", "files", "in", "input"}
 
 
 def _repo_of(readme: Path) -> str | None:
     """repo:<owner>/<name> of a README: from the git remote of the checkout whose top-level
     README it is, else a registered repo whose name prefixes the file name (`nanoGPT_README.md`).
-    A README deeper inside some other checkout (a folder of notes) is not that repo's."""
+    A README deeper inside some other checkout (a folder of notes) is not that repo's. (Its
+    first heading is not evidence enough: a fork's README has the same one.)"""
     for folder in readme.resolve().parents:
         config = folder / ".git" / "config"
         if config.exists() and folder == readme.resolve().parent:

@@ -81,7 +81,8 @@ def framework_reading(question: str, evidence: Sequence[Evidence], items: Sequen
     if items or steps:
         parts.append(_extrapolation(items, steps))
     parts.append("**Sources**\n" + "\n".join(
-        f"[S{n}] {e.title} ({e.badge}, {(e.date or 'undated')[:10]}) {e.url or e.origin}"
+        f"[S{n}] {e.title} ({e.badge}, {(e.date or 'undated')[:10]}) "
+        f"{e.url or _file_name(e.origin)}"
         for n, e in enumerate(evidence, 1)))
     return "\n\n".join(parts), list(evidence)
 
@@ -204,3 +205,9 @@ def _lower_first(text: str) -> str:
 def _label(item: Item) -> str:
     number = item.attrs.get("number")
     return f"Axiom {number}: {item.title}" if number else item.title
+
+
+def _file_name(origin: str) -> str:
+    """A source with no public address by its file's name: the folders it sits in on this
+    machine are nobody else's business (the answer may be shared or shown in the web UI)."""
+    return f"(file {origin.replace(chr(92), '/').rsplit('/', 1)[-1]})" if origin else ""

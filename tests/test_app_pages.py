@@ -285,10 +285,17 @@ def test_two_uploads_of_one_name_are_both_kept_and_the_page_says_what_ingest_did
     at = page("app_pages/corpus.py")
     ingest_uploads(at, [("README.md", b"# Alpha\n\nThe alpha project trains a tiny model.\n"),
                         ("README.md", b"# Beta\n\nThe beta project renders a tiny graph.\n")])
-    assert [s.value for s in at.success] == [esc("loaded 1, unchanged 0, replaced 0, skipped 1")]
+    assert [s.value for s in at.success] == [esc("loaded 2, unchanged 0, replaced 0, skipped 0")]
+    from corpus.store import CorpusStore
+
+    with CorpusStore(home / "corpus.sqlite3") as store:  # told apart by their headings
+        assert {d.id for d in store.documents()} == {"doc:alpha-readme", "doc:beta-readme"}
+    # Two of one name and one heading are one document: the second is explained.
+    ingest_uploads(at, [("notes.md", b"# Same\n\nThe first.\n"),
+                        ("notes.md", b"# Same\n\nThe second.\n")])
     [skip] = [w.value for w in at.warning]
-    assert skip.startswith(esc("Skipped README.md (file 2 of that name): its id 'doc:upload-"
-                               "readme' is already taken by README.md;"))
+    assert skip.startswith(esc("Skipped notes.md (file 2 of that name): its id 'doc:notes' "
+                               "is already taken by notes.md;"))
     assert "/" not in skip  # no staging paths, only the names the user knows
     assert any(i.value.startswith(esc("Files of the same name are the same document"))
                for i in at.info)

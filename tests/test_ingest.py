@@ -106,6 +106,15 @@ def test_readmes_of_unknown_repos_are_told_apart_by_their_folder(store, tmp_path
     assert {d.id for d in store.documents()} == {"doc:a-readme", "doc:b-readme"}
 
 
+def test_readmes_in_a_folder_that_says_nothing_are_told_apart_by_their_heading(
+        store, tmp_path):
+    write_files(tmp_path / "one" / "upload", {"README.md": "# Tiny Trainer\n\nOne project."})
+    write_files(tmp_path / "two" / "upload", {"README.md": "# Word Counter\n\nAnother."})
+    assert ingest_paths([tmp_path / "one", tmp_path / "two"], store).loaded == 2
+    assert {d.id for d in store.documents()} == {"doc:tiny-trainer-readme",
+                                                  "doc:word-counter-readme"}
+
+
 def test_a_readme_in_a_git_checkout_is_named_by_its_remote(store, tmp_path):
     write_files(tmp_path / "tinygrad" / ".git", {"config": (
         '[remote "origin"]\n\turl = https://github.com/someone/tinything.git\n')})

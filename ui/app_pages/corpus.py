@@ -80,8 +80,9 @@ if last := st.session_state.get("corpus_last_run"):  # kept across the rerun aft
     for name, reason in last["skipped"]:
         st.warning(md_message(f"Skipped {name}: {reason}"))
     if last["same_name"]:
-        st.info(esc("Files of the same name are the same document to ingest (a README's id "
-                    "comes from its name and folder), so only the first of them was added. "
+        st.info(esc("Files of the same name are the same document to ingest (a file's id "
+                    "comes from its name, a README's from its heading), so only the first of "
+                    "them was added. "
                     "To keep both, rename one (e.g. project-README.md) or give it its own "
                     "id: in its front matter, and upload it again."))
 
