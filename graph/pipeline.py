@@ -87,7 +87,8 @@ def open_index(home: DataHome, embedder=None):
                                f"{home.root / 'chroma'} holds no index",
                                fix="run `ktp build` to make it again")
     if embedder is None:
-        embedder = load_embedder(state.get("embedder") if state else None)
+        embedder = load_embedder(state.get("embedder") if state else None,
+                                 home.root / "models")
     index = VectorIndex.open(home, embedder)
     if state and state.get("synced_with") not in (None, EMPTY_CORPUS) and index.count() == 0:
         raise VectorIndexError(f"the vector index {state.get('collection')!r} is empty, but "
@@ -122,6 +123,10 @@ def build_index(home: DataHome, store: CorpusStore, embedder=None, reindex: bool
     from graph.embedder import load_embedder
     from graph.vector_index import VectorIndex
 
-    embedder = embedder or load_embedder()
+    if embedder is None:  # the one the index was built with; a new index gets the default
+        pointer = VectorIndex.pointer_for(home)
+        recorded = index_pointer(pointer).get("embedder") if pointer.exists() and \
+            not reindex else None
+        embedder = load_embedder(recorded, home.root / "models")
     index = VectorIndex.open(home, embedder, replacing=reindex)
     return index.rebuild(store, progress) if reindex else index.sync(store, progress)

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from corpus.query import QueryError, question_query
 from corpus.store import CorpusStore
 from graph.evidence_links import item_text
+from graph.vector_cache import cached_vectors
 from simulator.evidence import Evidence, evidence_from_row
 
 # Measured on bench/eval_questions.yaml (58 questions over realdata): k=10 beats the usual 60
@@ -46,8 +48,11 @@ class Filters:
 
 class HybridRetriever:
     def __init__(self, store: CorpusStore, embedder=None, index=None, graph=None,
-                 framework=None, weights: dict[str, float] | None = None):
+                 framework=None, weights: dict[str, float] | None = None,
+                 cache_dir: Path | None = None):
+        """`cache_dir`: where the framework items' vectors are kept between processes."""
         self.store, self.embedder, self.index = store, embedder, index
+        self.cache_dir = cache_dir
         self.graph, self.framework = graph, framework
         self.weights = {"keyword": 1.0, "vector": 1.0, "graph": 1.0, **(weights or {})}
         self._items, self._item_vectors = self._framework_vectors()
@@ -198,7 +203,8 @@ class HybridRetriever:
         if self.framework is None or self.embedder is None or self.graph is None:
             return [], None
         items = self.framework.of_kind("axiom") + self.framework.of_kind("model")
-        return items, self.embedder.embed([item_text(i) for i in items])
+        return items, cached_vectors(self.embedder, [item_text(i) for i in items],
+                                     self.cache_dir)
 
 
 def _tweet_ids(row: dict) -> set[str]:
@@ -241,4 +247,5 @@ def open_retriever(home, world=None) -> HybridRetriever:
 
     world = world or open_world(home)
     index, embedder = open_index(home)
-    return HybridRetriever(world.store, embedder, index, world.graph, world.framework)
+    return HybridRetriever(world.store, embedder, index, world.graph, world.framework,
+                           cache_dir=home.root / "cache")

@@ -13,7 +13,7 @@ REFERENCE = json.loads((Path(__file__).parent / "fixtures" / "minilm_reference.j
 
 @pytest.fixture(scope="module")
 def onnx_embedder():
-    return MiniLMEmbedder()
+    return MiniLMEmbedder(variant="fp32")
 
 
 @pytest.mark.parametrize("backend", ["onnx", "numpy"])
@@ -23,6 +23,51 @@ def test_vectors_match_the_reference_implementation(backend, onnx_embedder):
     assert vectors.shape == (6, 384) and vectors.dtype == np.float32
     # includes the empty string, unicode and punctuation, and a text over 256 tokens (truncated)
     assert np.abs(vectors - np.array(REFERENCE["vectors"])).max() < 1e-4
+
+
+def test_the_int8_encoder_is_close_to_the_reference_and_is_the_default(tmp_path):
+    """Parity: every reference sentence within cosine 0.98 of sentence-transformers' vector
+    (the empty text, which has no words to weigh, within 0.95)."""
+    int8 = load_embedder(None, cache_dir=tmp_path)
+    assert int8.name == "all-MiniLM-L6-v2-int8" and load_embedder("minilm").name == int8.name
+    assert load_embedder("minilm-fp32").name == "all-MiniLM-L6-v2"
+    vectors = int8.embed(REFERENCE["sentences"])
+    cosines = (vectors * np.array(REFERENCE["vectors"])).sum(1)
+    words = [bool(t.strip()) for t in REFERENCE["sentences"]]
+    assert cosines[words].min() >= 0.98 and cosines.min() >= 0.95, cosines
+    assert [p.name.split("-")[1] for p in tmp_path.glob("minilm-*.onnx")] == ["int8"]
+
+
+def test_the_compiled_graph_is_kept_on_disk_and_loaded_once_per_process(tmp_path, monkeypatch):
+    from graph import minilm_cache
+
+    monkeypatch.setattr(minilm_cache, "_MEMORY", {})
+    built = []
+    real = minilm_cache._build
+    monkeypatch.setattr(minilm_cache, "_build", lambda *a: built.append(a[1]) or real(*a))
+    first = MiniLMEmbedder(variant="int8", cache_dir=tmp_path).embed(["one sentence"])
+    again = MiniLMEmbedder(variant="int8", cache_dir=tmp_path).embed(["one sentence"])
+    assert built == ["int8"] and np.array_equal(first, again)  # the second came from memory
+    monkeypatch.setattr(minilm_cache, "_MEMORY", {})  # a new process: from the file
+    from_disk = MiniLMEmbedder(variant="int8", cache_dir=tmp_path).embed(["one sentence"])
+    assert built == ["int8"] and np.array_equal(first, from_disk)
+
+
+def test_a_quantized_graph_that_drifts_is_refused(tmp_path):
+    from tokenizers import Tokenizer
+
+    from graph.embedder import bundled_model_dir, linear_weights, read_safetensors
+    from graph.minilm_cache import ParityError, check_parity
+    from graph.minilm_onnx import build_model
+
+    folder = bundled_model_dir()
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+    w = linear_weights(read_safetensors(folder / "model.safetensors"))
+    fp32 = build_model(w)
+    w["encoder.layer.0.attention.self.query.weight"] *= 3  # a graph whose vectors drift
+    with pytest.raises(ParityError, match="too far from fp32"):
+        check_parity(fp32, build_model(w), tokenizer)
 
 
 def test_padding_and_batching_do_not_change_a_vector(onnx_embedder):

@@ -278,7 +278,8 @@ def _some_input_exists(paths: tuple[str, ...]) -> None:
 @click.option("--reindex", is_flag=True,
               help="Embed every chunk again into a fresh index (e.g. with another embedder).")
 @click.option("--embedder", default=None, metavar="SPEC",
-              help="minilm (default, local), hf:<model> or openai:<model> (via llama-index).")
+              help="minilm (default: local, int8), minilm-fp32, hf:<model> or openai:<model> "
+                   "(via llama-index). Without it, the embedder the index was built with.")
 @click.option("--speakers", is_flag=True,
               help="Ask the LLM (--llm or KTP_LLM) who speaks the unidentified stretches of "
                    "interviews; its labels are kept only where they are consistent.")
@@ -364,7 +365,8 @@ def _sync_index(home, embedder_spec: str | None, reindex: bool, quiet: bool) -> 
             bar.__exit__(None, None, None)
 
     with CorpusStore(home.corpus_db) as store:
-        return build_index(home, store, load_embedder(embedder_spec), reindex, progress)
+        embedder = load_embedder(embedder_spec, home.root / "models") if embedder_spec else None
+        return build_index(home, store, embedder, reindex, progress)
 
 
 @cli.command()
