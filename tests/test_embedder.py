@@ -25,9 +25,12 @@ def test_vectors_match_the_reference_implementation(backend, onnx_embedder):
     assert np.abs(vectors - np.array(REFERENCE["vectors"])).max() < 1e-4
 
 
-def test_the_int8_encoder_is_close_to_the_reference_and_is_the_default(tmp_path):
+def test_the_int8_encoder_is_close_to_the_reference_and_is_the_default(tmp_path, monkeypatch):
     """Parity: every reference sentence within cosine 0.98 of sentence-transformers' vector
     (the empty text, which has no words to weigh, within 0.95)."""
+    from graph import minilm_cache
+
+    monkeypatch.setattr(minilm_cache, "_MEMORY", {})  # as in a fresh process
     int8 = load_embedder(None, cache_dir=tmp_path)
     assert int8.name == "all-MiniLM-L6-v2-int8" and load_embedder("minilm").name == int8.name
     assert load_embedder("minilm-fp32").name == "all-MiniLM-L6-v2"
