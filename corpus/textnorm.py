@@ -72,3 +72,29 @@ def is_punctuated(text: str) -> bool:
     words = len(text.split())
     ends = len(re.findall(r"[.?!](?:\s|$)", text))
     return words > 0 and ends * 100 / words >= MIN_PUNCTUATION
+
+
+_FENCE_LINE = re.compile(r"^(```|~~~)", re.M)
+
+
+def fenced_blocks(text: str) -> list[tuple[int, int]]:
+    """[start, end) of each fenced code block: from a line opening with ``` or ~~~ to the next
+    line that is the same fence alone; an unclosed fence is not a block."""
+    blocks, pos = [], 0
+    while m := _FENCE_LINE.search(text, pos):
+        fence = m.group(1)
+        close = re.compile(rf"^{re.escape(fence)}[ \t]*$", re.M).search(text, m.end())
+        if close is None:
+            break  # unclosed: every later opener would be unclosed too (same search)
+        blocks.append((m.start(), close.end()))
+        pos = close.end()
+    return blocks
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def well_formed(text: str) -> str:
+    """The text with any lone surrogate (JSON can carry "\\ud800"; UTF-8 cannot store it)
+    replaced by U+FFFD, so that hashing and storing it cannot fail."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text

@@ -17,7 +17,7 @@ from corpus.subject import current_subject
 MIN_QUOTATION_WORDS = 10
 _SEPARATOR = re.compile(r"^[ \t]*(?:-{3,}|\*{3,}|_{3,})[ \t]*$", re.M)
 _BLOCK_LINE = re.compile(r"^[ \t]*>[^\n]*(?:\n|$)", re.M)
-_QUOTATION = re.compile(r"\"([^\"\n]{20,}?)\"|“([^”\n]{20,}?)”")
+_QUOTATION = re.compile(r"\"([^\"\n]{20,}?)\"|“([^“”\n]{20,}?)”")  # no opener inside: linear
 _INTRO = re.compile(r"(?:\b(?:says|said|writes|wrote|reads|put it|puts it|quote|prompt)\b"
                     r"[^\n.]{0,12}|:)\s*$", re.I)
 _NAMED = re.compile(r"(@\w+|[A-Z][\w.-]+(?: [A-Z][\w.-]+)?)\W{0,3}"

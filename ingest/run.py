@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from corpus.errors import KtpError
 from corpus.model import UNKNOWN_AUTHOR
 from corpus.store import CorpusStore
 from corpus.subject import current_subject, is_his
@@ -39,6 +40,15 @@ class IngestSummary:
     def as_dict(self) -> dict:
         return {"loaded": self.loaded, "unchanged": self.unchanged, "replaced": self.replaced,
                 "skipped": self.skipped, "by_kind": dict(sorted(self.by_kind.items()))}
+
+    def counted(self) -> tuple:
+        return (self.loaded, self.unchanged, self.replaced, len(self.skipped),
+                Counter(self.by_kind), dict(self.origins))
+
+    def restore(self, counted: tuple) -> None:
+        self.loaded, self.unchanged, self.replaced, skipped, by_kind, origins = counted
+        del self.skipped[skipped:]
+        self.by_kind, self.origins = Counter(by_kind), dict(origins)
 
     def line(self) -> str:
         return (f"loaded {self.loaded}, unchanged {self.unchanged}, replaced {self.replaced}, "
@@ -81,10 +91,27 @@ def _ingest_one(path, store: CorpusStore, summary: IngestSummary, forced, fetche
     pending: list[Loaded] = []
 
     def flush() -> None:
-        with store.transaction():
-            for item in pending:
-                _store(item, store, summary)
+        items = list(pending)
         pending.clear()
+        counted = summary.counted()
+        try:
+            with store.transaction():
+                for item in items:
+                    _store(item, store, summary)
+        except KtpError:
+            raise  # the store itself refuses (read-only, disk full, damaged): say so
+        except Exception:  # noqa: BLE001 - one item the store cannot take: find it, keep the rest
+            summary.restore(counted)  # what the rolled-back batch counted did not happen
+            for item in items:
+                try:
+                    with store.transaction():
+                        _store(item, store, summary)
+                except KtpError:
+                    raise
+                except Exception as e:  # noqa: BLE001
+                    summary.skipped.append({"path": item.document.origin or str(path),
+                                            "reason": f"{item.document.id} could not be "
+                                            f"stored ({type(e).__name__}: {e})"})
 
     try:
         read = url_reader(path, fetcher) if isinstance(path, str) else reader_for(path, forced)

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from corpus.dates import DateError, iso_date
 from corpus.ids import doc_id_for_url, slugify
+from corpus.textnorm import fenced_blocks
 from corpus.model import DOC_KINDS, ID_PREFIXES, Document
 from corpus.subject import is_his
 from ingest.authorship import (Attribution, by_domain, by_name, by_registry, by_repo_owner,
@@ -31,7 +32,8 @@ _DATED_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-(.+)$")
 _KIND_OF_PREFIX = {"blog": "blog", "tweet": "tweet", "yt": "transcript", "repo": "readme",
                    "paper": "paper"}
 _PLAIN_SLUG = re.compile(r"[\w.-]+")
-_HEADING = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.M)
+_HEADING = re.compile(r"^#[ \t]+([^\n]{1,300})", re.M)  # trimmed in Python: a lazy .+? before
+# \s*#*\s*$ is cubic on a line of spaces
 
 
 def read_text_file(path: Path) -> Document:
@@ -77,8 +79,8 @@ def read_text_file(path: Path) -> Document:
 # Every pattern here runs over untrusted text in linear time: no lazy `.*?` that could scan to
 # the end of the file from each of many unclosed openers (`<script ` fifty thousand times took
 # minutes); tags stop at the next `<` or `>`, Liquid tags are short, fences are found by lines.
-_FENCE_LINE = re.compile(r"^(```|~~~)", re.M)
-_HTML_TAG = re.compile(r"<(?:img\b[^<>]*?\balt=[\"']([^\"'<>]*)[\"'][^<>]*|/?[a-zA-Z][^<>]*)>")
+_HTML_TAG = re.compile(r"<(/?[a-zA-Z][^<>]*)>")
+_ALT = re.compile(r"\balt=[\"']([^\"'<>]*)[\"']", re.I)
 _LIQUID = re.compile(r"{%[^\n]{0,400}?%}|{{[^\n]{0,400}?}}")
 _HIDDEN_OPEN = re.compile(r"<(script|style)\b", re.I)
 
@@ -96,33 +98,28 @@ def reading_text(markdown: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "".join(out)).strip()
 
 
-def fenced_blocks(text: str) -> list[tuple[int, int]]:
-    """[start, end) of each fenced code block: from a line opening with ``` or ~~~ to the next
-    line that is the same fence alone; an unclosed fence is not a block."""
-    blocks, pos = [], 0
-    while m := _FENCE_LINE.search(text, pos):
-        fence = m.group(1)
-        close = re.compile(rf"^{re.escape(fence)}[ \t]*$", re.M).search(text, m.end())
-        if close is None:
-            break  # unclosed: every later opener would be unclosed too (same search)
-        blocks.append((m.start(), close.end()))
-        pos = close.end()
-    return blocks
-
-
 def _strip_markup(text: str) -> str:
     text = _without_hidden(_LIQUID.sub("", text))
-    return _HTML_TAG.sub(lambda m: m.group(1) or "", text)
+    return _HTML_TAG.sub(_alt_text, text)
+
+
+def _alt_text(tag: re.Match) -> str:
+    """An image keeps its alt text (a caption in words); every other tag goes."""
+    inner = tag.group(1)
+    if not inner[:3].lower() == "img":
+        return ""
+    alt = _ALT.search(inner)
+    return alt.group(1) if alt else ""
 
 
 def _without_hidden(text: str) -> str:
     """Script and style elements dropped whole (never shown to a reader). An unclosed one is
     more likely prose about a tag than a script: the text after it stays."""
-    out, pos, lower = [], 0, None
+    out, pos = [], 0
     while m := _HIDDEN_OPEN.search(text, pos):
-        lower = lower if lower is not None else text.lower()
         out.append(text[pos:m.start()])
-        close = lower.find(f"</{m.group(1).lower()}", m.end())
+        found = re.compile(rf"</{m.group(1)}", re.I).search(text, m.end())
+        close = found.start() if found else -1  # (offsets of `text` itself, not of a lower())
         if close < 0:
             out.append(text[m.start():])
             return "".join(out)
@@ -264,7 +261,7 @@ def split_front_matter(text: str, path: Path) -> tuple[dict, str]:
 
 def _first_heading(body: str) -> str | None:
     m = _HEADING.search(body)
-    return m.group(1) if m else None
+    return (m.group(1).strip().rstrip("#").strip() or None) if m else None
 
 
 def front_matter_date(value) -> str | None:

@@ -25,7 +25,7 @@ from ingest.transcripts import (parse_json3, parse_stamped, parse_timed_json, pa
 
 _VIDEO_ID = re.compile(r"\*\*Video ID:\*\*\s*([\w-]{11})|[?&]v=([\w-]{11})|youtu\.be/([\w-]{11})")
 _YTDLP_NAME = re.compile(r"\[([\w-]{11})\]")
-_HEADING = re.compile(r"^#\s+(?:YouTube Transcript:\s*)?(.+?)\s*$", re.M)
+_HEADING = re.compile(r"^#[ \t]+(?:YouTube Transcript:[ \t]*)?([^\n]{1,300})", re.M)  # trimmed after
 
 
 def read_transcript_file(path: Path) -> Iterator[Loaded | Skipped]:
@@ -127,7 +127,7 @@ def _json_meta(data) -> dict:
 
 def _heading(body: str) -> str | None:
     m = _HEADING.search(body[:2000])
-    return m.group(1) if m else None
+    return (m.group(1).strip() or None) if m else None
 
 
 def _date(value) -> str | None:

@@ -24,7 +24,9 @@ _VTT_TIME = re.compile(rf"^({_TIME})\s*-->\s*({_TIME})")
 _TAG = re.compile(r"<[^<>]*>")  # stops at the next <: linear over many unclosed ones
 _STAMP = re.compile(r"^\s*(?:\*\*)?\[(\d+(?::\d{2}){1,2})\](?:\*\*)?\s*(.*)$")
 _SPEAKER = re.compile(r"^([A-Z][\w .'-]{0,40}):\s+(.+)$")
-_VOICE = re.compile(r"<v(?:\.[\w.-]+)*\s+([^>]{1,60})>")
+# `<v.class.other Name>`: each class is word characters (no dot), so a run of dots cannot be
+# split between repetitions in exponentially many ways.
+_VOICE = re.compile(r"<v(?:\.[\w-]*){0,20}\s+([^<>]{1,60})>")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import Any, Iterator, Mapping
 from corpus.dates import iso_date
 from corpus.model import UNKNOWN_AUTHOR, Chunk, Document
 from corpus.subject import is_his
+from corpus.textnorm import well_formed
 from ingest.authorship import (Attribution, by_handle, by_name, first, handle_in_filename,
                                named_in_filename)
 from ingest.base import Loaded, Skipped, SkipItem
@@ -197,8 +198,8 @@ def _row(row: Mapping[str, Any], where: str, origin: str) -> Iterator[Loaded | S
     if m := _RT_PREFIX.match(text.strip()):  # "RT @user: …" names the original poster
         retweet_of = retweet_of or m.group(1)
     yield Loaded(tweet_document(
-        tweet_id=str(tweet_id).strip(), text=html.unescape(text), date=date, origin=origin,
-        handle=handle, attribution=attribution,
+        tweet_id=str(tweet_id).strip(), text=well_formed(html.unescape(text)), date=date,
+        origin=origin, handle=handle, attribution=attribution,
         retweet_of=f"@{str(retweet_of).lstrip('@')}" if retweet_of else None,
         likes=_int(field(row, "likes")), retweets=_int(field(row, "retweets")),
         replies=_int(field(row, "replies")), quotes=_int(field(row, "quotes")),
@@ -256,7 +257,7 @@ def thread_document(chain: list[dict], handle: str | None, attribution: Attribut
 
 
 _TWEET_HEADING = re.compile(r"^#{2,4}\s*Tweet\s+\d+\s*$", re.M)
-_BULLET = re.compile(r"^-\s*(Date|URL|Tweet ID):\s*(.+?)\s*$", re.M)
+_BULLET = re.compile(r"^-[ \t]*(Date|URL|Tweet ID):[ \t]*(\S(?:[^\n]*\S)?)[ \t]*$", re.M)
 
 
 def is_markdown_tweets(meta: Mapping[str, Any]) -> bool:

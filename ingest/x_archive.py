@@ -22,6 +22,7 @@ from corpus.model import UNKNOWN_AUTHOR, Document
 from ingest.authorship import Attribution, by_handle
 from ingest.base import Loaded, Skipped, SkipItem
 from corpus.dates import iso_date
+from corpus.textnorm import well_formed
 from ingest.tweets import thread_document, tweet_document
 
 # An archive file over this is not one X makes (a heavy account's tweets.js is tens of MB), and
@@ -185,8 +186,11 @@ def parse_js(text: str, name: str) -> tuple[object, str | None]:
             if body[pos] == "]":
                 raise ValueError("a ] before the end")  # inside an entry we resynced into
             value, pos = decoder.raw_decode(body, pos)
-        except (ValueError, RecursionError):
-            resume = _NEXT_ENTRY.search(body, pos + 1)
+        except (ValueError, RecursionError) as e:
+            # Look for the next entry from where decoding broke, not from where it began: the
+            # entries in between were read and found wanting once already.
+            broke = getattr(e, "pos", pos) if isinstance(e, json.JSONDecodeError) else pos
+            resume = _NEXT_ENTRY.search(body, max(pos, broke - 1) + 1)
             if resume is None:
                 return items, _problem(name, items, damaged, (
                     f"it breaks at character {pos} after {len(items)} complete entries "
@@ -239,7 +243,7 @@ def _notes(archive: Archive) -> dict[str, dict]:
 def _tweet(t: dict, notes: dict[str, dict]) -> dict:
     tweet_id = str(t.get("id_str") or t.get("id"))
     date = iso_date(t.get("created_at"))
-    text = t.get("full_text") or t.get("text") or ""
+    text = well_formed(str(t.get("full_text") or t.get("text") or ""))
     if "&" in text:
         text = html.unescape(text)
     note = notes.get(date)
@@ -295,7 +299,7 @@ def _int(value) -> int | None:
 
 
 def _documents(tweets: list[dict], handle: str | None, account_id: str | None,
-               attribution: Attribution, origin: str) -> Iterator[Loaded]:
+               attribution: Attribution, origin: str) -> Iterator[Loaded | Skipped]:
     by_id = {t["id"]: t for t in tweets}
 
     def self_parent(t: dict) -> str | None:
@@ -313,10 +317,11 @@ def _documents(tweets: list[dict], handle: str | None, account_id: str | None,
         chain = [t]
         while kids := sorted(children.get(chain[-1]["id"], [])):
             chain.append(by_id[kids[0]])
-        if len(chain) == 1:
-            yield Loaded(_single(t, handle, attribution, origin))
-        else:
-            yield thread_document(chain, handle, attribution, origin)
+        try:  # one odd tweet (or thread) is a skip; the archive goes on
+            yield Loaded(_single(t, handle, attribution, origin)) if len(chain) == 1 else \
+                thread_document(chain, handle, attribution, origin)
+        except Exception as e:  # noqa: BLE001
+            yield Skipped(f"{origin}#{t['id']}", f"unreadable tweet ({type(e).__name__}: {e})")
 
 
 def _single(t: dict, handle: str | None, attribution: Attribution, origin: str) -> Document:

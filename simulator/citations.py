@@ -24,6 +24,7 @@ markers). Each citation gets one status:
 """
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import asdict, dataclass
 from typing import Sequence
@@ -34,7 +35,7 @@ from simulator.evidence import Evidence
 from simulator.support import LexicalSupport
 
 _MARKER = re.compile(r"\[(S\d+(?:\s*,\s*S?\d+)*)\]")
-_QUOTE = re.compile(r"\"([^\"]{3,}?)\"|“([^”]{3,}?)”")
+_QUOTE = re.compile(r"\"([^\"]{3,}?)\"|“([^“”]{3,}?)”")  # no opener inside: linear
 _ELLIPSIS = re.compile(r"\s*(?:…|\.\.\.|\[…\]|\[\.\.\.\])\s*")
 # Sentence ends, blank lines, and line breaks before a list item or a reference entry; a single
 # line break inside a sentence (or a quote) does not split it.
@@ -94,10 +95,12 @@ def verify_citations(answer: str, evidence: Sequence[Evidence], scorer=None) -> 
 def split_sentences(text: str) -> list[str]:
     """The answer's sentences; a sentence end inside a quotation does not end the sentence
     (a quote may hold two sentences of his)."""
-    inside = [(m.start(), m.end()) for m in re.finditer(r"“[^”\n]*”|\"[^\"\n]*\"", text)]
+    inside = [(m.start(), m.end()) for m in re.finditer(r"“[^“”\n]*”|\"[^\"\n]*\"", text)]
+    starts = [a for a, _ in inside]
     out, pos = [], 0
     for m in _SENTENCE.finditer(text):
-        if any(a < m.start() < b for a, b in inside):
+        n = bisect.bisect_left(starts, m.start()) - 1  # the last quotation opened before it
+        if n >= 0 and inside[n][0] < m.start() < inside[n][1]:
             continue
         out.append(text[pos:m.start()])
         pos = m.end()

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from corpus.textnorm import content_stems, is_punctuated, trim_span
+from corpus.textnorm import content_stems, fenced_blocks, is_punctuated, trim_span
 from simulator.evidence import Evidence
 
 MAX_WORDS = 45
@@ -36,7 +36,6 @@ PER_DOC = 2  # quotes from one document at most (3 did not help on the bench)
 SAME_WORDS = 0.95  # quotes this close in meaning say the same thing: one is shown
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+|\n\s*\n|\n(?=\s*[-*•]\s)")
 _LEANS_BACK = re.compile(r"^(?:this|that|these|those|it|they|so|but|and|which|then|here)\b", re.I)
-_CODE = re.compile(r"^(```|~~~).*?^\1[ \t]*$", re.M | re.S)
 _NOT_PROSE = re.compile(r"[├└│─]|^\s*[$>#|]|\w+\.\w+\(|[{};]\s*$|`|https?://|\w+_\w+\(|"
                         r"\]\(|\*\*|\b[\w-]+\.(?:com|net|org|io|ai|dev|co)/")
 _PAUSE = {"so", "and", "um", "uh", "okay", "ok", "now", "but", "because", "basically"}
@@ -122,8 +121,7 @@ class QuotePool:
 def candidate_spans(e: Evidence) -> list[tuple[int, int, str]]:
     """(start, end, quote text) of each quotable stretch of a passage of his."""
     text = e.text
-    blocked = [(s, t) for s, t, _ in e.quoted] + [(m.start(), m.end())
-                                                  for m in _CODE.finditer(text)]
+    blocked = [(s, t) for s, t, _ in e.quoted] + fenced_blocks(text)
     if not _sentenced(text):
         spans = caption_spans(text)
     else:

@@ -183,6 +183,66 @@ def test_markup_stripping_grows_linearly_with_adversarial_repeats(case):
     assert ratio < 24, f"{case}: 8x the input took {ratio:.1f}x the time"
 
 
+def _pattern_cases():
+    """(what runs over untrusted text, the text's repeated unit): each of the patterns a
+    review found super-linear, through the function that applies it."""
+    from corpus.textnorm import fenced_blocks
+    from ingest.quoted import quoted_spans
+    from ingest.textfile import _first_heading
+    from ingest.transcripts import parse_vtt
+    from ingest.tweets import _BULLET
+    from simulator.citations import verify_citations
+    from simulator.quotes import candidate_spans
+    from ui.cli import shown
+    from ui.markup import md_answer, plain_text
+
+    vtt = "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n"
+    return {
+        "caption voice dots": (lambda t: parse_vtt(vtt + "<v" + t + "x\n"), "."),
+        "heading spaces": (lambda t: _first_heading("# a" + t + "b"), " "),
+        "curly quotes": (quoted_spans, "“"),
+        "tweet page bullet": (lambda t: _BULLET.findall("- Date: x" + t), " "),
+        "image links": (plain_text, "!["),
+        "links": (plain_text, "[a]("),
+        "answer quotes": (lambda t: md_answer(t, ()), "“"),
+        "answer bold": (lambda t: md_answer(t, ()), "**"),
+        "citations": (lambda t: verify_citations(t, []), "“"),
+        "code fences": (fenced_blocks, "```x\n"),
+        "quote candidates": (lambda t: candidate_spans(_passage(t)), "```x\n"),
+        "terminal OSC": (shown, "\x9d"),
+    }
+
+
+def _passage(text: str):
+    from simulator.evidence import Evidence
+
+    return Evidence(chunk_id="blog:x#0", doc_id="blog:x", kind="blog", title="t", date=None,
+                    url=None, origin="o", text=text, score=1.0, why=(), his_words=True)
+
+
+@pytest.mark.parametrize("case", sorted(_pattern_cases()))
+def test_every_pattern_over_untrusted_text_grows_linearly(case):
+    fn, unit = _pattern_cases()[case]
+    small, large = unit * 2_000, unit * 16_000
+    ratio = _seconds(fn, large) / max(_seconds(fn, small), 1e-6)
+    assert ratio < 24, f"{case}: 8x the input took {ratio:.1f}x the time"
+
+
+def test_a_lone_surrogate_in_an_export_costs_at_most_its_own_row(store, tmp_path):
+    rows = ('[{"id": "1", "text": "good one", "created_at": "2024-01-01"},'
+            '{"id": "2", "text": "half a character \\ud800 here", "created_at": "2024-01-01"},'
+            '{"id": "3", "text": "good three", "created_at": "2024-01-02"}]')
+    write_files(tmp_path / "in", {"tweets.json": rows})
+    summary = ingest_paths([tmp_path / "in"], store)
+    assert {d.id for d in store.documents()} == {"tweet:1", "tweet:2", "tweet:3"}
+    assert store.get("tweet:2").text == "half a character \ufffd here" and not summary.skipped
+    archive = _archive_entries(4, damaged=set()).replace("tweet number 2", "bad \\ud800 one")
+    write_files(tmp_path / "arch", {"tweets.js": archive})
+    ingest_paths([tmp_path / "arch" / "tweets.js"], store)
+    assert {"tweet:1001", "tweet:1002", "tweet:1003", "tweet:1004"} <= \
+        {d.id for d in store.documents()}
+
+
 def test_hostile_markup_still_reads_like_the_page(store, tmp_path):
     text = ("Before.<script>alert(1)</script> Middle <b>bold</b> {% raw %}\n\n```\n<kept>\n```\n"
             "<script never closed")

@@ -40,7 +40,8 @@ KIND = click.Choice(DOC_KINDS)
 # 7-bit (ESC …) and 8-bit (C1) forms.
 _ESCAPES = re.compile(r"""
       (?:\x1b\[|\x9b) [0-?]* [ -/]* [@-~]
-    | (?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]) [^\x07\x1b\x9c]* (?:\x07|\x1b\\|\x9c)
+    | (?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]) [^\x07\x1b\x9c\x90\x98\x9d\x9e\x9f]*
+      (?:\x07|\x1b\\|\x9c)
     | \x1b [ -/]* [0-~]
 """, re.X)
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # C0 but tab and newline, DEL, C1

@@ -91,7 +91,7 @@ def md_highlight(marked: str) -> str:
                    for i, p in enumerate(parts) if p)
 
 
-_TOKEN = re.compile(r"\*\*(.+?)\*\*|\[(S\d+(?:\s*,\s*S?\d+)*)\]|(?<![\w*])\*([^*\n]+?)\*(?!\w)")
+_TOKEN = re.compile(r"\*\*([^\n]{1,400}?)\*\*|\[(S\d+(?:\s*,\s*S?\d+)*)\]|(?<![\w*])\*([^*\n]+?)\*(?!\w)")
 _LEAD = re.compile(r"^(\s*(?:[-*•] |\d+\. ))")
 
 
@@ -108,7 +108,7 @@ def md_answer(text: str, literal: Iterable[str] = ()) -> str:
         return f"\ue000{len(held) - 1}\ue001"
 
     text = re.sub("[\ue000\ue001]", "", text)
-    text = re.sub(r"“([^”\n]+)”", lambda m: f"“{hold(m.group(1))}”", text)
+    text = re.sub(r"“([^“”\n]+)”", lambda m: f"“{hold(m.group(1))}”", text)
     for piece in sorted({p for p in literal if isinstance(p, str) and len(p.strip()) >= 3},
                         key=len, reverse=True):
         if piece in text:
@@ -138,8 +138,10 @@ def _answer_markup(text: str) -> str:
     return "  \n".join(lines)
 
 
-_MARKUP = [(re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),
-           (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),
+# Link and image text may not hold a bracket, nor a target a parenthesis: so every attempt
+# stops at the next opener, and a run of `![` costs linear time, not quadratic.
+_MARKUP = [(re.compile(r"!\[([^\[\]\n]*)\]\([^()\n]*\)"), r"\1"),
+           (re.compile(r"\[([^\[\]\n]+)\]\([^()\n]*\)"), r"\1"),
            (re.compile(r"\*\*|__|`"), ""), (re.compile(r"^\s{0,3}(?:#{1,6}|>)\s*", re.M), "")]
 
 
