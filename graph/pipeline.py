@@ -53,12 +53,18 @@ def graph_inputs(home: DataHome, folder: Path, store: CorpusStore) -> str:
 
 def ensure_graph(home: DataHome, framework: Framework, folder: Path, store: CorpusStore,
                  force: bool = False):
-    """The saved graph if its inputs are unchanged, else a fresh build (saved). (graph, rebuilt)"""
+    """The saved graph if its inputs are unchanged, else a fresh build (saved). (graph, rebuilt)
+    Unchanged, the graph is not read until something uses it: its head says what it was built
+    from (`NetworkxGraphStore.head`)."""
     graph_store = NetworkxGraphStore(home.graph_json)
     wanted = graph_inputs(home, folder, store)
     if not force:
+        head = graph_store.head()
+        if head is not None and head["fingerprint"] == wanted:
+            return graph_store.deferred(head), False
         graph, saved = graph_store.load()
         if graph is not None and saved == wanted:
+            graph_store.remember(graph, saved)
             return graph, False
     graph = build_graph(framework, store.catalog())
     index, embedder = open_index(home)
@@ -119,14 +125,17 @@ def index_pointer(pointer: Path) -> dict:
 
 def build_index(home: DataHome, store: CorpusStore, embedder=None, reindex: bool = False,
                 progress=None) -> dict:
-    """Embed new or changed chunks (or everything, into a fresh collection, with reindex)."""
+    """Embed new or changed chunks (or everything, into a fresh collection, with reindex).
+    With nothing to do, an embedded index is not even opened (`unchanged_sync`)."""
     from graph.embedder import load_embedder
-    from graph.vector_index import VectorIndex
+    from graph.vector_index import VectorIndex, unchanged_sync
 
     if embedder is None:  # the one the index was built with; a new index gets the default
         pointer = VectorIndex.pointer_for(home)
         recorded = index_pointer(pointer).get("embedder") if pointer.exists() and \
             not reindex else None
         embedder = load_embedder(recorded, home.root / "models")
+    if not reindex and (same := unchanged_sync(home, store, embedder.name)) is not None:
+        return same
     index = VectorIndex.open(home, embedder, replacing=reindex)
     return index.rebuild(store, progress) if reindex else index.sync(store, progress)
