@@ -202,7 +202,6 @@ class VectorIndex:
         self._publish(fresh_name, corpus, store.subject, self._table(wanted, vectors))
         if old != fresh_name:
             self.client.delete_collection(old)
-            self._prune_vectors(old)
         return {"embedded": len(rows), "removed": 0, "unchanged": 0, "total": len(rows)}
 
     def remove_orphans(self) -> list[str]:
@@ -216,18 +215,29 @@ class VectorIndex:
         orphans = [n for n in orphans if n.startswith("chunks_") and n != live]
         for name in orphans:
             self.client.delete_collection(name)
-            self._prune_vectors(name)  # and its exact-search table, if it got that far
+        if orphans:
+            self._prune_vectors()  # their exact-search tables, if they got that far
         return orphans
 
-    def _prune_vectors(self, collection: str, keep: str | None = None) -> None:
-        """Remove the exact-search tables of `collection` (but `keep`), finished or not."""
+    def _prune_vectors(self) -> None:
+        """Remove the exact-search tables that no pointer of this data home names (an index
+        server's pointer names its own), and the half-written ones of this collection (a sync
+        killed while writing; another collection's may be being written right now)."""
         import shutil
 
         if not self.vectors_dir.is_dir():
             return
+        named = set()
+        for pointer in self.pointer.parent.glob("index*.json"):
+            try:
+                named.add(json.loads(pointer.read_text()).get("vectors"))
+            except (OSError, ValueError, AttributeError):
+                return  # a pointer that cannot be read: keep everything rather than guess
         for path in self.vectors_dir.iterdir():
-            name = path.name.lstrip(".").removesuffix(".tmp")
-            if name.rsplit("-", 1)[0] == collection and name != keep:
+            if path.name.startswith("."):
+                if path.name.startswith(f".{self.collection.name}-"):
+                    shutil.rmtree(path, ignore_errors=True)
+            elif path.name not in named:
                 shutil.rmtree(path, ignore_errors=True)
 
     def _publish(self, collection: str, corpus: str, subject: str, table: VectorTable) -> None:
@@ -235,7 +245,7 @@ class VectorIndex:
         folder = table.save(self.vectors_dir, collection)
         self._point_at(collection, synced_with=corpus, subject=subject, vectors=folder.name)
         self._loaded = (folder.name, table)
-        self._prune_vectors(collection, keep=folder.name)
+        self._prune_vectors()
 
     def _in_step(self, corpus: str, subject: str, total: int) -> bool:
         """The pointer says the collection holds this corpus, and its table is whole."""

@@ -56,3 +56,33 @@ def test_the_real_framework_graph_is_wired_as_described():
     assert g.nodes["blog:biohacking-lite"]["kind"] == "Source"
     assert ("axiom:deterministic-physicalism#q3", "blog:biohacking-lite", "SAID_IN") in \
         set(g.edges(keys=True))
+
+
+def test_an_unchanged_graph_is_not_read_until_something_uses_it(data_home):
+    import graph.nx_store as nx_store
+    from graph.nx_store import graph_counts
+
+    built = open_world(DataHome(data_home))
+    reads = nx_store.LOADS
+    again = open_world(DataHome(data_home))
+    assert not again.rebuilt
+    assert graph_counts(again.graph) == graph_counts(built.graph)  # from the graph's head
+    assert nx_store.LOADS == reads  # the graph file was not read
+    assert again.graph.number_of_nodes() == built.graph.number_of_nodes()  # first use reads it
+    assert nx_store.LOADS == reads + 1
+    assert type(again.graph) is nx.MultiDiGraph and nx.utils.graphs_equal(again.graph, built.graph)
+    assert sorted(again.graph.edges(keys=True)) == sorted(built.graph.edges(keys=True))
+
+
+def test_a_graph_file_changed_behind_its_head_is_read_in_full(data_home):
+    import graph.nx_store as nx_store
+
+    world = open_world(DataHome(data_home))
+    payload = json.loads(world.home.graph_json.read_text())
+    world.home.graph_json.write_text(json.dumps(payload))  # same graph, another size and time
+    reads = nx_store.LOADS
+    assert not open_world(DataHome(data_home)).rebuilt
+    assert nx_store.LOADS == reads + 1  # read, found current, and its head written again
+    open_world(DataHome(data_home)).graph.graph
+    assert nx_store.LOADS == reads + 2
+    assert open_world(DataHome(data_home)).graph.__dict__.get("_deferred")

@@ -1,5 +1,8 @@
 """The Chroma vector index with the real MiniLM embedder: incremental sync, filters, refusing a
-second embedder, safe rebuilds, and server mode against a real `chroma run` on 127.0.0.1."""
+second embedder, safe rebuilds, and server mode against a real `chroma run` on 127.0.0.1; exact
+answers (where HNSW at Chroma's defaults is not), filters equal to filtering the exact ranking,
+the exact-search table kept in step, and a build with nothing new that never opens Chroma."""
+import hashlib
 import os
 import signal
 import subprocess
@@ -7,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from corpus.home import DataHome
@@ -166,3 +170,189 @@ def test_reindexing_with_another_embedder_replaces_the_index_only_when_done(
     assert index.count() == 4 and len(index.client.list_collections()) == 1
     with pytest.raises(VectorIndexError):
         VectorIndex.open(DataHome(tmp_path), embedder)  # now the other way round
+
+
+# ---- exactness, filters, the exact-search table -------------------------------------------------
+class RandomVectors:
+    """A stand-in embedder: every text gets a random unit vector of its own (seeded by the
+    text). Random vectors in 384 dimensions are the hard case for an HNSW graph."""
+    name, dim = "random-384", 384
+
+    def __init__(self):
+        self.embedded = 0
+
+    def embed(self, texts):
+        self.embedded += len(texts)
+        return np.stack([random_vector(t) for t in texts])
+
+
+def random_vector(text: str, dim: int = 384) -> np.ndarray:
+    rng = np.random.default_rng(int(hashlib.sha1(text.encode()).hexdigest()[:12], 16))
+    v = rng.normal(size=dim).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+def many_documents(n: int) -> list[Document]:
+    """n one-passage documents of two kinds over ten years, some retweets, some his."""
+    return [Document(id=f"{'tweet' if i % 3 else 'blog'}:{i}", kind="tweet" if i % 3 else "blog",
+                     title=f"t{i}", date=f"{2015 + i % 10}-0{1 + i % 9}-1{i % 10}",
+                     text=f"passage number {i} about topic {i % 17}",
+                     author="Andrej Karpathy" if i % 4 == 0 else "someone else",
+                     meta={"is_retweet": i % 5 == 0}) for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    """2,000 passages with random vectors, synced into an index (built once for the module)."""
+    from corpus.store import CorpusStore
+    from graph.vector_index import _chunk_rows
+
+    root = tmp_path_factory.mktemp("big")
+    store = CorpusStore(root / "corpus.sqlite3", subject="Andrej Karpathy")
+    store.add_many(many_documents(2000))
+    index = VectorIndex.open(DataHome(root / "home"), RandomVectors())
+    index.sync(store)
+    rows = _chunk_rows(store)
+    ids = sorted(rows)
+    vectors = np.stack([random_vector(rows[c]["text"]) for c in ids])
+    yield index, ids, vectors, [rows[c]["meta"] for c in ids]
+    store.close()
+
+
+def exact_top(ids, vectors, metas, q, k, keep=lambda m: True) -> list[str]:
+    """The reference: rank every passage by cosine, then keep those that pass."""
+    order = np.argsort(-(vectors @ q), kind="stable")
+    return [ids[i] for i in order if keep(metas[i])][:k]
+
+
+def queries(n: int = 20) -> np.ndarray:
+    rng = np.random.default_rng(11)
+    q = rng.normal(size=(n, 384)).astype(np.float32)
+    return q / np.linalg.norm(q, axis=1, keepdims=True)
+
+
+def test_queries_return_the_exact_top_k_where_hnsw_defaults_miss_some(big, tmp_path):
+    import chromadb
+    from chromadb.config import Settings
+
+    index, ids, vectors, metas = big
+    for q in queries():
+        assert [h.chunk_id for h in index.query(q, k=10)] == exact_top(ids, vectors, metas, q, 10)
+    hit = index.query(queries()[0], k=1)[0]
+    assert hit.similarity == pytest.approx(float(vectors[ids.index(hit.chunk_id)] @ queries()[0]),
+                                           abs=1e-5)
+    # The same vectors in a collection at Chroma's default settings miss part of the top 10.
+    client = chromadb.PersistentClient(path=str(tmp_path / "defaults"),
+                                       settings=Settings(anonymized_telemetry=False))
+    defaults = client.create_collection("defaults", embedding_function=None,
+                                        configuration={"hnsw": {"space": "cosine"}})
+    for start in range(0, len(ids), 1000):
+        defaults.add(ids=ids[start:start + 1000], embeddings=vectors[start:start + 1000])
+    missed = sum(len(set(exact_top(ids, vectors, metas, q, 10)) - set(
+        defaults.query(query_embeddings=[q], n_results=10)["ids"][0])) for q in queries())
+    assert missed > 0
+
+
+FILTERS = [
+    ({"kind": "blog"}, lambda m: m["kind"] == "blog"),
+    ({"since": "2020-01-01"}, lambda m: m["ts"] >= 20200101),
+    ({"until": "2017-12-31"}, lambda m: m["ts"] <= 20171231),
+    ({"own_only": True}, lambda m: m["own"]),
+    ({"his": True}, lambda m: m["his"]),
+    ({"his": False}, lambda m: not m["his"]),
+    ({"doc_ids": ["tweet:1", "blog:3", "tweet:500", "blog:1998", "nobody:0"]},
+     lambda m: m["doc_id"] in {"tweet:1", "blog:3", "tweet:500", "blog:1998"}),
+    ({"kind": "tweet", "since": "2016-01-01", "until": "2022-06-30", "own_only": True,
+      "his": True}, lambda m: m["kind"] == "tweet" and 20160101 <= m["ts"] <= 20220630
+     and m["own"] and m["his"]),
+    ({"kind": "paper"}, lambda m: False),
+]
+
+
+@pytest.mark.parametrize("filters,keep", FILTERS, ids=[str(f) for f, _ in FILTERS])
+def test_filters_give_the_exact_ranking_filtered(big, filters, keep):
+    index, ids, vectors, metas = big
+    for q in queries(5):
+        got = [h.chunk_id for h in index.query(q, k=10, **filters)]
+        assert got == exact_top(ids, vectors, metas, q, 10, keep)
+
+
+def test_past_the_exact_size_chroma_answers_the_same(filled, embedder, tmp_path, monkeypatch):
+    """Past EXACT_MAX passages Chroma answers (a filter that keeps few rows still exactly);
+    on a corpus this small its HNSW search is exact, so both ways agree."""
+    import graph.vector_index as vi
+
+    index = VectorIndex.open(DataHome(tmp_path), embedder)
+    index.sync(filled)
+    question = embedder.embed(["How long until AI agents work?"])[0]
+    asks = [{}, {"own_only": True}, {"since": "2025-01-01"}, {"kind": "blog"},
+            {"until": "2023-12-31"}, {"doc_ids": ["tweet:2", "blog:soup"]}, {"his": False}]
+    exact = [index.query(question, k=3, **a) for a in asks]
+    monkeypatch.setattr(vi, "EXACT_MAX", 0)
+    assert [index.query(question, k=3, **a) for a in asks] == exact
+    monkeypatch.setattr(index, "_exact", lambda: None)  # no table: Chroma's own filters
+    found = [index.query(question, k=3, **a) for a in asks]
+    assert [[h.chunk_id for h in hits] for hits in found] == \
+        [[h.chunk_id for h in hits] for hits in exact]
+
+
+def test_the_table_follows_the_corpus_and_is_read_back_from_chroma_when_lost(store, tmp_path):
+    import shutil
+
+    store.add_many(many_documents(40))
+    embedder = RandomVectors()
+    home = DataHome(tmp_path / "home")
+    index = VectorIndex.open(home, embedder)
+    index.sync(store)
+    q = queries(1)[0]
+    before = index.query(q, k=5)
+    store.remove(before[0].doc_id)
+    store.add(Document(id="tweet:new", kind="tweet", title="t", text="a passage added later",
+                       date="2024-01-01"))
+    assert index.sync(store)["embedded"] == 1
+    after = [h.chunk_id for h in index.query(q, k=40)]
+    assert before[0].chunk_id not in after and "tweet:new#0" in after and len(after) == 40
+    assert len(list((home.root / "vectors").iterdir())) == 1  # the old table is gone
+    # An index from before tables existed (or with its table deleted): Chroma answers, and
+    # the next sync writes the table from the vectors Chroma holds, embedding nothing.
+    shutil.rmtree(home.root / "vectors")
+    reopened = VectorIndex.open(home, embedder)
+    assert [h.chunk_id for h in reopened.query(q, k=3)] == after[:3]
+    embedder.embedded = 0
+    assert reopened.sync(store)["embedded"] == 0 and embedder.embedded == 0
+    assert [h.chunk_id for h in reopened.query(q, k=40)] == after
+    assert reopened.rebuild(store)["embedded"] == 40
+    assert len(list((home.root / "vectors").iterdir())) == 1
+
+
+def test_collections_search_wider_than_chromas_defaults(filled, embedder, tmp_path):
+    from graph.vector_index import HNSW
+
+    index = VectorIndex.open(DataHome(tmp_path), embedder)
+    config = index.collection.configuration_json["hnsw"]
+    assert (config["max_neighbors"], config["ef_search"]) == (HNSW["max_neighbors"],
+                                                             HNSW["ef_search"])
+    index.collection.modify(configuration={"hnsw": {"ef_search": 100}})  # as made before
+    index.sync(filled)
+    widened = index.client.get_collection(index.collection.name).configuration_json["hnsw"]
+    assert widened["ef_search"] == HNSW["ef_search"]
+
+
+def test_a_build_with_nothing_new_does_not_open_the_index(store, tmp_path, monkeypatch):
+    from graph.pipeline import build_index
+
+    store.add_many(many_documents(30))
+    embedder, home = RandomVectors(), DataHome(tmp_path / "home")
+    assert build_index(home, store, embedder)["embedded"] == 30
+
+    def never(*args, **kwargs):
+        raise AssertionError("the index was opened")
+
+    with monkeypatch.context() as m:
+        m.setattr(VectorIndex, "open", never)
+        assert build_index(home, store, embedder) == {
+            "embedded": 0, "removed": 0, "relabelled": 0, "unchanged": 30, "total": 30}
+    store.add(Document(id="tweet:more", kind="tweet", title="t", text="one more passage"))
+    assert build_index(home, store, embedder)["embedded"] == 1
+    store.remove("tweet:more")  # removed: the count and fingerprint say so
+    assert build_index(home, store, embedder)["removed"] == 1
