@@ -9,15 +9,18 @@ asks.
 - Timeouts, and retries with exponential back-off on timeouts, resets, 429 and 5xx. A host
   whose name does not resolve or that refuses connections is not retried, and is remembered as
   down for the rest of the run: offline, a long list of URLs fails in seconds, one line each.
-- Bounded: every fetch has a wall-clock limit (`max_seconds`, headers, body and retries
-  included; a watchdog shuts the connection down, so a server sending a byte a second cannot
-  hold the run) and a size cap (`max_bytes`; the body is read in chunks and dropped at the cap,
+- Bounded: every fetch has a wall-clock limit (`max_seconds`, name lookups, connecting,
+  headers, body and retries included; a watchdog shuts the connection down, so a server sending
+  a byte a second cannot hold the run, and a host with many unreachable addresses is tried
+  only within the time left) and a size cap (`max_bytes`; the body is read in chunks and dropped at the cap,
   and a larger Content-Length is refused before reading anything).
 - Only what the user asked for: a URL the user named is trusted as to its host. A link
   discovered on a page (`found_on`) stays on that page's site (www. or not) unless its host is
   in `allow_hosts`, and neither it nor any redirect may reach a private, loopback or link-local
   address (`allow_loopback` lets tests use 127.0.0.1 under a second name). Redirects go to
-  http and https only.
+  http and https only. The address is checked twice: when the link is found (for a clear
+  reason), and on the socket itself as it connects, so a name that resolves to a public address
+  first and to 127.0.0.1 a moment later (DNS rebinding) still cannot reach the machine.
 - A cache under the data home: a page fetched before is revalidated with ETag /
   Last-Modified (a 304 costs no download), and served from disk when the network is gone.
 """
@@ -101,10 +104,18 @@ class Fetcher:
         without it the URL is the user's own and its host is trusted."""
         if urlsplit(url).scheme not in ("http", "https"):
             raise FetchError(f"{url}: only http and https URLs can be fetched")
+        deadline = _Deadline(self.max_seconds,
+                             check_peer=lambda host, address: self._check_peer(url, host, address))
+        try:
+            return self._get(url, found_on, deadline)
+        finally:
+            deadline.stop()
+
+    def _get(self, url: str, found_on: str | None, deadline: _Deadline) -> Page:
         if found_on is None:
             self._named.add(_host(url))
         else:
-            self._check_discovered(url, found_on)
+            self._check_discovered(url, found_on, deadline)
         cached = self._cached(url)
         host = urlsplit(url).netloc
         if host in self._down:
@@ -119,7 +130,7 @@ class Fetcher:
             if meta.get("last_modified"):
                 headers["If-Modified-Since"] = meta["last_modified"]
         try:
-            page = self._fetch(url, headers, found_on)
+            page = self._fetch(url, headers, found_on, deadline)
         except Refused:
             raise
         except FetchError:
@@ -132,48 +143,63 @@ class Fetcher:
         return page
 
     # ---- what may be fetched ------------------------------------------------------------------
-    def _check_discovered(self, url: str, found_on: str) -> None:
+    def _check_discovered(self, url: str, found_on: str, deadline: _Deadline) -> None:
         if not self._on_site(url, found_on):
             raise Refused(f"{url}: on another site than {_host(found_on)}, where the link was "
                           f"found; not fetched (to fetch it, add --allow-host {_host(url)})")
-        self._check_address(url, "a link found on a page")
+        self._check_address(url, "a link found on a page", deadline)
 
-    def _check_redirect(self, url: str, target: str, found_on: str | None) -> None:
+    def _check_redirect(self, url: str, target: str, found_on: str | None,
+                        deadline: _Deadline) -> None:
         if urlsplit(target).scheme not in ("http", "https"):
             raise Refused(f"{url}: redirected to {target}; only http and https redirects "
                           "are followed")
         if found_on is not None and not self._on_site(target, found_on):
             raise Refused(f"{url}: redirected to another site ({_host(target)}); not followed "
                           f"(to follow it, add --allow-host {_host(target)})")
-        self._check_address(target, f"redirected to {target}")
+        self._check_address(target, f"redirected to {target}", deadline)
 
     def _on_site(self, url: str, found_on: str) -> bool:
         site = site_of(_host(url))
         return site == site_of(_host(found_on)) or site in self.allow_hosts
 
-    def _check_address(self, url: str, what: str) -> None:
+    def _check_address(self, url: str, what: str, deadline: _Deadline) -> None:
         """A host the user did not name must not lead into their own network (a router's admin
-        page, a local service): every address its name resolves to has to be public."""
+        page, a local service): every address its name resolves to has to be public. This early
+        look says why in the link's own terms; `_check_peer` is what holds, on the socket."""
         host = _host(url)
         if host in self._named:
             return
-        for address in _addresses(host):
-            kind = _non_public_kind(address)
-            if kind and not (kind == "loopback" and self.allow_loopback):
+        for address in _addresses(host, deadline.remaining()):
+            if kind := self._forbidden(address):
                 raise Refused(f"{url}: {what}, and {host} is a {kind} address ({address}); "
                               "only public addresses are fetched unless you name the URL "
                               "yourself")
 
+    def _check_peer(self, url: str, host: str, address) -> None:
+        """The same rule at connection time, for each address the connection's own lookup gave
+        and for the address the socket is connected to: the host name may resolve differently
+        now than when it was checked. `host` is the one connected to (a redirect's, or a proxy
+        the user set up, which is theirs like a URL they named)."""
+        host = host.lower().rstrip(".")
+        if host in self._named or host in _proxy_hosts():
+            return
+        if kind := self._forbidden(address):
+            raise Refused(f"{url}: {host} is a {kind} address ({address}) when connecting; only "
+                          "public addresses are fetched unless you name the URL yourself")
+
+    def _forbidden(self, address) -> str | None:
+        kind = _non_public_kind(address)
+        return None if kind == "loopback" and self.allow_loopback else kind
+
     # ---- network ------------------------------------------------------------------------------
-    def _fetch(self, url: str, headers: dict, found_on: str | None) -> Page:
-        deadline = _Deadline(self.max_seconds)
+    def _fetch(self, url: str, headers: dict, found_on: str | None, deadline: _Deadline
+               ) -> Page:
         opener = urllib.request.build_opener(
             _WatchedHTTP(deadline), _WatchedHTTPS(deadline),
-            _CheckedRedirects(lambda target: self._check_redirect(url, target, found_on)))
-        try:
-            return self._attempts(url, headers, opener, deadline)
-        finally:
-            deadline.stop()
+            _CheckedRedirects(lambda target: self._check_redirect(url, target, found_on,
+                                                                  deadline)))
+        return self._attempts(url, headers, opener, deadline)
 
     def _attempts(self, url: str, headers: dict, opener, deadline: _Deadline) -> Page:
         last_reason = ""
@@ -273,35 +299,79 @@ class _Deadline:
     """A wall-clock limit on one fetch. The socket timeout only bounds each wait for a byte, so
     a server trickling a byte a second never trips it; when this timer fires, it shuts down
     every connection the fetch opened, which wakes the read wherever it is blocked (TLS
-    handshake, headers or body)."""
+    handshake, headers or body). Before there is a connection to shut down, the name lookup
+    and each attempt to connect are given only the time left.
 
-    def __init__(self, seconds: float):
-        self.expired = False
+    check_peer(host, address): raises (Refused) if the connection must not go to `address`."""
+
+    def __init__(self, seconds: float, check_peer: Callable[[str, object], None] | None = None):
+        self._fired = False
         self._ends = time.monotonic() + seconds
+        self._check_peer = check_peer
         self._lock = threading.Lock()
         self._handles: list[socket.socket] = []
         self._timer = threading.Timer(seconds, self._expire)
         self._timer.daemon = True
         self._timer.start()
 
+    @property
+    def expired(self) -> bool:
+        return self._fired or time.monotonic() >= self._ends
+
     def remaining(self) -> float:
         return max(0.0, self._ends - time.monotonic())
 
-    def connect(self, *args, **kwargs) -> socket.socket:
-        """socket.create_connection, watched. We keep a duplicate handle rather than the socket
-        itself: TLS wraps (and detaches) the original, but a duplicate stays valid, and shutting
-        it down shuts the one connection both refer to."""
-        sock = socket.create_connection(*args, **kwargs)
-        with self._lock:
-            if self.expired:
+    def connect(self, address, timeout=socket._GLOBAL_DEFAULT_TIMEOUT, source_address=None
+                ) -> socket.socket:
+        """socket.create_connection, watched and checked: every address the name resolves to
+        must pass check_peer before any is tried, and so must the address the socket ends up
+        connected to; each attempt gets min(timeout, the time left), and none starts once the
+        time is up. We keep a duplicate handle rather than the socket itself: TLS wraps (and
+        detaches) the original, but a duplicate stays valid, and shutting it down shuts the one
+        connection both refer to."""
+        host, port = address[:2]
+        if timeout is socket._GLOBAL_DEFAULT_TIMEOUT:
+            timeout = socket.getdefaulttimeout()
+        infos = _resolve(host, port, self.remaining())
+        for info in infos:
+            self._check(host, info[4])
+        error: OSError | None = None
+        for family, kind, proto, _, sockaddr in infos:
+            left = self.remaining()
+            if left <= 0:
+                break
+            sock = socket.socket(family, kind, proto)
+            try:
+                sock.settimeout(left if timeout is None else min(timeout, left))
+                if source_address:
+                    sock.bind(source_address)
+                sock.connect(sockaddr)
+                self._check(host, sock.getpeername())
+                sock.settimeout(timeout)
+            except OSError as e:
                 sock.close()
-                raise TimeoutError("the time limit for the page was reached")
-            self._handles.append(sock.dup())
-        return sock
+                error = e
+                continue
+            except BaseException:
+                sock.close()
+                raise
+            with self._lock:
+                if not self._fired:
+                    self._handles.append(sock.dup())
+                    return sock
+            sock.close()
+            break
+        if error is not None and not self.expired:
+            raise error
+        raise TimeoutError("the time limit for the page was reached")
+
+    def _check(self, host: str, sockaddr) -> None:
+        if self._check_peer is not None:
+            self._check_peer(host, ipaddress.ip_address(sockaddr[0].split("%")[0]))
 
     def _expire(self) -> None:
         with self._lock:
-            self.expired = True
+            self._fired = True
             for handle in self._handles:
                 try:
                     handle.shutdown(socket.SHUT_RDWR)
@@ -382,14 +452,53 @@ def _host_of(name: str) -> str:
     return _host(name if "://" in name else f"//{name}")
 
 
-def _addresses(host: str) -> list:
+def _addresses(host: str, seconds: float) -> list:
+    """The addresses `host` resolves to (for the early check; a lookup that takes longer than
+    `seconds` counts as none, and the fetch then meets its time limit)."""
     try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
+        infos = _resolve(host, None, seconds)
+    except (OSError, UnicodeError):
         # Not resolvable here: the fetch itself then says it cannot connect, or a proxy (which
         # resolves names itself) is in the way and guards its own network.
         return []
     return sorted({ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}, key=str)
+
+
+def _resolve(host: str, port, seconds: float) -> list:
+    """socket.getaddrinfo for a TCP connection, given up (TimeoutError) after `seconds`. A name
+    lookup cannot be interrupted, so it runs in a daemon thread that is left behind when the
+    time is up; the system resolver's own timeouts end it later. An address needs no lookup."""
+    try:
+        ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        pass
+    else:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                  flags=socket.AI_NUMERICHOST)
+    if seconds <= 0:
+        raise TimeoutError("the time limit for the page was reached")
+    outcome: dict = {}
+
+    def lookup() -> None:
+        try:
+            outcome["infos"] = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except BaseException as e:  # handed to the caller
+            outcome["error"] = e
+
+    worker = threading.Thread(target=lookup, name=f"lookup {host}", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise TimeoutError(f"looking up {host} took longer than the time left for the page")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["infos"]
+
+
+def _proxy_hosts() -> set[str]:
+    """The hosts of the proxies urllib will use (from the environment): the user's own."""
+    return {_host_of(value) for scheme, value in urllib.request.getproxies().items()
+            if scheme != "no" and value}
 
 
 def _non_public_kind(address) -> str | None:

@@ -344,3 +344,102 @@ def test_the_cli_carries_allow_host_into_the_fetcher(tmp_path, data_home):
         [loopback] = reasons("--allow-host", "localhost")  # the site is allowed, not loopback
     assert off_site.endswith("(to fetch it, add --allow-host localhost)")
     assert "localhost is a loopback address" in loopback
+
+
+# ---- the address connected to, and the time limit before there is a connection ----------------
+def test_a_name_that_rebinds_to_loopback_is_refused_on_the_socket(tmp_path, store, monkeypatch):
+    # DNS rebinding: the early check is told a public address (its resolver only is faked), the
+    # connection's own lookup then gives 127.0.0.1 -- the socket's address is what counts.
+    import ipaddress
+
+    import ingest.http_fetch as http_fetch
+
+    looked_up = []
+
+    def public(host, *_):
+        looked_up.append(host)
+        return [ipaddress.ip_address("93.184.216.34")]
+
+    monkeypatch.setattr(http_fetch, "_addresses", public)
+    second = "/2024/03/04/second-post/"
+    with hostile_site() as web:
+        summary = ingest_paths([web.url + "/mixed-feed.xml", web.url + "/to-localhost"], store,
+                               fetcher=fetcher(tmp_path, allow_hosts=["localhost"]))
+        assert web.hits[second] == 0  # not even its request was sent
+        allowed = ingest_paths([web.url + "/mixed-feed.xml"], CorpusStore(tmp_path / "2.sqlite3"),
+                               fetcher=fetcher(tmp_path / "2", allow_hosts=["localhost"],
+                                               allow_loopback=True))
+        assert web.hits[second] == 1
+    assert looked_up == ["localhost", "localhost", "localhost"]  # the early check did run
+    assert summary.loaded == 1  # the user's own 127.0.0.1 is trusted, as before
+    elsewhere = web.url.replace("127.0.0.1", "localhost")
+    linked, redirected = summary.skipped
+    assert linked["path"] == elsewhere + second
+    assert redirected["path"] == web.url + "/to-localhost"
+    for skip in (linked, redirected):
+        assert skip["reason"].startswith(f"{skip['path']}: localhost is a loopback address (")
+        assert skip["reason"].endswith("when connecting; only public addresses are fetched "
+                                       "unless you name the URL yourself")
+    assert (allowed.loaded, allowed.skipped) == (2, [])  # allow_loopback holds there too
+
+
+@pytest.fixture
+def fake_names(monkeypatch):
+    """Host names for the connection's lookup: name -> a list of addresses, or an Event the
+    lookup waits on (a resolver that does not answer). Other names resolve as usual."""
+    import socket
+    import threading
+
+    real, names, waiting, answered = socket.getaddrinfo, {}, [], []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        answer = names.get(host)
+        if isinstance(answer, threading.Event):
+            waiting.append(host)
+            answer.wait(20)
+            answered.append(host)
+            raise socket.gaierror(socket.EAI_AGAIN, "the resolver did not answer")
+        if answer is not None:
+            return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (a, port))
+                    for a in answer]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    names["waiting"], names["answered"] = waiting, answered
+    yield names
+    for answer in names.values():
+        if isinstance(answer, threading.Event):
+            answer.set()
+
+
+def test_a_name_lookup_that_never_answers_meets_the_time_limit(tmp_path, store, fake_names):
+    import threading
+
+    fake_names["stuck.test"] = threading.Event()
+    summary = ingest_paths(["http://stuck.test/post"], store,
+                           fetcher=fetcher(tmp_path, timeout=5, max_seconds=0.5))
+    assert fake_names["waiting"] == ["stuck.test"]
+    assert fake_names["answered"] == []  # the fetch gave up while the lookup still hangs
+    [reason] = [s["reason"] for s in summary.skipped]
+    assert reason.startswith("http://stuck.test/post: gave up after 0.5 s, the time limit")
+
+
+def test_many_unreachable_addresses_are_tried_only_within_the_time_limit(tmp_path, store,
+                                                                         fake_names):
+    # A listener whose queue is full drops new connections' SYNs: connecting waits for the
+    # socket timeout, like an address behind a firewall. Four of them once took 4 x 3 s.
+    import socket
+    import time
+
+    with socket.socket() as blackhole, socket.socket() as queued:
+        blackhole.bind(("127.0.0.1", 0))
+        blackhole.listen(0)
+        queued.connect(blackhole.getsockname())  # fills the queue; the next SYN goes unheard
+        fake_names["four.test"] = ["127.0.0.1"] * 4
+        start = time.monotonic()
+        summary = ingest_paths([f"http://four.test:{blackhole.getsockname()[1]}/post"], store,
+                               fetcher=fetcher(tmp_path, timeout=3, max_seconds=0.5))
+        took = time.monotonic() - start
+    [reason] = [s["reason"] for s in summary.skipped]
+    assert ": gave up after 0.5 s, the time limit for one page" in reason
+    assert took < 3  # less than one socket timeout: not one wait per address
