@@ -108,13 +108,13 @@ class VectorTable:
             return []
         q = q / norm
         if rows is None:
-            candidates, scores = None, self.vectors @ q
+            candidates, scores = None, _products(self.vectors, q)
         else:
             candidates = np.flatnonzero(rows)
             if len(candidates) * 4 < len(self):  # few rows: multiply only those
-                scores = self.vectors[candidates] @ q
+                scores = _products(self.vectors[candidates], q)
             else:  # most rows: one pass over all of them beats gathering a copy
-                scores = (self.vectors @ q)[candidates]
+                scores = _products(self.vectors, q)[candidates]
         top = _top(scores, min(k, len(scores)))
         found = top if candidates is None else candidates[top]
         return [(self.ids[r], self.docs[self.doc[r]], float(s))
@@ -168,6 +168,14 @@ class VectorTable:
         if n and (table.doc.max() >= len(table.docs) or table.kind.max() >= len(table.kinds)):
             raise ValueError(f"{folder} is inconsistent: a code past its vocabulary")
         return table
+
+
+def _products(vectors: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """vectors @ q in one thread. A matrix-vector product is bound by memory, not arithmetic,
+    and BLAS hands it to its worker threads, which wait for a core whenever onnxruntime's
+    threads still spin after embedding the question: measured right after an embedding, 10 ms
+    for 5,195 x 384 through BLAS, 0.9 ms through einsum (at 100k: 38 vs 32 ms)."""
+    return np.einsum("ij,j->i", vectors, q)
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
