@@ -12,12 +12,13 @@ read before the failure; the run record is closed however the run ends.
 """
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from corpus.errors import KtpError
+from corpus.errors import KtpError, explain
 from corpus.model import UNKNOWN_AUTHOR
 from corpus.store import CorpusStore
 from corpus.subject import current_subject, is_his
@@ -98,16 +99,17 @@ def _ingest_one(path, store: CorpusStore, summary: IngestSummary, forced, fetche
             with store.transaction():
                 for item in items:
                     _store(item, store, summary)
-        except KtpError:
-            raise  # the store itself refuses (read-only, disk full, damaged): say so
+        except (KtpError, sqlite3.Error, OSError) as e:
+            # The store itself refuses (disk full, read-only, damaged): one line, and stop.
+            raise explain(e) or e from None
         except Exception:  # noqa: BLE001 - one item the store cannot take: find it, keep the rest
             summary.restore(counted)  # what the rolled-back batch counted did not happen
             for item in items:
                 try:
                     with store.transaction():
                         _store(item, store, summary)
-                except KtpError:
-                    raise
+                except (KtpError, sqlite3.Error, OSError) as e:
+                    raise explain(e) or e from None
                 except Exception as e:  # noqa: BLE001
                     summary.skipped.append({"path": item.document.origin or str(path),
                                             "reason": f"{item.document.id} could not be "

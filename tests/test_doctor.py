@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -197,7 +198,7 @@ def test_an_index_out_of_step_with_the_corpus_says_run_ktp_build(built):
         store.add(documents(1)[0])
     result = ktp("doctor")
     assert result.exit_code == 1
-    assert "vectors by all-MiniLM-L6-v2, for" in result.output
+    assert re.search(r"vectors by all-MiniLM-L6-v2(-int8)?, for", result.output)
     assert "run `ktp build` to bring it in step" in result.output
 
 
