@@ -76,8 +76,12 @@ class Page:
             return self.body.decode("utf-8", errors="replace")
 
 
+# The one regular expression here (tests/test_ingest_web.py checks it stays linear).
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([^\"';\s]+)", re.I)
+
+
 def _charset(content_type: str) -> str:
-    m = re.search(r"charset\s*=\s*[\"']?([^\"';\s]+)", content_type, re.I)
+    m = _CHARSET.search(content_type)
     return m.group(1) if m else "utf-8"
 
 
