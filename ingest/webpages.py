@@ -316,8 +316,9 @@ def _links_until_broken(xml: bytes) -> tuple[list[str], str | None]:
             link = _link_of(el)
             if link and len(links) < 4 * MAX_POSTS:
                 links[link] = None
-            if opened and len(opened[-1]) and opened[-1][-1] is el:
-                del opened[-1][-1]  # done with it (its parent's last child, as it just closed)
+        # Done with every closed element: each open one keeps only its child that is open too.
+        for parent, child in zip(opened, opened[1:] + [None]):
+            del parent[:-1 if child is not None and len(parent) and parent[-1] is child else None]
 
     try:
         for start in range(0, len(xml), 1 << 16):
