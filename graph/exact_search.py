@@ -7,12 +7,13 @@
     [(chunk_id, doc_id, similarity), ...] = table.search(vector, k=20, rows=rows)
 
 Why keep a copy of the vectors next to Chroma: its HNSW graph is approximate, and on this
-machine it found only 54 % (10k) and 11 % (100k) of the true top-10 of random unit vectors at
-its default settings (0.991 on the real MiniLM vectors), and a filtered query cost 6-12x an
-unfiltered one, because Chroma builds the allowed ids from metadata first. A product of the
-query with every row is exact, costs ~10-25 ms at 100k x 384 float32, and a filter is a boolean
-mask over small columns, so it never costs more than the unfiltered product. Above a few hundred
-thousand passages the product grows past what an HNSW search costs, and the index uses Chroma
+machine (bench/vector_scale.py) it found 52 % (10k) and 13 % (100k) of the true top-10 of random
+unit vectors at its default settings, 0.991 on the real MiniLM vectors; and a filtered query
+cost 43x (10k) and 317x (100k, 1.4 s) an unfiltered one, because Chroma builds the allowed ids
+from metadata first. A product of the question with every row is exact and costs ~15 ms at
+100k x 384 float32; a filter is a boolean mask over small columns, so a filtered query costs
+no more than the unfiltered product (1.01x at 100k), and a selective one much less. Past a few
+hundred thousand passages the product costs more than an HNSW search, and the index asks Chroma
 again (see `graph.vector_index.EXACT_MAX`).
 
 The columns mirror the metadata the index filters on: the document, its kind, its day

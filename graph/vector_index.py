@@ -13,11 +13,10 @@ index in place.
 
 Queries are answered exactly: every sync also writes the vectors with their filter columns into
 `vectors/<collection>-<id>/` in the data home (`graph.exact_search`), which the pointer names,
-and a query multiplies them by the question (memory-mapped; 10-25 ms at 100k passages on two
-cores, where Chroma's HNSW at its defaults found 11 % of the true top-10 of random vectors, and
-a filtered query cost 12x an unfiltered one). Filters are masks over those columns. Chroma's
-HNSW answers only past EXACT_MAX passages (or when the files are missing), with a wider search
-(HNSW below) that finds the true top-10 of the real vectors.
+and a query multiplies them by the question (memory-mapped; ~15 ms at 100k passages on two
+cores, where Chroma's HNSW at its defaults found 13 % of the true top-10 of random vectors and a
+filtered query took 1.4 s). Filters are masks over those columns. Chroma's HNSW answers only
+past EXACT_MAX passages (or while the files are missing), with a wider search (HNSW below).
 """
 from __future__ import annotations
 
@@ -37,12 +36,14 @@ from corpus.store import CorpusStore
 from graph.exact_search import VectorTable
 
 BATCH = 64
-# Measured on the real MiniLM vectors (5,195 passages, the 60 eval questions): recall@10 of
-# HNSW against exact search was 0.991 at Chroma's defaults (M 16, ef_search 100), 1.000 at
-# ef_search 400 (6.8 ms); wider graphs (M 32, ef_construction 200) cost little when building.
+# Measured on the real MiniLM vectors (5,195 passages, the eval questions): recall@10 of HNSW
+# against exact search was 0.991 at Chroma's defaults (M 16, ef_search 100), 1.000 at ef_search
+# 400 (6 ms). On 100k random vectors (the hard case) M 32 / ef_construction 200 / ef_search 400
+# found 0.60 (defaults 0.13), at ~3x the insert time (small beside embedding that many).
 HNSW = {"space": "cosine", "max_neighbors": 32, "ef_construction": 200, "ef_search": 400}
-# Up to this many passages a query is an exact product over all the vectors (~150 MB at 100k);
-# past it, only a filter that leaves at most this many rows is searched exactly.
+# Up to this many passages a query is an exact product over all the vectors (at 100k: 150 MB
+# mapped, 15 ms, where the HNSW above took 24 ms; the product grows with the corpus, HNSW
+# barely); past it, only a filter that leaves at most this many rows is searched exactly.
 EXACT_MAX = 250_000
 
 
