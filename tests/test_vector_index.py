@@ -142,6 +142,11 @@ def test_a_chroma_server_when_configured(filled, embedder, tmp_path, monkeypatch
         question = embedder.embed(["tokenizers and odd behaviour"])[0]
         assert ids(index.query(question, k=1)) == ["tweet:2"]
         assert not (tmp_path / "home" / "chroma").exists()  # nothing embedded was used
+        assert len(list((tmp_path / "home" / "vectors").iterdir())) == 1  # its exact table
+        exact = index.query(question, k=3, own_only=True)
+        monkeypatch.setattr(index, "_exact", lambda: None)  # the server's HNSW and filters
+        assert [h.chunk_id for h in index.query(question, k=3, own_only=True)] == \
+            [h.chunk_id for h in exact]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
