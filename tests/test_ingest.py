@@ -172,6 +172,28 @@ def test_a_reader_failing_mid_input_keeps_what_it_read_and_the_run_goes_on(
     assert last["finished_at"] and last["summary"]["loaded"] == 3
 
 
+def test_an_item_the_store_cannot_take_costs_only_itself(store, tmp_path, monkeypatch):
+    """A batch the store rejects (here one document's meta cannot be written as JSON) is
+    stored again item by item: the others are kept and counted once, the bad one explained."""
+    from corpus.model import Document
+    from ingest import run
+    from ingest.base import Loaded
+
+    def reader(path):
+        for n in range(5):
+            meta = {"odd": {1, 2}} if n == 2 else {}
+            yield Loaded(Document(id=f"doc:item-{n}", kind="doc", title="t", text=f"text {n}",
+                                  meta=meta))
+
+    write_files(tmp_path / "in", {"a.md": "x"})
+    monkeypatch.setattr(run, "reader_for", lambda path, forced: reader)
+    summary = ingest_paths([tmp_path / "in"], store)
+    assert sorted(d.id for d in store.documents()) == [f"doc:item-{n}" for n in (0, 1, 3, 4)]
+    assert summary.loaded == 4 and summary.by_kind["doc"] == 4
+    [skip] = summary.skipped
+    assert "doc:item-2 could not be stored (TypeError" in skip["reason"]
+
+
 def test_ctrl_c_mid_input_keeps_what_was_read_and_closes_the_run_record(
         store, tmp_path, monkeypatch):
     from ingest import run
