@@ -307,8 +307,11 @@ class VectorIndex:
         return table
 
     def _embed_into(self, collection, rows: list[dict], progress) -> dict:
-        """Embed and upsert `rows`; returns their vectors by id (for the exact-search table)."""
+        """Embed and upsert `rows`; returns their vectors by id (for the exact-search table).
+        Shortest first over all rows, not per batch: each batch is padded only to texts of
+        about its own length (16.6 % padding tokens in build order, 10 % sorted)."""
         done = {}
+        rows = sorted(rows, key=lambda r: len(r["text"]))
         for start in range(0, len(rows), BATCH):
             batch = rows[start:start + BATCH]
             vectors = self.embedder.embed([r["text"] for r in batch])
