@@ -70,3 +70,19 @@ def framework_dir() -> Path:
     if os.environ.get("KTP_FRAMEWORK"):
         return Path(os.environ["KTP_FRAMEWORK"]).expanduser().resolve()
     return Path(__file__).resolve().parent / "framework"
+
+
+def keep_quietly(path: Path, data: bytes) -> bool:
+    """Write a file that only saves work later (a compiled model, cached vectors): atomically,
+    so no reader sees half of it, and not at all where the folder cannot be written (a
+    read-only home still works, it just does the work again). True if it was kept."""
+    import tempfile
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as tmp:
+            tmp.write(data)
+        os.replace(tmp.name, path)
+        return True
+    except OSError:
+        return False

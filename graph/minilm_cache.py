@@ -21,6 +21,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from corpus.home import keep_quietly
+
 import numpy as np
 
 BUILDER_VERSION = 1  # bump when graph.minilm_onnx.build_model changes what it builds
@@ -141,13 +143,5 @@ def _read(path: Path | None) -> bytes | None:
 
 
 def _write(path: Path | None, model: bytes) -> None:
-    """Atomically, and only if the folder can be written (a read-only home still works)."""
-    if path is None:
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as tmp:
-            tmp.write(model)
-        os.replace(tmp.name, path)
-    except OSError:
-        pass
+    if path is not None:
+        keep_quietly(path, model)

@@ -10,12 +10,13 @@ cannot be written) the texts are embedded as usual.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
+import io
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from corpus.home import keep_quietly
 
 
 def cached_vectors(embedder, texts: Sequence[str], folder: Path | None) -> np.ndarray:
@@ -30,11 +31,7 @@ def cached_vectors(embedder, texts: Sequence[str], folder: Path | None) -> np.nd
     except (OSError, ValueError):
         pass
     vectors = embedder.embed(list(texts))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as tmp:
-            np.save(tmp, vectors, allow_pickle=False)
-        os.replace(tmp.name, path)
-    except OSError:
-        pass  # a read-only home: embedded again next time, nothing lost
+    buffer = io.BytesIO()
+    np.save(buffer, vectors, allow_pickle=False)
+    keep_quietly(path, buffer.getvalue())  # a read-only home: embedded again next time
     return vectors
