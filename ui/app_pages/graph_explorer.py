@@ -1,95 +1,136 @@
-"""Graph explorer: the framework and its sources as a network. Filter by node kind, click a node
-(or pick one) to see its details and neighbours, and focus on the neighbourhood of one node.
+"""Graph explorer: his framework as a map. Kinds stand in columns (lineage, tensions, axioms,
+mental models, predictions, sources) with eras on a time axis, every framework node labelled.
+Find a node by name, or click one: either way it becomes the focus, the map shows what is
+around it with each link in words, and its evidence (his quotes and passages) is one click away.
 
-Drawn with Altair (bundled with Streamlit, nothing fetched): positions from a seeded networkx
-spring layout, so the picture is the same on every visit.
+The page's graph questions go through `ui.graph_access`; layout, picture and wording live in
+`ui.graph_layout`, `ui.graph_chart` and `ui.graph_style`.
 """
-import altair as alt
-import networkx as nx
-import pandas as pd
 import streamlit as st
 
+from ui.graph_access import around, degree, edges_among, node, node_kinds, nodes_of_kinds
+from ui.graph_chart import NODE_PICK, chart
+from ui.graph_evidence import grouped_links, show_evidence
+from ui.graph_find import find, focus_order
+from ui.graph_layout import layout, years
+from ui.graph_style import FRAMEWORK_KINDS, kind_name
 from ui.markup import esc, md_code
 
 world = st.session_state["world"]
 graph = world.graph
 MAX_NODES = 400
 DEFAULT_KINDS = ["Axiom", "MentalModel", "Tension", "Prediction", "Tradition", "Person", "Era"]
+FOCUS, FIND, CHART = "graph_focus", "graph_find", "graph_chart"
+
+
+def label(n) -> str:
+    """A node as the focus list and links show it: its title and kind, in plain text."""
+    if n is None:
+        return "nothing: the whole graph"
+    d = node(graph, n) or {"kind": "gone"}
+    if d["kind"] == "Passage":  # passages share their document's title: show their words
+        words = " ".join(str(d.get("text", "")).split()[:9])
+        return f"{d.get('title', n)}: “{words}…” · Passage"
+    return f"{d.get('title', n)} · {kind_name(d['kind'])}"
+
+
+# The focus is one value, kept by the focus box. Typing in Find, clicking a node in the picture
+# and clicking a linked node below all write it there (in callbacks, which run before the page
+# draws the box), so what is clicked, what the box says and what is shown always agree.
+def focus_on(n) -> None:
+    if n is None or n in graph:
+        st.session_state[FOCUS] = n
+
+
+def on_find() -> None:
+    best = find(everything, st.session_state.get(FIND, ""))
+    if best:
+        focus_on(best[0])
+
+
+def on_click() -> None:
+    picked = (st.session_state.get(CHART) or {}).get("selection", {}).get(NODE_PICK) or []
+    if picked:  # a click on empty space clears the selection; the focus stays
+        focus_on(picked[0].get("id"))
+
+
+def on_link(key: str) -> None:
+    focus_on(st.session_state.get(key))
+
 
 st.title("Graph explorer")
-kinds = sorted({d["kind"] for _, d in graph.nodes(data=True)})
-chosen = st.multiselect("Node kinds", kinds, default=[k for k in DEFAULT_KINDS if k in kinds],
-                        key="graph_kinds")
-titles = {n: f"{d.get('title', n)} ({d['kind']})" for n, d in graph.nodes(data=True)}
-focus_col, hops_col = st.columns([3, 1])
-focus = focus_col.selectbox("Focus on", [None] + sorted(titles, key=lambda n: titles[n]),
-                            format_func=lambda n: "the whole graph" if n is None else titles[n],
-                            key="graph_focus")
-hops = hops_col.slider("Steps around it", 1, 3, 1, key="graph_hops", disabled=focus is None)
+st.caption("His framework as a map: where each idea comes from, what it gives rise to, what "
+           "it pulls against and what he predicts from it. Click a node, or find one by name, "
+           "to see what is around it and the evidence behind it.")
 
-undirected = graph.to_undirected(as_view=True)
-if focus:
-    near = nx.ego_graph(undirected, focus, radius=hops).nodes
-    nodes = [n for n in near if graph.nodes[n]["kind"] in chosen or n == focus]
+counts = node_kinds(graph)
+everything = nodes_of_kinds(graph, counts)
+kinds = sorted(counts, key=lambda k: (k not in FRAMEWORK_KINDS, list(FRAMEWORK_KINDS).index(k)
+                                      if k in FRAMEWORK_KINDS else 0, k))
+if st.session_state.get(FOCUS) not in (None, *everything):  # gone after a rebuild
+    st.session_state[FOCUS] = None
+find_col, focus_col, hops_col = st.columns([2, 3, 1])
+query = find_col.text_input("Find", key=FIND, on_change=on_find,
+                            placeholder="a name, e.g. Software 2.0, verifiability, Licklider",
+                            help="Press Enter to focus on the best match: his ideas first, "
+                                 "then lineage and eras, then sources.")
+focus = focus_col.selectbox("Focus on", [None] + focus_order(everything), format_func=label,
+                            key=FOCUS, filter_mode="contains")
+hops = hops_col.slider("Steps around it", 1, 3, 1, key="graph_hops", disabled=focus is None)
+chosen = st.multiselect("Kinds shown", kinds, default=[k for k in DEFAULT_KINDS if k in kinds],
+                        format_func=kind_name, key="graph_kinds")
+
+matches = find(everything, query) if query.strip() else []
+if query.strip() and not matches:
+    st.caption(f"Nothing is called “{esc(query.strip())}”.")
+elif len(matches) > 1:
+    st.pills("Other matches", matches[1:], format_func=lambda n: esc(label(n)),
+             key=f"graph_matches_{query}", on_change=on_link, args=(f"graph_matches_{query}",))
+
+whole = focus is None or st.toggle("Whole graph, with the focus marked", key="graph_whole")
+if whole:
+    shown = [n for n in everything if everything[n]["kind"] in chosen]
 else:
-    nodes = [n for n, d in graph.nodes(data=True) if d["kind"] in chosen]
-if len(nodes) > MAX_NODES:
-    st.caption(f"Showing the {MAX_NODES} best-connected of {len(nodes)} nodes; narrow the "
+    shown = around(graph, focus, hops, chosen)
+if len(shown) > MAX_NODES:
+    st.caption(f"Showing the {MAX_NODES} best-connected of {len(shown)} nodes; narrow the "
                "kinds or focus on one node to see the rest.")
-    nodes = sorted(nodes, key=lambda n: -undirected.degree(n))[:MAX_NODES]
-if not nodes:
+    shown = sorted(shown, key=lambda n: (n != focus, -degree(graph, n), n))[:MAX_NODES]
+edges = edges_among(graph, shown)
+linked = {n for u, v, _ in edges for n in (u, v)}
+# Unlinked nodes would only crowd the picture, except eras (on their own axis) and the focus.
+alone = [n for n in shown if n not in linked and n != focus and everything[n]["kind"] != "Era"]
+drawn = {n: everything[n] for n in shown if n not in alone}
+if focus and focus not in drawn:
+    drawn[focus] = everything[focus]
+if not drawn:
     st.info("No nodes of these kinds. Pick some kinds above.")
     st.stop()
 
-
-@st.cache_data(max_entries=32)
-def layout(node_ids: tuple[str, ...], edges: tuple[tuple[str, str], ...]) -> dict:
-    g = nx.Graph()
-    g.add_nodes_from(node_ids)
-    g.add_edges_from(edges)
-    spread = 1.6 / max(len(node_ids), 1) ** 0.5
-    return {n: tuple(map(float, p)) for n, p in nx.spring_layout(g, k=spread, seed=7).items()}
-
-
-sub = graph.subgraph(nodes)
-edges = sorted({(u, v, k) for u, v, k in sub.edges(keys=True)})
-linked = {n for u, v, _ in edges for n in (u, v)} | ({focus} if focus else set())
-alone = [n for n in nodes if n not in linked]  # drawn, they would only crowd the picture
-nodes = [n for n in nodes if n in linked]
-positions = layout(tuple(sorted(nodes)), tuple(sorted({(u, v) for u, v, _ in edges})))
-node_frame = pd.DataFrame([{"id": n, "x": positions[n][0], "y": positions[n][1],
-                            "title": graph.nodes[n].get("title", n),
-                            "kind": graph.nodes[n]["kind"]} for n in nodes])
-edge_frame = pd.DataFrame([{"x": positions[u][0], "y": positions[u][1], "x2": positions[v][0],
-                            "y2": positions[v][1], "edge": k} for u, v, k in edges],
-                          columns=["x", "y", "x2", "y2", "edge"])
-pick = alt.selection_point(fields=["id"], name="node")
-axis = alt.Axis(labels=False, ticks=False, title=None, grid=False, domain=False)
-chart = (alt.Chart(edge_frame).mark_rule(opacity=0.25).encode(
-    x=alt.X("x:Q", axis=axis), y=alt.Y("y:Q", axis=axis), x2="x2:Q", y2="y2:Q")
-    + alt.Chart(node_frame).mark_circle(size=140).encode(
-        x="x:Q", y="y:Q", color=alt.Color("kind:N", legend=alt.Legend(orient="bottom")),
-        tooltip=["title:N", "kind:N"], opacity=alt.condition(pick, alt.value(1),
-                                                             alt.value(0.45))
-    ).add_params(pick)).properties(height=560)
-event = st.altair_chart(chart, on_select="rerun", key="graph_chart", width="stretch")
-st.caption(f"{len(nodes)} nodes, {len(edges)} edges. Click a node for its details.")
+eras = {e.id: (str(e.attrs.get("start", "")), str(e.attrs.get("end") or ""))
+        for e in world.framework.of_kind("era")}
+picture = layout(drawn, edges, eras)
+st.altair_chart(chart(picture, drawn, edges, focus), on_select=on_click, key=CHART,
+                width="content")
+st.caption(f"{len(drawn)} nodes, {len(edges)} links. Arrows point from a node to what it "
+           "generates, draws on, follows from or is supported by; hover over a node or a link "
+           "to read it in full.")
 if alone:
     st.caption(f"Not linked to the other kinds shown ({len(alone)}): "
-               + ", ".join(esc(titles[n]) for n in alone[:30]))
+               + ", ".join(esc(label(n)) for n in sorted(alone)[:30]))
 
-clicked = [p.get("id") for p in (event.selection.get("node") or [])] if event else []
-selected = clicked[0] if clicked else focus
-if selected and selected in graph:  # a node clicked before a rebuild may be gone
-    data = graph.nodes[selected]
-    st.subheader(esc(data.get("title", selected)))
-    st.caption(f"{esc(data['kind'])} · {md_code(selected)}")
+if focus:
+    data = everything[focus]
+    st.subheader(esc(data.get("title", focus)))
+    item = world.framework.items.get(focus)
+    when = f" · {esc(years(*eras[focus]))}" if focus in eras else ""
+    st.caption(f"{esc(kind_name(data['kind']))}{when} · {md_code(focus)}")
     if data.get("summary") or data.get("text"):
-        st.markdown(esc(data.get("summary") or data.get("text")))
-    out_edges = [(k, v) for _, v, k in graph.out_edges(selected, keys=True)]
-    in_edges = [(k, u) for u, _, k in graph.in_edges(selected, keys=True)]
-    for label, group in (("Links out", out_edges), ("Links in", in_edges)):
-        if group:
-            st.markdown(f"**{label}**")
-            for kind, other in sorted(group)[:60]:
-                st.markdown(f"- {esc(kind)} → {esc(titles.get(other, other))}")
+        st.markdown(f"**{esc(data.get('summary') or data.get('text'))}**")
+    if item is not None and item.description:
+        st.markdown(esc(item.description))
+    show_evidence(graph, world.home, focus, world.framework)
+    for i, (words, others) in enumerate(grouped_links(graph, focus)):
+        key = f"graph_link_{focus}_{i}"  # a fresh widget per focus: no stale choice
+        st.pills(f"{words.capitalize()} ({len(others)})", others[:40],
+                 format_func=lambda n: esc(label(n)), key=key, on_change=on_link, args=(key,))
