@@ -167,12 +167,14 @@ def _labels(lay: Layout, frame, x, y):
                         columns=["x", "y", "label", "side"])
     text = alt.Text("label:N")
     focused = plain["focus"].astype(bool) if len(plain) else []
-    layers = [alt.Chart(plain[~focused] if len(plain) else plain).mark_text(
-        align="left", baseline="middle", dx=10, fontSize=11, lineBreak="\n",
-        color="#1A1A1A").encode(x=x, y=y, text=text)]
-    layers.append(alt.Chart(plain[focused] if len(plain) else plain).mark_text(
-        align="left", baseline="middle", dx=10, fontSize=11, lineBreak="\n", fontWeight="bold",
-        color="#000000").encode(x=x, y=y, text=text))
+    rest, bold = (plain[~focused], plain[focused]) if len(plain) else (plain, plain)
+    style = dict(align="left", baseline="middle", dx=10, fontSize=11, lineBreak="\n")
+    # A white halo under each label keeps it legible where a line passes behind it.
+    layers = [alt.Chart(plain).mark_text(**style, stroke="white", strokeWidth=3,
+                                         strokeJoin="round").encode(x=x, y=y, text=text),
+              alt.Chart(rest).mark_text(**style, color="#1A1A1A").encode(x=x, y=y, text=text),
+              alt.Chart(bold).mark_text(**style, fontWeight="bold", color="#000000").encode(
+                  x=x, y=y, text=text)]
     for side, baseline in ((1, "top"), (-1, "bottom")):
         layers.append(alt.Chart(eras[eras["side"] == side]).mark_text(
             align="center", baseline=baseline, fontSize=11, lineBreak="\n",
