@@ -150,7 +150,8 @@ def test_clicking_a_linked_node_makes_it_the_focus_everywhere():
     link.set_value("model:loop").run()
     assert at.selectbox(key="graph_focus").value == "model:loop"
     assert [s.value for s in at.subheader] == ["The build loop"]
-    assert [r["id"] for r in graph_chart_rows(at) if r.get("focus")] == ["model:loop"]
+    nodes = [r for r in graph_chart_rows(at) if "id" in r]  # the nodes and their labels
+    assert {r["id"] for r in nodes if r["focus"]} == {"model:loop"}
 
 
 def test_the_graph_draws_eras_and_labels_the_framework():
@@ -171,8 +172,9 @@ def test_a_clicked_item_shows_its_evidence_with_badge_date_and_link():
     evidence = next(e for e in at.expander if e.label.startswith("The evidence: "))
     shown = [m.value for m in evidence.markdown] + [c.value for c in evidence.caption]
     assert any("smallest thing that works" in v for v in shown)
-    assert any("his words" in v and "2020-01-01" in v and "](http://karpathy.github.io/" in v
-               for v in shown)
+    assert any("his words" in v and esc("2020-01-01") in v and "](http://karpathy.github.io/" in v
+               for v in shown)  # a quote: whose, when, and the link to it
+    assert any("his post" in v or "his words" in v for v in shown[1:])
     assert not any("/tmp/" in v or "fw/" in v for v in shown)  # no local paths
 
 

@@ -63,7 +63,9 @@ def show_quotes(graph, quotes: list[str]) -> None:
         d = node(graph, q) or {}
         st.markdown(f"> “{esc(d.get('text') or d.get('title', ''))}”")
         link = deep_link(d["url"], d.get("at")) if d.get("url") else None
-        st.caption(f"— his words · {md_link('the source', link)} · "
+        said_in = [lk.other for lk in neighbours(graph, q) if _is(lk, "SAID_IN", "out")]
+        source = (node(graph, said_in[0]) or {}).get("title") if said_in else None
+        st.caption(f"— his words · {md_link(source or 'the source', link)} · "
                    f"{esc(str(d.get('date') or 'undated')[:10])}")
     if len(quotes) > QUOTES_SHOWN:
         st.caption(f"and {len(quotes) - QUOTES_SHOWN} more quotes")
