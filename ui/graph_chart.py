@@ -70,8 +70,9 @@ def _edge_frames(lay: Layout, edges, titles, focus):
         if a in ends:
             heads.append(_arrowhead(x1, y1, x0, y0, hot))
         if hot:
-            # A little nearer the other end than the focus, where the lines fan out.
-            t = 0.56 if a == focus else 0.44
+            # Nearer the other end than the focus: lines from the focus fan out, and by then
+            # they are as far apart as the nodes they reach, so their words do not collide.
+            t = 0.7 if a == focus else 0.3
             px = (1 - t) ** 2 * x0 + 2 * (1 - t) * t * x1 + t * t * x2
             py = (1 - t) ** 2 * y0 + 2 * (1 - t) * t * y1 + t * t * y2
             text = " · ".join(dict.fromkeys(edge_words(k) for _, _, k in group))
