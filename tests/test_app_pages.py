@@ -166,6 +166,16 @@ def test_the_graph_draws_eras_and_labels_the_framework():
     assert "#D55E00" in spec and "#0072B2" in spec  # Okabe–Ito
 
 
+def test_an_era_leads_to_the_ideas_he_voiced_then():
+    at = page("app_pages/graph_explorer.py")
+    at.selectbox(key="graph_focus").set_value("era:early").run()
+    assert any(c.value.startswith("Era · 2019–2020 · ") for c in at.caption)
+    voiced = next(p for p in at.pills if p.label.startswith("His ideas voiced then"))
+    assert voiced.options[0].startswith("Small things first")  # its quote is from 2020
+    voiced.set_value("axiom:small").run()
+    assert [s.value for s in at.subheader] == ["Small things first"]
+
+
 def test_a_clicked_item_shows_its_evidence_with_badge_date_and_link():
     at = page("app_pages/graph_explorer.py")
     at.selectbox(key="graph_focus").set_value("axiom:small").run()

@@ -54,6 +54,15 @@ def evidence_of(graph, node_id: str) -> tuple[list[str], list[str]]:
     return quotes, list(dict.fromkeys(quoted + [p for _, p in near] + parts))
 
 
+def ideas_voiced_in(graph, era: str) -> list[str]:
+    """The framework items with a quote of his from this era (era <- quote <- item), so an era,
+    which only quotes and documents link to, leads to the ideas of its time."""
+    quotes = [lk.other for lk in neighbours(graph, era) if _is(lk, "DURING", "in")]
+    items = {lk.other for q in quotes for lk in neighbours(graph, q) if _is(lk, "SUPPORTED_BY", "in")}
+    return sorted(items, key=lambda n: (kind_rank((node(graph, n) or {}).get("kind", "")),
+                                        str((node(graph, n) or {}).get("title", n)).lower()))
+
+
 def _is(link: Link, kind: str, direction: str) -> bool:
     return link.kind == kind and link.direction == direction
 

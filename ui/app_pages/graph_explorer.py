@@ -10,7 +10,7 @@ import streamlit as st
 
 from ui.graph_access import around, degree, edges_among, node, node_kinds, nodes_of_kinds
 from ui.graph_chart import NODE_PICK, chart
-from ui.graph_evidence import grouped_links, show_evidence
+from ui.graph_evidence import grouped_links, ideas_voiced_in, show_evidence
 from ui.graph_find import find, focus_order
 from ui.graph_layout import layout, years
 from ui.graph_style import FRAMEWORK_KINDS, kind_name
@@ -130,6 +130,10 @@ if focus:
     if item is not None and item.description:
         st.markdown(esc(item.description))
     show_evidence(graph, world.home, focus, world.framework)
+    if data["kind"] == "Era" and (voiced := ideas_voiced_in(graph, focus)):
+        key = f"graph_voiced_{focus}"
+        st.pills(f"His ideas voiced then ({len(voiced)})", voiced[:40],
+                 format_func=lambda n: esc(label(n)), key=key, on_change=on_link, args=(key,))
     for i, (words, others) in enumerate(grouped_links(graph, focus)):
         key = f"graph_link_{focus}_{i}"  # a fresh widget per focus: no stale choice
         st.pills(f"{words.capitalize()} ({len(others)})", others[:40],
