@@ -11,8 +11,9 @@
    above it in most cases; arbitrary passages almost never do.
 
 A Passage node is a chunk (`<doc id>#<n>`) that something links to; its document is the node
-it is PART_OF. The counts shown for an item ("supported by N passages in M sources") are
-computed from these edges by `support_counts`.
+it is PART_OF. The links are added to the build's rows (graph/rows.py) before any store sees
+them; the counts shown for an item ("supported by N passages in M sources") are the store's
+answer to `support_counts` (graph/backend.py), read from these edges.
 """
 from __future__ import annotations
 
@@ -21,13 +22,14 @@ import re
 from corpus.framework_model import Framework
 from corpus.store import CorpusStore
 from corpus.textnorm import locate
+from graph.rows import GraphRows
 
 SUPPORT_THRESHOLD = 0.45
 PER_ITEM = 8
 LINKED_KINDS = ("axiom", "model")
 
 
-def link_evidence(graph, framework: Framework, store: CorpusStore, index=None,
+def link_evidence(graph: GraphRows, framework: Framework, store: CorpusStore, index=None,
                   embedder=None) -> dict:
     not_his: list[str] = []
     located = link_quotes(graph, framework, store, not_his)
@@ -36,14 +38,13 @@ def link_evidence(graph, framework: Framework, store: CorpusStore, index=None,
             "support_links": supported, "quotes_in_others_words": not_his}
 
 
-def link_quotes(graph, framework: Framework, store: CorpusStore,
+def link_quotes(graph: GraphRows, framework: Framework, store: CorpusStore,
                 not_his: list[str] | None = None) -> int:
     """Link each quote to the passage holding its words, when that passage is his: a quote
     found only in a host's turn or a retweet is not linked (its id goes to `not_his`)."""
     located = 0
     for quote in framework.quotes():
-        cited = [t for _, t, k in graph.out_edges(quote.id, keys=True) if k == "SAID_IN"]
-        candidates = [d for d in cited if graph.nodes[d]["kind"] == "Document"]
+        candidates = [d for d in graph.out(quote.id, "SAID_IN") if graph.kind(d) == "Document"]
         found = _locate(quote.text, candidates, store) or _locate(
             quote.text, _phrase_candidates(quote.text, store), store)
         if found:
@@ -54,26 +55,25 @@ def link_quotes(graph, framework: Framework, store: CorpusStore,
                     not_his.append(quote.id)
                 continue
             _passage(graph, chunk, store)
-            graph.add_edge(quote.id, chunk["id"], key="FOUND_IN", doc=doc_id, start=start,
-                           end=end)
+            graph.add_edge(quote.id, chunk["id"], "FOUND_IN", doc=doc_id, start=start, end=end)
             located += 1
     return located
 
 
-def link_support(graph, framework: Framework, store: CorpusStore, index, embedder,
+def link_support(graph: GraphRows, framework: Framework, store: CorpusStore, index, embedder,
                  threshold: float = SUPPORT_THRESHOLD, per_item: int = PER_ITEM) -> int:
     items = [i for kind in LINKED_KINDS for i in framework.of_kind(kind)]
     vectors = embedder.embed([item_text(i) for i in items])
     links = 0
     for item, vector in zip(items, vectors):
         for hit in index.query(vector, k=per_item * 3, his=True):
-            if hit.similarity < threshold or links_of(graph, item.id) >= per_item:
+            if hit.similarity < threshold or len(graph.out(item.id, "EVIDENCED_BY")) >= per_item:
                 break
             rows = store.chunk_rows([hit.chunk_id])
             if hit.chunk_id in rows:
                 _passage(graph, rows[hit.chunk_id], store)
-                graph.add_edge(item.id, hit.chunk_id, key="EVIDENCED_BY",
-                               similarity=round(hit.similarity, 4))
+                graph.add_edge(item.id, hit.chunk_id, "EVIDENCED_BY",
+                               similarity=round(float(hit.similarity), 4))
                 links += 1
     return links
 
@@ -82,19 +82,9 @@ def item_text(item) -> str:
     return f"{item.title}. {item.summary} {item.description}"
 
 
-def links_of(graph, item_id: str) -> int:
-    return sum(1 for _, _, k in graph.out_edges(item_id, keys=True) if k == "EVIDENCED_BY")
-
-
 def support_counts(graph, item_id: str) -> tuple[int, int]:
-    """(passages, distinct sources) backing an item: its EVIDENCED_BY passages plus the
-    passages its quotes were found in."""
-    passages = {t for _, t, k in graph.out_edges(item_id, keys=True) if k == "EVIDENCED_BY"}
-    for _, quote, k in graph.out_edges(item_id, keys=True):
-        if k == "SUPPORTED_BY":
-            passages |= {t for _, t, kk in graph.out_edges(quote, keys=True) if kk == "FOUND_IN"}
-    sources = {graph.nodes[p]["doc"] for p in passages}
-    return len(passages), len(sources)
+    """(passages, distinct sources) backing an item, as the graph store counts them."""
+    return graph.support_counts(item_id)
 
 
 # ---- verbatim location -----------------------------------------------------------------------
@@ -126,9 +116,9 @@ def _chunk_at(store: CorpusStore, doc_id: str, offset: int) -> dict:
     return store.chunk_rows([chunk.id])[chunk.id]
 
 
-def _passage(graph, row: dict, store: CorpusStore) -> None:
+def _passage(graph: GraphRows, row: dict, store: CorpusStore) -> None:
     if row["id"] not in graph:
-        graph.add_node(row["id"], kind="Passage", title=row["title"], doc=row["doc_id"],
+        graph.add_node(row["id"], "Passage", title=row["title"], doc=row["doc_id"],
                        text=row["text"][:280], speaker=row.get("speaker") or "")
         if row["doc_id"] in graph:
-            graph.add_edge(row["id"], row["doc_id"], key="PART_OF")
+            graph.add_edge(row["id"], row["doc_id"], "PART_OF")

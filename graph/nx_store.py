@@ -1,5 +1,7 @@
 """The embedded graph store: a networkx MultiDiGraph saved as sorted, stable JSON.
 
+    graph = NetworkxGraph(home.graph_json)   # the GraphBackend (graph/backend.py)
+
 The file records a fingerprint of its inputs (framework files + corpus contents), so that
 `ensure_graph` rebuilds only when something it was built from has changed. Saving sorts nodes,
 edges and keys, so two builds from the same inputs are byte-identical and diff cleanly.
@@ -19,20 +21,22 @@ FORMAT = 1  # bump when the graph's shape changes, so old files are rebuilt
 
 
 class NetworkxGraphStore:
+    """The graph file itself: writing rows to it, reading it back as a networkx graph."""
+
     def __init__(self, path: Path):
         self.path = Path(path)
 
-    def save(self, graph, fingerprint: str) -> None:
-        nodes = [{"id": n, **graph.nodes[n]} for n in sorted(graph.nodes)]
-        edges = sorted(({"source": u, "target": v, "kind": k, **d}
-                        for u, v, k, d in graph.edges(keys=True, data=True)),
-                       key=lambda e: (e["source"], e["kind"], e["target"], json.dumps(e)))
+    def save(self, rows, fingerprint: str) -> None:
+        """Write `rows` (a GraphRows) as the graph file, with the fingerprint of its inputs."""
+        nodes = [{"id": n.id, "kind": n.kind, **n.props} for n in rows.sorted_nodes()]
+        edges = [{"source": e.source, "target": e.target, "kind": e.kind, **e.props}
+                 for e in rows.sorted_edges()]
         payload = {"format": FORMAT, "fingerprint": fingerprint, "nodes": nodes, "edges": edges}
         text = json.dumps(payload, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, self.path)  # never leave a half-written graph in place of a good one
-        self._write_head(fingerprint, graph_counts(graph))
+        self._write_head(fingerprint, rows.counts())
 
     def remember(self, graph, fingerprint: str) -> None:
         """Write the head of a graph just loaded from this file (a file saved before heads
@@ -70,10 +74,6 @@ class NetworkxGraphStore:
                 not isinstance(head.get("counts"), dict):
             return None
         return head
-
-    def deferred(self, head: dict):
-        """The saved graph, read from its file only when first used (`head()` gave `head`)."""
-        return deferred_graph(self.path, head["counts"])
 
     def load(self):
         """(graph, fingerprint), or (None, None) when there is no usable saved graph (missing,
@@ -141,9 +141,9 @@ def fingerprint(framework_folder: Path, corpus_fingerprint: str, *extra: str) ->
 
 
 def graph_counts(graph) -> dict:
-    deferred = getattr(graph, "__dict__", {}).get("_deferred")
-    if deferred is not None:  # not read yet: the counts recorded with it
-        return dict(deferred[1])
+    """Counts of a networkx graph, or of any graph store (which knows its own)."""
+    if isinstance(graph, NetworkxGraph) or not hasattr(graph, "number_of_nodes"):
+        return graph.counts()
     nodes = Counter(d["kind"] for _, d in graph.nodes(data=True))
     edges = Counter(k for _, _, k in graph.edges(keys=True))
     return {"nodes": graph.number_of_nodes(), "edges": graph.number_of_edges(),
@@ -152,62 +152,187 @@ def graph_counts(graph) -> dict:
 
 
 LOADS = 0  # graph files read in full by this process (tests check that a no-op reads none)
-_BECOMING = threading.Lock()
 
 
 class GraphFileError(KtpError, RuntimeError):
     """The saved graph changed or broke after it was found good; the message says the fix."""
 
 
-def deferred_graph(path: Path, counts: dict) -> "DeferredGraph":
-    return DeferredGraph(path, counts)
+class NetworkxGraph:
+    """The embedded graph store (see graph/backend.py for what each method answers).
 
+    The file is read only when a question needs it: a start that only prints counts or
+    checks the fingerprint answers from the head (at 100k passages the file is 36 MB and
+    reading it took most of a no-op build)."""
 
-class DeferredGraph:
-    """The saved networkx MultiDiGraph before anything has used it. The first attribute or
-    operation reads the file, and this very object becomes that graph (its class switched to
-    MultiDiGraph), so whoever holds it holds the real graph from then on. A start that only
-    prints counts (`graph_counts` answers from the head) never reads the file or imports
-    networkx: at 100k passages the file is 36 MB and reading it took most of a no-op build."""
+    name = "networkx"
 
-    def __init__(self, path: Path, counts: dict):
-        self.__dict__.update(_deferred=(Path(path), dict(counts)))
+    def __init__(self, path: Path | None = None, graph=None):
+        """`path`: the graph file in the data home; or `graph`, a networkx graph in memory."""
+        self.store = NetworkxGraphStore(path) if path is not None else None
+        self.where = str(path) if path is not None else "memory"
+        self._graph, self._fingerprint, self._head = graph, None, None
+        self._lock = threading.Lock()
 
-    def _become(self) -> None:
-        with _BECOMING:
-            deferred = self.__dict__.get("_deferred")
-            if deferred is None:  # another thread got here first
-                return
-            graph, _ = NetworkxGraphStore(deferred[0]).load()
-            if graph is None:
-                raise GraphFileError(f"{deferred[0]} changed or broke after it was read",
-                                     fix="run `ktp build` to make the graph again")
-            self.__dict__.update(graph.__dict__)
-            del self.__dict__["_deferred"]
-            self.__class__ = type(graph)
+    @classmethod
+    def from_rows(cls, rows) -> "NetworkxGraph":
+        return cls(graph=to_networkx(rows))
 
-    def __getattr__(self, name: str):  # only for names this class does not have
-        if name == "_deferred":
+    # ---- keeping it in step -------------------------------------------------------------
+    def fingerprint(self) -> str | None:
+        if self._fingerprint is not None or self.store is None:
+            return self._fingerprint
+        head = self.store.head()
+        if head is not None:
+            self._head, self._fingerprint = head, head["fingerprint"]
+            return self._fingerprint
+        graph, saved = self.store.load()  # no usable head: read the file itself, once
+        if graph is not None:
+            self.store.remember(graph, saved)
+            self._graph, self._fingerprint = graph, saved
+        return self._fingerprint
+
+    def sync(self, rows, fingerprint: str) -> dict:
+        if self.store is not None:
+            self.store.save(rows, fingerprint)
+        self._graph, self._fingerprint, self._head = to_networkx(rows), fingerprint, None
+        counts = rows.counts()
+        return {"nodes_written": counts["nodes"], "edges_written": counts["edges"]}
+
+    def counts(self) -> dict:
+        if self._graph is None and self.fingerprint() is not None and self._head is not None:
+            return dict(self._head["counts"])
+        return graph_counts(self.networkx())
+
+    def networkx(self):
+        """The networkx MultiDiGraph itself, read from the file on first use."""
+        if self._graph is None:
+            with self._lock:
+                if self._graph is None:
+                    self._graph = self._read()
+        return self._graph
+
+    def _read(self):
+        import networkx as nx
+
+        if self.store is None:
+            return nx.MultiDiGraph()
+        graph, saved = self.store.load()
+        if graph is None:
+            if self._fingerprint is None and not self.store.path.exists():
+                return nx.MultiDiGraph()  # never built: an empty graph
+            raise GraphFileError(f"{self.store.path} changed or broke after it was read",
+                                 fix="run `ktp build` to make the graph again")
+        return graph
+
+    # ---- the product's questions --------------------------------------------------------
+    def item_passages(self, item_id: str) -> list[str]:
+        g = self.networkx()
+        if item_id not in g:
+            return []
+        quoted = sorted((q, p) for q in _out(g, item_id, "SUPPORTED_BY")
+                        for p in _out(g, q, "FOUND_IN"))
+        linked = sorted((-d.get("similarity", 0.0), p) for _, p, k, d in
+                        g.out_edges(item_id, keys=True, data=True) if k == "EVIDENCED_BY")
+        return list(dict.fromkeys([p for _, p in quoted] + [p for _, p in linked]))
+
+    def supports(self, passage_id: str) -> tuple[str, ...]:
+        g = self.networkx()
+        if passage_id not in g:
+            return ()
+        items = set()
+        for src, _, key in g.in_edges(passage_id, keys=True):
+            if key == "EVIDENCED_BY":
+                items.add(src)
+            elif key == "FOUND_IN":
+                items |= {i for i, _, k in g.in_edges(src, keys=True) if k == "SUPPORTED_BY"}
+        return tuple(sorted(items))
+
+    def support_counts(self, item_id: str) -> tuple[int, int]:
+        g = self.networkx()
+        if item_id not in g:
+            return 0, 0
+        passages = set(_out(g, item_id, "EVIDENCED_BY"))
+        for quote in _out(g, item_id, "SUPPORTED_BY"):
+            passages |= set(_out(g, quote, "FOUND_IN"))
+        return len(passages), len({g.nodes[p].get("doc") for p in passages})
+
+    def node(self, node_id: str):
+        g = self.networkx()
+        return _node(node_id, g.nodes[node_id]) if node_id in g else None
+
+    def list_nodes(self, kinds=None) -> list:
+        g = self.networkx()
+        return [_node(n, d) for n, d in sorted(g.nodes(data=True))
+                if kinds is None or d["kind"] in kinds]
+
+    def list_edges(self, kinds=None) -> list:
+        from graph.rows import Edge
+
+        g = self.networkx()
+        return sorted((Edge(u, k, v, dict(d)) for u, v, k, d in
+                       g.edges(keys=True, data=True) if kinds is None or k in kinds),
+                      key=lambda e: e.key)
+
+    def neighbours(self, node_id: str) -> list[tuple[str, str, str]]:
+        g = self.networkx()
+        if node_id not in g:
+            return []
+        return sorted([(k, "out", v) for _, v, k in g.out_edges(node_id, keys=True)]
+                      + [(k, "in", u) for u, _, k in g.in_edges(node_id, keys=True)])
+
+    def neighbourhood(self, node_id: str, hops: int = 1):
+        from graph.rows import Edge
+
+        g = self.networkx()
+        if node_id not in g:
+            return [], []
+        near, frontier = {node_id}, {node_id}
+        for _ in range(hops):
+            frontier = {o for n in frontier for o in
+                        list(g.successors(n)) + list(g.predecessors(n))} - near
+            near |= frontier
+        nodes = [_node(n, g.nodes[n]) for n in sorted(near)]
+        edges = sorted((Edge(u, k, v, dict(d)) for u, v, k, d in
+                        g.subgraph(near).edges(keys=True, data=True)), key=lambda e: e.key)
+        return nodes, edges
+
+    # ---- the old shape, for a page not moved to the questions above yet -----------------
+    # ui/app_pages/graph_explorer.py still walks networkx (graph.nodes(data=True),
+    # to_undirected, subgraph, ...): those names go to the graph itself until it moves.
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
             raise AttributeError(name)
-        self._become()
-        return getattr(self, name)
+        return getattr(self.networkx(), name)
 
-    def __len__(self) -> int:
-        self._become()
-        return len(self)
+    def __contains__(self, node_id) -> bool:
+        return node_id in self.networkx()
 
     def __iter__(self):
-        self._become()
-        return iter(self)
+        return iter(self.networkx())
 
-    def __contains__(self, node) -> bool:
-        self._become()
-        return node in self
+    def __len__(self) -> int:
+        return len(self.networkx())
 
-    def __getitem__(self, node):
-        self._become()
-        return self[node]
 
-    def __str__(self) -> str:
-        self._become()
-        return str(self)
+def _out(g, node: str, kind: str) -> list[str]:
+    return [t for _, t, k in g.out_edges(node, keys=True) if k == kind]
+
+
+def _node(node_id: str, data: dict):
+    from graph.rows import Node
+
+    props = {k: v for k, v in data.items() if k != "kind"}
+    return Node(node_id, data["kind"], props)
+
+
+def to_networkx(rows):
+    """A networkx MultiDiGraph of `rows`, each edge keyed by its kind."""
+    import networkx as nx
+
+    g = nx.MultiDiGraph()
+    for node in rows.sorted_nodes():
+        g.add_node(node.id, kind=node.kind, **node.props)
+    for edge in rows.sorted_edges():
+        g.add_edge(edge.source, edge.target, key=edge.kind, **edge.props)
+    return g

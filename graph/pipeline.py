@@ -18,9 +18,10 @@ from corpus.framework_loader import load_framework
 from corpus.framework_model import Framework
 from corpus.home import DataHome, framework_dir
 from corpus.store import CorpusStore
+from graph.backend import GraphBackend, open_backend
 from graph.build import build_graph
 from graph.evidence_links import link_evidence
-from graph.nx_store import NetworkxGraphStore, fingerprint
+from graph.nx_store import fingerprint
 from graph.vector_index import VectorIndexError
 
 
@@ -29,8 +30,9 @@ class World:
     home: DataHome
     framework: Framework
     store: CorpusStore
-    graph: object  # networkx.MultiDiGraph
+    graph: GraphBackend  # networkx in the data home, or Neo4j (graph/backend.py)
     rebuilt: bool  # whether this call (re)built the graph
+    synced: dict | None = None  # what the build wrote, when it built
 
 
 def open_world(home: DataHome, folder: Path | None = None, force: bool = False) -> World:
@@ -38,8 +40,9 @@ def open_world(home: DataHome, folder: Path | None = None, force: bool = False) 
     framework = load_framework(folder)
     home.ensure()
     store = CorpusStore(home.corpus_db)
-    graph, rebuilt = ensure_graph(home, framework, folder, store, force=force)
-    return World(home=home, framework=framework, store=store, graph=graph, rebuilt=rebuilt)
+    graph, synced = ensure_graph(home, framework, folder, store, force=force)
+    return World(home=home, framework=framework, store=store, graph=graph,
+                 rebuilt=synced is not None, synced=synced)
 
 
 def graph_inputs(home: DataHome, folder: Path, store: CorpusStore) -> str:
@@ -52,25 +55,19 @@ def graph_inputs(home: DataHome, folder: Path, store: CorpusStore) -> str:
 
 
 def ensure_graph(home: DataHome, framework: Framework, folder: Path, store: CorpusStore,
-                 force: bool = False):
-    """The saved graph if its inputs are unchanged, else a fresh build (saved). (graph, rebuilt)
-    Unchanged, the graph is not read until something uses it: its head says what it was built
-    from (`NetworkxGraphStore.head`)."""
-    graph_store = NetworkxGraphStore(home.graph_json)
+                 force: bool = False, backend: GraphBackend | None = None):
+    """(graph store, what the sync wrote or None when nothing was built). The store is left
+    as it is when the fingerprint it keeps matches the inputs; otherwise the graph is built
+    as rows and the store is brought in step with them (Neo4j writes only the difference).
+    Unchanged, the networkx graph is not read until something uses it."""
+    backend = backend or open_backend(home)
     wanted = graph_inputs(home, folder, store)
-    if not force:
-        head = graph_store.head()
-        if head is not None and head["fingerprint"] == wanted:
-            return graph_store.deferred(head), False
-        graph, saved = graph_store.load()
-        if graph is not None and saved == wanted:
-            graph_store.remember(graph, saved)
-            return graph, False
-    graph = build_graph(framework, store.catalog())
+    if not force and backend.fingerprint() == wanted:
+        return backend, None
+    rows = build_graph(framework, store.catalog())
     index, embedder = open_index(home)
-    link_evidence(graph, framework, store, index, embedder)
-    graph_store.save(graph, wanted)
-    return graph, True
+    link_evidence(rows, framework, store, index, embedder)
+    return backend, backend.sync(rows, wanted)
 
 
 def open_index(home: DataHome, embedder=None):

@@ -1,8 +1,14 @@
-"""Node and edge kinds of the knowledge graph, and what each edge means.
+"""Node and edge kinds of the knowledge graph: the contract every build and every store keeps.
 
 Nodes carry `kind` (one of NODE_KINDS) and `title`; edges are keyed by their kind, so two nodes
-can be joined by several kinds of edge at once (a MultiDiGraph).
+can be joined by several kinds of edge at once, but by at most one edge of each kind. A build
+that names a kind not listed here fails (`check_node`, `check_edge`), and so does a property
+that a store could not keep as it is (only strings, numbers and booleans: Neo4j's plain
+property types, and what JSON round-trips exactly).
+
+In Neo4j the kinds are the node labels and relationship types as they are written here.
 """
+from corpus.errors import KtpError
 from corpus.framework_model import KINDS
 
 # Framework items take their label from the framework schema (Axiom, MentalModel, ...).
@@ -34,3 +40,31 @@ EDGE_KINDS = {
     "FOUND_IN": "quote -> passage holding its exact words (attrs: doc, start, end)",
     "EVIDENCED_BY": "axiom or mental model -> passage close to it in meaning (attr: similarity)",
 }
+
+PLAIN = (str, int, float, bool)
+
+
+class SchemaError(KtpError, ValueError):
+    """A graph that breaks the contract above: a bug in the build, or a framework file naming
+    something the graph cannot hold."""
+
+
+def check_node(node_id: str, kind: str, props: dict) -> None:
+    if kind not in NODE_KINDS:
+        raise SchemaError(f"node {node_id!r} has the unknown kind {kind!r}",
+                          fix=f"use one of graph/schema.py's NODE_KINDS ({', '.join(NODE_KINDS)})")
+    _check_props(f"node {node_id!r}", props)
+
+
+def check_edge(source: str, kind: str, target: str, props: dict) -> None:
+    if kind not in EDGE_KINDS:
+        raise SchemaError(f"edge {source!r} -{kind}-> {target!r} has an unknown kind",
+                          fix=f"use one of graph/schema.py's EDGE_KINDS ({', '.join(EDGE_KINDS)})")
+    _check_props(f"edge {source!r} -{kind}-> {target!r}", props)
+
+
+def _check_props(what: str, props: dict) -> None:
+    for key, value in props.items():
+        if key in ("id", "source", "target") or not isinstance(value, PLAIN):
+            raise SchemaError(f"{what}: property {key}={value!r} is not a plain value of its own",
+                              fix="give it a string, number or boolean under another name")

@@ -153,13 +153,8 @@ class HybridRetriever:
         return list(dict.fromkeys(passages))[:DEPTH]
 
     def _item_passages(self, item_id: str) -> list[str]:
-        g = self.graph
-        linked = sorted(((d.get("similarity", 0), t) for _, t, key, d in
-                         g.out_edges(item_id, keys=True, data=True) if key == "EVIDENCED_BY"),
-                        reverse=True)
-        quoted = [t for _, q, key in g.out_edges(item_id, keys=True) if key == "SUPPORTED_BY"
-                  for _, t, k2 in g.out_edges(q, keys=True) if k2 == "FOUND_IN"]
-        return quoted + [t for _, t in linked]
+        """The passages holding the item's quotes, then those closest to it in meaning."""
+        return self.graph.item_passages(item_id)
 
     def _fuse(self, ranked: dict[str, list[str]]):
         scores: dict[str, float] = defaultdict(float)
@@ -188,16 +183,7 @@ class HybridRetriever:
         return chosen
 
     def _supports(self, chunk_id: str) -> tuple[str, ...]:
-        if self.graph is None or chunk_id not in self.graph:
-            return ()
-        items = set()
-        for src, _, key in self.graph.in_edges(chunk_id, keys=True):
-            if key == "EVIDENCED_BY":
-                items.add(src)
-            elif key == "FOUND_IN":
-                items |= {i for i, _, k2 in self.graph.in_edges(src, keys=True)
-                          if k2 == "SUPPORTED_BY"}
-        return tuple(sorted(items))
+        return self.graph.supports(chunk_id) if self.graph is not None else ()
 
     def _framework_vectors(self):
         if self.framework is None or self.embedder is None or self.graph is None:

@@ -22,6 +22,8 @@ def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "ktp-home"
     monkeypatch.setenv("KTP_HOME", str(home))
     monkeypatch.delenv("KTP_FRAMEWORK", raising=False)
+    for name in ("KTP_NEO4J_URI", "KTP_NEO4J_USER", "KTP_NEO4J_PASSWORD", "KTP_NEO4J_DATABASE"):
+        monkeypatch.delenv(name, raising=False)  # the embedded graph unless a test asks
     return home
 
 
@@ -281,3 +283,60 @@ def hostile_world(tmp_path_factory):
                  "reason": hostile(b, "skip-reason")}]})
             build_index(home, store)
         yield home, beacon, {"tweet": tweet_id, "talk": talk_id}
+
+
+# ---- the graph backends: networkx, and a real Neo4j server ----------------------------------
+NEO4J_PASSWORD = "ktp-test-password"
+
+
+@pytest.fixture(scope="session")
+def neo4j_server(tmp_path_factory):
+    """One real Neo4j Community server for the session (tests/neo4j_server.py). Without Java
+    or Maven it is a one-line skip, except under CI, where it is a failure."""
+    import os
+
+    import neo4j_server as launcher
+
+    missing = launcher.problem()
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"the Neo4j tests cannot run: {missing}")
+        pytest.skip(f"Neo4j tests skipped: {missing}")
+    server = launcher.Neo4jServer.start(tmp_path_factory.mktemp("neo4j"), NEO4J_PASSWORD)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def neo4j_env(neo4j_server, monkeypatch):
+    """KTP_NEO4J_* pointing at the test server, whose database is emptied first."""
+    from graph.neo4j_store import Neo4jGraph, settings_from_env
+
+    for name, value in neo4j_server.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("KTP_NEO4J_DATABASE", raising=False)
+    graph = Neo4jGraph(settings_from_env())
+    graph.erase()
+    graph.close()
+    return neo4j_server
+
+
+@pytest.fixture(params=["networkx", "neo4j"])
+def backend_name(request, monkeypatch) -> str:
+    """Run a test once with each graph backend (open_backend picks it from the environment)."""
+    if request.param == "neo4j":
+        request.getfixturevalue("neo4j_env")
+    else:
+        monkeypatch.delenv("KTP_NEO4J_URI", raising=False)
+    return request.param
+
+
+@pytest.fixture
+def graph_backend(backend_name, data_home):
+    """An empty graph store of each kind, as `ktp build` would open it."""
+    from graph.backend import open_backend
+
+    graph = open_backend(DataHome(data_home).ensure())
+    yield graph
+    if hasattr(graph, "close"):
+        graph.close()

@@ -7,7 +7,6 @@ from click.testing import CliRunner
 
 from corpus.home import DataHome
 from corpus.store import CorpusStore
-from graph.evidence_links import support_counts
 from simulator.evidence import text_fragment
 from simulator.retrieval import open_retriever
 from ui.cli import cli
@@ -39,13 +38,13 @@ def test_fusion_labels_how_each_passage_was_found(world):
 
 def test_quotes_are_located_verbatim_and_count_as_support(world):
     _, w, _ = world
-    found = [(q, t, d) for q, t, k, d in w.graph.edges(keys=True, data=True) if k == "FOUND_IN"]
-    spans = {q: (t, d["start"], d["end"]) for q, t, d in found}
+    found = w.graph.list_edges(("FOUND_IN",))
+    spans = {e.source: (e.target, e.props["start"], e.props["end"]) for e in found}
     text = DOCS[0].text
     t, start, end = spans["axiom:small#q1"]
     assert t == "blog:small#0" and text[start:end] == "the smallest thing that works"
     assert spans["axiom:verify#q1"][0] == "tweet:42#0"
-    passages, sources = support_counts(w.graph, "axiom:small")
+    passages, sources = w.graph.support_counts("axiom:small")
     assert passages >= 1 and sources >= 1
 
 

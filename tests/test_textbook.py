@@ -9,7 +9,7 @@ from ingest.run import ingest_paths
 
 
 def test_tiny_framework_and_two_documents_give_the_graph_worked_out_by_hand(
-        tiny_framework: Path, store, tmp_path: Path):
+        tiny_framework: Path, store, tmp_path: Path, graph_backend):
     """
     Framework (tests/conftest.py TINY_FRAMEWORK):
       axiom:small (quote dated 2020-01-01 citing karpathy.github.io/2020/01/01/small/)
@@ -37,6 +37,9 @@ def test_tiny_framework_and_two_documents_give_the_graph_worked_out_by_hand(
       axiom:verify#q1 -SAID_IN-> tweet:42
       axiom:small#q1, model:loop#q1, blog:small -DURING-> era:early   (2020-01 is in the era)
       (axiom:verify#q1 is dated 2021-05, after the era; doc:notes has no date: no DURING edge)
+
+    Stored in either backend (networkx, Neo4j), the graph reads back the same, and its
+    fingerprint is the one it was stored with.
     """
     docs = write_files(tmp_path / "docs", {
         "2020-01-01-small.md": """
@@ -53,18 +56,21 @@ def test_tiny_framework_and_two_documents_give_the_graph_worked_out_by_hand(
     summary = ingest_paths([docs], store)
     assert (summary.loaded, summary.skipped) == (2, [])
 
-    g = build_graph(load_framework(tiny_framework), store.catalog())
+    rows = build_graph(load_framework(tiny_framework), store.catalog())
+    graph_backend.sync(rows, "textbook")
+    g = graph_backend
+    assert g.fingerprint() == "textbook"
 
-    nodes = {n: d["kind"] for n, d in g.nodes(data=True)}
+    nodes = {n.id: n.kind for n in g.list_nodes()}
     assert nodes == {
         "axiom:small": "Axiom", "axiom:verify": "Axiom", "model:loop": "MentalModel",
         "tension:small-vs-verify": "Tension", "era:early": "Era",
         "axiom:small#q1": "Quote", "axiom:verify#q1": "Quote", "model:loop#q1": "Quote",
         "blog:small": "Document", "doc:notes": "Document", "tweet:42": "Source",
     }
-    assert g.nodes["blog:small"]["registered"] is True
-    assert g.nodes["blog:small"]["date"] == "2020-01-01"
-    edges = sorted((u, k, v) for u, v, k in g.edges(keys=True))
+    assert g.node("blog:small").props["registered"] is True
+    assert g.node("blog:small").props["date"] == "2020-01-01"
+    edges = [(e.source, e.kind, e.target) for e in g.list_edges()]
     assert edges == sorted([
         ("axiom:small", "GENERATES", "model:loop"),
         ("tension:small-vs-verify", "PULLS_BETWEEN", "axiom:small"),
@@ -80,5 +86,17 @@ def test_tiny_framework_and_two_documents_give_the_graph_worked_out_by_hand(
         ("model:loop#q1", "DURING", "era:early"),
         ("blog:small", "DURING", "era:early"),
     ])
-    assert g.edges["axiom:small", "axiom:verify", "IN_TENSION_WITH"]["tension"] == \
-        "tension:small-vs-verify"
+    tension = [e for e in g.list_edges(("IN_TENSION_WITH",))]
+    assert [e.props for e in tension] == [{"tension": "tension:small-vs-verify"}]
+    assert g.counts() == rows.counts() == {
+        "nodes": 11, "edges": 13,
+        "nodes_by_kind": {"Axiom": 2, "Document": 2, "Era": 1, "MentalModel": 1, "Quote": 3,
+                          "Source": 1, "Tension": 1},
+        "edges_by_kind": {"DURING": 3, "GENERATES": 1, "IN_TENSION_WITH": 1, "PULLS_BETWEEN": 2,
+                          "SAID_IN": 3, "SUPPORTED_BY": 3}}
+    assert g.neighbours("model:loop") == [("GENERATES", "in", "axiom:small"),
+                                          ("SUPPORTED_BY", "out", "model:loop#q1")]
+    near, among = g.neighbourhood("model:loop", hops=1)
+    assert [n.id for n in near] == ["axiom:small", "model:loop", "model:loop#q1"]
+    assert [(e.source, e.kind, e.target) for e in among] == [
+        ("axiom:small", "GENERATES", "model:loop"), ("model:loop", "SUPPORTED_BY", "model:loop#q1")]

@@ -31,8 +31,8 @@ def sidebar(world) -> None:
             st.caption("Corpus: empty. Add his material with `ktp ingest PATH_OR_URL` (an X "
                        "archive zip, tweet exports, captions, posts, URLs), or fetch his known "
                        "sources with `ktp ingest --registry`; then reload.")
-        st.caption(f"Graph: {world.graph.number_of_nodes()} nodes, "
-                   f"{world.graph.number_of_edges()} edges")
+        graph = world.graph.counts()  # from the store's record: reads no graph
+        st.caption(f"Graph: {graph['nodes']} nodes, {graph['edges']} edges")
         st.caption(f"Data home: {md_code(world.home.root)}")
 
 

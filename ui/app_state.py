@@ -21,7 +21,7 @@ from graph.pipeline import graph_inputs
 class AppWorld:
     home: DataHome
     framework: Framework
-    graph: object
+    graph: object  # a GraphBackend (graph/backend.py)
     corpus: dict  # CorpusStore.counts()
     inputs: str = ""  # fingerprint of framework + corpus + index: the key of every cache here
 

@@ -303,15 +303,16 @@ def build(ctx: click.Context, force: bool, reindex: bool, embedder: str | None,
       ktp build --reindex --embedder hf:BAAI/bge-small-en-v1.5
       ktp build --speakers --llm openai:gpt-4o-mini
     """
-    from graph.nx_store import graph_counts
     from graph.pipeline import open_world
 
     home = _home(ctx, create=True)
     labelled = _label_speakers(home, llm_spec, quiet=as_json) if speakers else None
     index = _sync_index(home, embedder, reindex, quiet=as_json)
     world = open_world(home, force=force)
-    data = {"rebuilt": world.rebuilt, "path": str(world.home.graph_json), "index": index,
-            **graph_counts(world.graph), **({"speakers": labelled} if labelled else {})}
+    data = {"rebuilt": world.rebuilt, "path": world.graph.where, "backend": world.graph.name,
+            "index": index, **world.graph.counts(), **({"synced": world.synced}
+                                                       if world.synced else {}),
+            **({"speakers": labelled} if labelled else {})}
 
     def human(d: dict) -> None:
         if labelled:
@@ -827,11 +828,9 @@ def serve_command(port: int) -> list[str]:
 
 
 def _stats(world) -> dict:
-    from graph.nx_store import graph_counts
-
     return {"data_home": str(world.home.root), "subject": world.framework.subject.name,
             "corpus": world.store.counts(), "framework": world.framework.counts(),
-            "graph": graph_counts(world.graph)}
+            "graph": world.graph.counts()}
 
 
 def _print_stats(s: dict) -> None:

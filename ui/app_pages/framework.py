@@ -7,7 +7,6 @@ from corpus.framework_model import Item
 from corpus.ids import deep_link
 from corpus.store import CorpusStore
 from simulator.evidence import passage_link
-from graph.evidence_links import support_counts
 from ui.markup import esc, md_code, md_link
 
 world = st.session_state["world"]
@@ -21,7 +20,7 @@ def titles(ids) -> str:
 def evidence_line(item: Item) -> str:
     """'supported by 9 passages in 6 sources', counted from the graph's evidence links (the
     passages holding its quotes, and those closest to it in meaning)."""
-    passages, sources = support_counts(graph, item.id)
+    passages, sources = graph.support_counts(item.id)
     if passages:
         return (f"supported by {passages} passage{'s' * (passages != 1)} in {sources} "
                 f"source{'s' * (sources != 1)} of the corpus")
@@ -39,12 +38,7 @@ def show_quotes(item: Item) -> None:
 
 def evidence_passages(item: Item) -> list[str]:
     """Chunk ids of the passages linked to an item: its quotes' passages, then by meaning."""
-    quoted = [p for _, q, k in graph.out_edges(item.id, keys=True) if k == "SUPPORTED_BY"
-              for _, p, kk in graph.out_edges(q, keys=True) if kk == "FOUND_IN"]
-    linked = sorted(((d.get("similarity", 0), p) for _, p, k, d in
-                     graph.out_edges(item.id, keys=True, data=True) if k == "EVIDENCED_BY"),
-                    reverse=True)
-    return list(dict.fromkeys(quoted + [p for _, p in linked]))
+    return graph.item_passages(item.id)
 
 
 def show_evidence(item: Item) -> None:
