@@ -32,8 +32,9 @@ BATCH = 1000
 ANY = "KtpNode"          # every graph node: the index for lookups by id alone
 STATE = "KtpGraphState"  # one node: the fingerprint and counts of the last complete sync
 STATE_ID = "graph"
-MIN_VERSION = (5, 0)     # CREATE CONSTRAINT … REQUIRE and CALL {…} IN TRANSACTIONS
+MIN_VERSION = (5, 0)     # CREATE CONSTRAINT … IF NOT EXISTS … REQUIRE
 UNSET_HINT = "or unset KTP_NEO4J_URI to use the embedded graph"
+BOLT_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 
 
 class Neo4jError(KtpError):
@@ -139,7 +140,7 @@ class Neo4jGraph:
         try:
             with driver.session(database=self.settings.database) as session:
                 # An implicit transaction, so a large graph goes in pieces, not one huge one.
-                session.run(f"MATCH (n) WHERE n:{ANY} OR n:{STATE} CALL {{ WITH n "
+                session.run(f"MATCH (n) WHERE n:{ANY} OR n:{STATE} CALL (n) {{ "
                             "DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
         except Exception as error:  # noqa: BLE001
             raise _explain(error, self.settings) from None
@@ -205,9 +206,11 @@ class Neo4jGraph:
 
     def support_counts(self, item_id: str) -> tuple[int, int]:
         records = self._query(
-            f"CALL {{ MATCH (:{ANY} {{id: $id}})-[:EVIDENCED_BY]->(p:Passage) RETURN p "
-            f"UNION MATCH (:{ANY} {{id: $id}})-[:SUPPORTED_BY]->(:Quote)-[:FOUND_IN]->"
-            "(p:Passage) RETURN p } "
+            f"MATCH (i:{ANY} {{id: $id}}) "
+            "OPTIONAL MATCH (i)-[:EVIDENCED_BY]->(p:Passage) "
+            "WITH i, collect(p) AS linked "
+            "OPTIONAL MATCH (i)-[:SUPPORTED_BY]->(:Quote)-[:FOUND_IN]->(q:Passage) "
+            "UNWIND linked + collect(q) AS p "
             "RETURN count(DISTINCT p) AS n, count(DISTINCT p.doc) AS d", id=item_id)
         return (records[0]["n"], records[0]["d"]) if records else (0, 0)
 
@@ -335,12 +338,18 @@ def _connect(settings: Neo4jSettings):
         raise Neo4jError("KTP_NEO4J_URI is set, but the neo4j driver is not installed",
                          fix="install it (`uv sync --extra neo4j`, or `pip install neo4j`), "
                              + UNSET_HINT) from None
+    scheme = settings.uri.split("://", 1)[0] if "://" in settings.uri else ""
+    if scheme not in BOLT_SCHEMES:  # the driver also speaks HTTP, as a preview: not for us
+        raise Neo4jError(f"KTP_NEO4J_URI={settings.uri!r} is not a Neo4j address",
+                         fix="use bolt://HOST:7687 or neo4j://HOST:7687")
     try:
         # telemetry_disabled: the driver would otherwise report which of its APIs we use.
+        # Notifications off: a deprecation note would be logged to stderr, past the one line.
         driver = neo4j.GraphDatabase.driver(settings.uri, auth=(settings.user,
                                                                 settings.password),
                                             telemetry_disabled=True, connection_timeout=10,
-                                            max_transaction_retry_time=10)
+                                            max_transaction_retry_time=10,
+                                            notifications_min_severity="OFF")
     except Exception as error:  # noqa: BLE001 (a malformed URI: ValueError, ConfigurationError)
         raise Neo4jError(f"KTP_NEO4J_URI={settings.uri!r} is not a Neo4j address ({error})",
                          fix="use bolt://HOST:7687 or neo4j://HOST:7687") from None

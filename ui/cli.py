@@ -718,6 +718,37 @@ def _hit_badge(hit) -> str:
 
 
 @cli.command()
+@click.option("--neo4j-csv", "folder", required=True, type=click.Path(file_okay=False),
+              help="Write node and relationship CSVs for `neo4j-admin database import`.")
+@click.option("--json", "as_json", is_flag=True, help="Print what was written as JSON.")
+@click.pass_context
+def export(ctx: click.Context, folder: str, as_json: bool) -> None:
+    """Export the knowledge graph (built first if it is out of date) as files for another tool.
+
+    The CSVs carry the headers `neo4j-admin database import` reads, so a large corpus loads
+    into an empty Neo4j database offline; `ktp build` with KTP_NEO4J_URI then finds it in step
+    and only records its fingerprint.
+
+    \b
+    Example:
+      ktp export --neo4j-csv graph-csv/
+      sh graph-csv/import-command.txt     # neo4j-admin database import full …
+    """
+    from graph.neo4j_csv import export_csv
+    from graph.pipeline import open_world
+
+    world = open_world(_home(ctx, create=True))
+    data = export_csv(world.graph, Path(folder))
+
+    def human(d: dict) -> None:
+        click.echo(f"wrote {d['nodes']} nodes and {d['edges']} relationships in "
+                   f"{len(d['files'])} files to {shown(d['folder'])}")
+        click.echo(f"load them into an empty database with:\n  {shown(d['command'])}")
+
+    _emit(data, as_json, human)
+
+
+@cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print counts as JSON.")
 @click.pass_context
 def stats(ctx: click.Context, as_json: bool) -> None:
