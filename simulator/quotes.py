@@ -45,6 +45,7 @@ _ASKS_NUMBER = re.compile(r"\b(?:how (?:many|much|long|short|big|fast|large|smal
                           r"roughly how)\b", re.I)
 NUMBER_BONUS = 0.08
 CAPTION_DISCOUNT = 0.6
+QUESTION_DISCOUNT = 0.5  # a sentence that asks restates the question (bench: +1 answering)
 _INCOMPLETE = re.compile(r"(?::|\b\d+[.)]|\b(?:e\.g|i\.e)\.?|,)$")
 
 
@@ -97,6 +98,8 @@ class QuotePool:
                 self.scores[n] += NUMBER_BONUS  # "how many hours?" is answered by a number
             if not _sentenced(evidence[i].text):
                 self.scores[n] *= CAPTION_DISCOUNT  # unpunctuated captions read worst
+            if text.rstrip("\"”’) ").endswith("?"):
+                self.scores[n] *= QUESTION_DISCOUNT  # a question restates, it does not answer
 
     def best(self, k: int) -> list[Quote]:
         return [self.quote(n) for n in _diverse(self.candidates, self.scores, self.vectors,
