@@ -3,15 +3,11 @@
     quotes = choose_quotes(question, evidence, scorer, k=5)
     quotes[0].text, quotes[0].evidence_index    # "The first step … inspecting your data." 3
 
-Candidates come from passages of his own words only, never from what he quotes from others,
-code, file trees or shell lines:
-- in punctuated text, whole sentences (a short one that opens with "This", "It", "So"… gets
-  the sentence before it as its lead-in, so it reads on its own);
-- in captions without punctuation, spans of caption segments (or, without segment marks, of
-  words cut at a pause word such as "so", "and", "um") around the words that match best.
-
-Each candidate is scored by meaning against the question (the local embedder) and by the
-question's content words; the best are chosen with diversity (maximal marginal relevance, at
+Candidates are the quotable stretches of passages of his own words (`corpus.quotable`: whole
+sentences, sentence pairs, caption windows; never what he quotes from others, code or shell
+lines). Each is scored by meaning against the question and by the question's content words:
+by meaning with the vector the build gave it (`span_vectors`), else embedded now (only the
+likeliest EMBEDDED of those, by shared words). Then the best are chosen with diversity (maximal marginal relevance, at
 most two from one document). A sentence longer than MAX_WORDS keeps its best stretch of
 clauses, with an ellipsis where it was cut: the verifier checks each piece in order.
 """
@@ -21,24 +17,16 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from corpus.textnorm import content_stems, fenced_blocks, is_punctuated, trim_span
+from corpus.quotable import MAX_WORDS, MIN_WORDS, caption_spans, is_sentenced, quotable_spans
+from corpus.textnorm import content_stems
 from simulator.evidence import Evidence
 
-MAX_WORDS = 45
-PAIR_WORDS = 40  # two sentences quoted together at most this long
-MIN_WORDS = 6
-CAPTION_WORDS = (18, 40)  # a caption quote's length in words
 # Candidates scored by meaning (each ~8 ms here; 24 gave one more answer, p95 +150 ms).
 EMBEDDED = 20
 MEANING, WORDS = 0.85, 0.15  # the blend of the two scores (0.75/0.25: 2 answers fewer of 58)
 DIVERSITY = 0.7  # MMR: relevance vs. novelty against the quotes already chosen
 PER_DOC = 2  # quotes from one document at most (3 did not help on the bench)
 SAME_WORDS = 0.95  # quotes this close in meaning say the same thing: one is shown
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+|\n\s*\n|\n(?=\s*[-*•]\s)")
-_LEANS_BACK = re.compile(r"^(?:this|that|these|those|it|they|so|but|and|which|then|here)\b", re.I)
-_NOT_PROSE = re.compile(r"[├└│─]|^\s*[$>#|]|\w+\.\w+\(|[{};]\s*$|`|https?://|\w+_\w+\(|"
-                        r"\]\(|\*\*|\b[\w-]+\.(?:com|net|org|io|ai|dev|co)/")
-_PAUSE = {"so", "and", "um", "uh", "okay", "ok", "now", "but", "because", "basically"}
 _CLAUSE = re.compile(r"(?<=[,;:—–])\s+")
 _ASKS_NUMBER = re.compile(r"\b(?:how (?:many|much|long|short|big|fast|large|small|often)|"
                           r"what (?:accuracy|percentage|share|fraction|rate|error|size|number)|"
@@ -46,7 +34,8 @@ _ASKS_NUMBER = re.compile(r"\b(?:how (?:many|much|long|short|big|fast|large|smal
 NUMBER_BONUS = 0.08
 CAPTION_DISCOUNT = 0.6
 QUESTION_DISCOUNT = 0.5  # a sentence that asks restates the question (bench: +1 answering)
-_INCOMPLETE = re.compile(r"(?::|\b\d+[.)]|\b(?:e\.g|i\.e)\.?|,)$")
+
+__all__ = ["Quote", "QuotePool", "candidate_spans", "caption_spans", "choose_quotes", "shorten"]
 
 
 @dataclass(frozen=True)
@@ -96,7 +85,7 @@ class QuotePool:
         for n, (i, (_, _, text)) in enumerate(self.candidates):
             if numeric and re.search(r"\d", text):
                 self.scores[n] += NUMBER_BONUS  # "how many hours?" is answered by a number
-            if not _sentenced(evidence[i].text):
+            if not is_sentenced(evidence[i].text):
                 self.scores[n] *= CAPTION_DISCOUNT  # unpunctuated captions read worst
             if text.rstrip("\"”’) ").endswith("?"):
                 self.scores[n] *= QUESTION_DISCOUNT  # a question restates, it does not answer
@@ -123,89 +112,7 @@ class QuotePool:
 
 def candidate_spans(e: Evidence) -> list[tuple[int, int, str]]:
     """(start, end, quote text) of each quotable stretch of a passage of his."""
-    text = e.text
-    blocked = [(s, t) for s, t, _ in e.quoted] + fenced_blocks(text)
-    if not _sentenced(text):
-        spans = caption_spans(text)
-    else:
-        spans = []
-        sentences = sentence_spans(text)
-        for n, (start, end) in enumerate(sentences):
-            if text[start:start + 1].islower():
-                continue  # the tail of a sentence begun before this passage
-            if len(text[start:end].split()) > 2 * MAX_WORDS:  # a caption run without stops
-                spans += [(start + s, start + e) for s, e in caption_spans(text[start:end])]
-                continue
-            spans.append((start, end))
-            # with the sentence after it: a point and its reason often come as a pair
-            if n + 1 < len(sentences) and len(text[start:sentences[n + 1][1]].split()) <= \
-                    PAIR_WORDS and "\n\n" not in text[end:sentences[n + 1][0]]:
-                spans.append((start, sentences[n + 1][1]))
-    out, seen = [], set()
-    for start, end in spans:
-        if any(s < end and start < t for s, t in blocked):
-            continue
-        # One line (the verifier compares whitespace-blind), emphasis marks dropped.
-        quote = " ".join(re.sub(r"\*\*|__", "", text[start:end]).split())
-        if quote in seen or _INCOMPLETE.search(quote) or quote.count("(") != quote.count(")"):
-            continue  # a lead into a list ("…as follows:"), or half of a parenthesis
-        seen.add(quote)
-        words = quote.split()
-        if len(words) < MIN_WORDS or _NOT_PROSE.search(quote) or re.search(r"[“”]", quote):
-            continue  # (curly quote marks inside would end the quote it is shown in)
-        out.append((start, end, quote))
-    return out
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Whole sentences; a short one that leans on the sentence before gets it as a lead-in."""
-    raw, pos = [], 0
-    for m in _SENTENCE_END.finditer(text):
-        raw.append(trim_span(text, pos, m.start() + len(m.group(0).rstrip())))
-        pos = m.end()
-    raw.append(trim_span(text, pos, len(text)))
-    raw = _join_abbreviations(text, [r for r in raw if r[1] > r[0]])
-    out = []
-    for n, (start, end) in enumerate(raw):
-        sentence = text[start:end].lstrip("-*•#> ")
-        start = end - len(sentence)
-        if n and _LEANS_BACK.match(sentence) and len(sentence.split()) < 14 and \
-                len(text[raw[n - 1][0]:end].split()) <= MAX_WORDS and \
-                "\n\n" not in text[raw[n - 1][1]:start]:  # never across a paragraph
-            start = raw[n - 1][0]
-        out.append((start, end))
-    return out
-
-
-_ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|cf|approx|fig|eq|mr|ms|dr|no|vol|"
-                           r"ca|al)|\b[A-Z])\.$", re.I)
-
-
-def _join_abbreviations(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """"e.g." and "i.e." do not end a sentence: a piece ending in one joins the next."""
-    out: list[tuple[int, int]] = []
-    for start, end in spans:
-        if out and _ABBREVIATION.search(text[out[-1][0]:out[-1][1]]) and \
-                "\n\n" not in text[out[-1][1]:start]:
-            out[-1] = (out[-1][0], end)
-        else:
-            out.append((start, end))
-    return out
-
-
-def caption_spans(text: str) -> list[tuple[int, int]]:
-    """Windows of an unpunctuated caption passage, cut before a pause word, never mid-word."""
-    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
-    cuts = [i for i, (s, e) in enumerate(words) if i == 0 or text[s:e].lower() in _PAUSE]
-    low, high = CAPTION_WORDS
-    out = []
-    for a in cuts:
-        ends = [b for b in cuts if low <= b - a <= high] or [min(a + high, len(words))]
-        b = ends[-1] if len(ends) == 1 else ends[len(ends) // 2]
-        b = min(b, len(words))
-        if b - a >= low or b == len(words):
-            out.append((words[a][0], words[b - 1][1]))
-    return out
+    return quotable_spans(e.text, e.quoted)
 
 
 def shorten(quote: str, wanted: set[str]) -> tuple[str, bool]:
@@ -229,11 +136,6 @@ def shorten(quote: str, wanted: set[str]) -> tuple[str, bool]:
     a, b, piece = best
     piece = piece.rstrip(",;:—– ")
     return ("… " if a else "") + piece + (" …" if b < len(clauses) else ""), False
-
-
-def _sentenced(text: str) -> bool:
-    """Quoted by its sentences: punctuated, or too short to tell (a tweet)."""
-    return len(text.split()) < 25 or is_punctuated(text)
 
 
 def _overlap(wanted: set[str], text: str) -> float:

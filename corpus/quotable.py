@@ -1,0 +1,124 @@
+"""What of a passage of his can be quoted, and where: the stretches the framework reading picks
+its quotes from, and the build gives a vector each (`graph.vector_index`).
+
+    quotable_spans(text, quoted)   # [(start, end, "The sentence, on one line."), ...]
+
+- In punctuated text, whole sentences, and each with the sentence after it when the two are
+  short (a point and its reason often come as a pair). A short sentence that opens with "This",
+  "It", "So"… gets the sentence before it as its lead-in, so it reads on its own.
+- In captions without punctuation, windows of words cut before a pause word ("so", "and",
+  "um"…), never mid-word.
+- Never: what he quotes from others, code, file trees, shell lines, links, the tail of a
+  sentence begun before the passage, the lead into a list ("…as follows:").
+
+RULES names this version of the rules: vectors kept for spans of another version are stale.
+"""
+from __future__ import annotations
+
+import re
+
+from corpus.textnorm import fenced_blocks, is_punctuated, trim_span
+
+RULES = 1
+MAX_WORDS = 45
+PAIR_WORDS = 40  # two sentences quoted together at most this long
+MIN_WORDS = 6
+CAPTION_WORDS = (18, 40)  # a caption quote's length in words
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+|\n\s*\n|\n(?=\s*[-*•]\s)")
+_LEANS_BACK = re.compile(r"^(?:this|that|these|those|it|they|so|but|and|which|then|here)\b", re.I)
+_NOT_PROSE = re.compile(r"[├└│─]|^\s*[$>#|]|\w+\.\w+\(|[{};]\s*$|`|https?://|\w+_\w+\(|"
+                        r"\]\(|\*\*|\b[\w-]+\.(?:com|net|org|io|ai|dev|co)/")
+_PAUSE = {"so", "and", "um", "uh", "okay", "ok", "now", "but", "because", "basically"}
+_INCOMPLETE = re.compile(r"(?::|\b\d+[.)]|\b(?:e\.g|i\.e)\.?|,)$")
+
+
+def quotable_spans(text: str, quoted=()) -> list[tuple[int, int, str]]:
+    """(start, end, quote text) of each quotable stretch of a passage of his; `quoted`: the
+    (start, end, source) spans he quotes from others, never quoted as his."""
+    blocked = [(s, t) for s, t, _ in quoted] + fenced_blocks(text)
+    if not is_sentenced(text):
+        spans = caption_spans(text)
+    else:
+        spans = []
+        sentences = sentence_spans(text)
+        for n, (start, end) in enumerate(sentences):
+            if text[start:start + 1].islower():
+                continue  # the tail of a sentence begun before this passage
+            if len(text[start:end].split()) > 2 * MAX_WORDS:  # a caption run without stops
+                spans += [(start + s, start + e) for s, e in caption_spans(text[start:end])]
+                continue
+            spans.append((start, end))
+            # with the sentence after it: a point and its reason often come as a pair
+            if n + 1 < len(sentences) and len(text[start:sentences[n + 1][1]].split()) <= \
+                    PAIR_WORDS and "\n\n" not in text[end:sentences[n + 1][0]]:
+                spans.append((start, sentences[n + 1][1]))
+    out, seen = [], set()
+    for start, end in spans:
+        if any(s < end and start < t for s, t in blocked):
+            continue
+        # One line (the verifier compares whitespace-blind), emphasis marks dropped.
+        quote = " ".join(re.sub(r"\*\*|__", "", text[start:end]).split())
+        if quote in seen or _INCOMPLETE.search(quote) or quote.count("(") != quote.count(")"):
+            continue  # a lead into a list ("…as follows:"), or half of a parenthesis
+        seen.add(quote)
+        words = quote.split()
+        if len(words) < MIN_WORDS or _NOT_PROSE.search(quote) or re.search(r"[“”]", quote):
+            continue  # (curly quote marks inside would end the quote it is shown in)
+        out.append((start, end, quote))
+    return out
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Whole sentences; a short one that leans on the sentence before gets it as a lead-in."""
+    raw, pos = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        raw.append(trim_span(text, pos, m.start() + len(m.group(0).rstrip())))
+        pos = m.end()
+    raw.append(trim_span(text, pos, len(text)))
+    raw = _join_abbreviations(text, [r for r in raw if r[1] > r[0]])
+    out = []
+    for n, (start, end) in enumerate(raw):
+        sentence = text[start:end].lstrip("-*•#> ")
+        start = end - len(sentence)
+        if n and _LEANS_BACK.match(sentence) and len(sentence.split()) < 14 and \
+                len(text[raw[n - 1][0]:end].split()) <= MAX_WORDS and \
+                "\n\n" not in text[raw[n - 1][1]:start]:  # never across a paragraph
+            start = raw[n - 1][0]
+        out.append((start, end))
+    return out
+
+
+_ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|cf|approx|fig|eq|mr|ms|dr|no|vol|"
+                           r"ca|al)|\b[A-Z])\.$", re.I)
+
+
+def _join_abbreviations(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """"e.g." and "i.e." do not end a sentence: a piece ending in one joins the next."""
+    out: list[tuple[int, int]] = []
+    for start, end in spans:
+        if out and _ABBREVIATION.search(text[out[-1][0]:out[-1][1]]) and \
+                "\n\n" not in text[out[-1][1]:start]:
+            out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
+
+
+def caption_spans(text: str) -> list[tuple[int, int]]:
+    """Windows of an unpunctuated caption passage, cut before a pause word, never mid-word."""
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    cuts = [i for i, (s, e) in enumerate(words) if i == 0 or text[s:e].lower() in _PAUSE]
+    low, high = CAPTION_WORDS
+    out = []
+    for a in cuts:
+        ends = [b for b in cuts if low <= b - a <= high] or [min(a + high, len(words))]
+        b = ends[-1] if len(ends) == 1 else ends[len(ends) // 2]
+        b = min(b, len(words))
+        if b - a >= low or b == len(words):
+            out.append((words[a][0], words[b - 1][1]))
+    return out
+
+
+def is_sentenced(text: str) -> bool:
+    """Quoted by its sentences: punctuated, or too short to tell (a tweet)."""
+    return len(text.split()) < 25 or is_punctuated(text)
