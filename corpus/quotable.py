@@ -122,3 +122,12 @@ def caption_spans(text: str) -> list[tuple[int, int]]:
 def is_sentenced(text: str) -> bool:
     """Quoted by its sentences: punctuated, or too short to tell (a tweet)."""
     return len(text.split()) < 25 or is_punctuated(text)
+
+
+def chunk_quoted(spans, start: int, end: int | None) -> tuple[tuple[int, int, str], ...]:
+    """The document's quoted spans that fall in this chunk, as offsets into the chunk."""
+    if not spans:
+        return ()
+    end = end if end is not None else 1 << 60
+    return tuple((max(s, start) - start, min(e, end) - start, str(src))
+                 for s, e, src in spans if s < end and start < e)

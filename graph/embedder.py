@@ -94,25 +94,37 @@ class MiniLMEmbedder:
             self.w = linear_weights(read_safetensors(folder / "model.safetensors"))
 
     def embed(self, texts: Sequence[str], batch_size: int = BATCH) -> np.ndarray:
+        return self.embed_spans(texts, None, batch_size)[0]
+
+    def embed_spans(self, texts: Sequence[str], spans: Sequence[list[tuple[int, int]]] | None,
+                    batch_size: int = BATCH) -> tuple[np.ndarray, list[list]]:
+        """The texts' vectors and, from the same pass, a vector for each (start, end) stretch
+        of `spans[i]` (character offsets into texts[i]): the mean of its tokens' states, unit
+        length, or None past the truncation (`graph.span_vectors`)."""
+        from graph.span_vectors import pooled_spans
+
         if self.w is None:
             self._load()
         texts = [t if t.strip() else " " for t in texts]
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        pooled: list[list] = [[] for _ in texts]
         for start in range(0, len(order), batch_size):
             batch = order[start:start + batch_size]
             encodings = self.tokenizer.encode_batch([texts[i] for i in batch])
             ids = np.array([e.ids for e in encodings], dtype=np.int64)
             mask = np.array([e.attention_mask for e in encodings], dtype=np.float32)
-            out[batch] = self._forward(ids, mask)
-        return out
+            hidden = self._hidden(ids, mask)
+            out[batch] = pooled_vectors(hidden, mask)
+            if spans is not None:
+                for row, i in enumerate(batch):
+                    pooled[i] = pooled_spans(hidden[row], encodings[row].offsets, spans[i])
+        return out, pooled
 
-    def _forward(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    def _hidden(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         if self.backend == "onnx":
-            hidden = self.session.run(["hidden"], {"input_ids": ids, "attention_mask": mask})[0]
-        else:
-            hidden = self._numpy_hidden(ids, mask)
-        return pooled_vectors(hidden, mask)
+            return self.session.run(["hidden"], {"input_ids": ids, "attention_mask": mask})[0]
+        return self._numpy_hidden(ids, mask)
 
     def _numpy_hidden(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         w, (batch, length) = self.w, ids.shape

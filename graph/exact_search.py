@@ -31,13 +31,17 @@ from typing import Sequence
 
 import numpy as np
 
+from graph.span_vectors import SpanVectors
+
 FILES = ("vectors.npy", "columns.npz", "rows.json")
 
 
 class VectorTable:
-    def __init__(self, ids: Sequence[str], vectors, metas: Sequence[dict]):
+    def __init__(self, ids: Sequence[str], vectors, metas: Sequence[dict], spans=None):
         """`vectors`: one row per id (normalised here); `metas`: the index's metadata of each
-        (doc_id, kind, ts, own, his)."""
+        (doc_id, kind, ts, own, his); `spans`: the vectors of the passages' quotable stretches
+        (`graph.span_vectors.SpanVectors`), when the embedder makes them."""
+        self.spans = spans
         vectors = np.asarray(vectors, dtype=np.float32)
         if vectors.ndim != 2 or len(vectors) != len(ids):
             raise ValueError(f"{len(ids)} ids but vectors of shape {vectors.shape}")
@@ -143,6 +147,8 @@ class VectorTable:
                      own=self.own, his=self.his)
             (tmp / "rows.json").write_text(json.dumps(
                 {"ids": self.ids, "docs": self.docs, "kinds": self.kinds}), encoding="utf-8")
+            if self.spans is not None:
+                self.spans.save(tmp)
             os.replace(tmp, parent / name)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -161,6 +167,7 @@ class VectorTable:
         rows = json.loads((folder / "rows.json").read_text(encoding="utf-8"))
         table.ids, table.docs, table.kinds = rows["ids"], rows["docs"], rows["kinds"]
         table._row_of = None
+        table.spans = SpanVectors.load(folder)
         n = len(table.ids)
         if table.vectors.ndim != 2 or table.vectors.shape[0] != n or any(
                 len(getattr(table, c)) != n for c in ("doc", "kind", "ts", "own", "his")):

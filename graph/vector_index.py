@@ -33,7 +33,10 @@ from urllib.parse import urlsplit
 from corpus.errors import KtpError
 from corpus.home import DataHome
 from corpus.store import CorpusStore
+from corpus.quotable import RULES, chunk_quoted, quotable_spans
+from graph.embedder import MiniLMEmbedder
 from graph.exact_search import VectorTable
+from graph.span_vectors import SpanVectors
 
 BATCH = 64
 # Measured on the real MiniLM vectors (5,195 passages, the eval questions): recall@10 of HNSW
@@ -134,13 +137,16 @@ class VectorIndex:
         return f"chunks_{time.strftime('%Y%m%d%H%M%S')}_{uuid.uuid4().hex[:8]}"  # never reused
 
     def _point_at(self, name: str, synced_with: str | None = None, subject: str | None = None,
-                  vectors: str | None = None) -> None:
+                  vectors: str | None = None, spans: int | None = None) -> None:
         """`synced_with`: the corpus fingerprint the collection holds; `subject`: whose words its
-        `his` flags mark; `vectors`: the folder of its exact-search table, under vectors/."""
+        `his` flags mark; `vectors`: the folder of its exact-search table, under vectors/;
+        `spans`: the rules version of the span vectors the table holds, if any."""
         state = {"collection": name, "embedder": self.embedder.name, "dim": self.embedder.dim,
                  "synced_with": synced_with}
         if vectors:
             state.update(subject=subject, vectors=vectors)
+        if spans is not None:
+            state.update(spans=spans)
         tmp = self.pointer.with_suffix(".tmp")
         tmp.write_text(json.dumps(state))
         os.replace(tmp, self.pointer)
@@ -167,7 +173,12 @@ class VectorIndex:
         wanted = _chunk_rows(store)
         have = self._indexed_meta()
         stale = [cid for cid in have if cid not in wanted]
-        todo = [cid for cid, row in wanted.items() if (have.get(cid) or {}).get("h") != row["h"]]
+        # A passage is embedded again when its text changed, or when the embedder makes span
+        # vectors and the table has none for it (made before they existed, or under old rules).
+        old = self._exact()
+        spans = old.spans if old is not None and old.spans is not None else None
+        todo = [cid for cid, row in wanted.items() if (have.get(cid) or {}).get("h") != row["h"]
+                or (self.makes_spans and not (spans and spans.covers(cid)))]
         # Same text, other metadata (a speaker now known, new like counts): no new vector.
         fresh = set(todo)
         relabel = [cid for cid, row in wanted.items() if cid in have and cid not in fresh
@@ -178,8 +189,7 @@ class VectorIndex:
             part = relabel[start:start + 5000]
             self.collection.update(ids=part, metadatas=[wanted[c]["meta"] for c in part])
         vectors = self._embed_into(self.collection, [wanted[c] for c in todo], progress)
-        self._publish(self.collection.name, corpus, store.subject,
-                      self._table(wanted, vectors))
+        self._publish(self.collection.name, corpus, store.subject, self._table(wanted, *vectors))
         return {"embedded": len(todo), "removed": len(stale), "relabelled": len(relabel),
                 "unchanged": len(wanted) - len(todo), "total": len(wanted)}
 
@@ -200,7 +210,7 @@ class VectorIndex:
             raise
         old = self.collection.name
         self.collection = fresh
-        self._publish(fresh_name, corpus, store.subject, self._table(wanted, vectors))
+        self._publish(fresh_name, corpus, store.subject, self._table(wanted, *vectors))
         if old != fresh_name:
             self.client.delete_collection(old)
         return {"embedded": len(rows), "removed": 0, "unchanged": 0, "total": len(rows)}
@@ -244,7 +254,8 @@ class VectorIndex:
     def _publish(self, collection: str, corpus: str, subject: str, table: VectorTable) -> None:
         """Save the collection's exact-search table, point at both, drop its older tables."""
         folder = table.save(self.vectors_dir, collection)
-        self._point_at(collection, synced_with=corpus, subject=subject, vectors=folder.name)
+        self._point_at(collection, synced_with=corpus, subject=subject, vectors=folder.name,
+                       spans=RULES if table.spans is not None else None)
         self._loaded = (folder.name, table)
         self._prune_vectors()
 
@@ -255,11 +266,27 @@ class VectorIndex:
                 (self.collection.name, corpus, subject):
             return False
         table = self._exact()
-        return table is not None and len(table) == total
+        return table is not None and len(table) == total and (
+            not self.makes_spans or (table.spans is not None and table.spans.current
+                                     and len(table.spans.chunks) == total))
 
-    def _table(self, wanted: dict[str, dict], fresh: dict[str, "object"]) -> VectorTable:
+    @property
+    def makes_spans(self) -> bool:
+        """Whether the embedder gives vectors of stretches of a passage (the bundled MiniLM)."""
+        return hasattr(self.embedder, "embed_spans")
+
+    def span_vectors(self, chunk_id: str):
+        """{(start, end): vector} of a passage's quotable stretches, or None (`span_vectors`)."""
+        table = self._exact()
+        if table is None or table.spans is None:
+            return None
+        return table.spans.of(chunk_id)
+
+    def _table(self, wanted: dict[str, dict], fresh: dict[str, "object"],
+               fresh_spans: dict[str, tuple] | None = None) -> VectorTable:
         """The exact-search table of `wanted`: vectors just embedded, else from the table in
-        use, else (an index made before tables existed) read back from Chroma."""
+        use, else (an index made before tables existed) read back from Chroma; span vectors
+        just made, else carried from the table in use."""
         import numpy as np
 
         ids = sorted(wanted)
@@ -287,7 +314,19 @@ class VectorIndex:
             found = dict(zip(got["ids"], got["embeddings"]))
             for i in part:
                 out[i] = found[ids[i]]
-        return VectorTable(ids, out, [wanted[c]["meta"] for c in ids])
+        return VectorTable(ids, out, [wanted[c]["meta"] for c in ids],
+                           self._span_table(ids, fresh_spans or {}, old))
+
+    def _span_table(self, ids: list[str], fresh: dict[str, tuple], old) -> SpanVectors | None:
+        if not self.makes_spans:
+            return None
+        parts = {}
+        for cid in ids:
+            if cid in fresh:
+                parts[cid] = fresh[cid]
+            elif old is not None and old.spans is not None and old.spans.covers(cid):
+                parts[cid] = old.spans.part(cid)
+        return SpanVectors.from_parts(parts)
 
     def _exact(self) -> VectorTable | None:
         """The exact-search table the pointer names for this collection, or None (no table
@@ -306,21 +345,31 @@ class VectorIndex:
         self._loaded = (folder, table)
         return table
 
-    def _embed_into(self, collection, rows: list[dict], progress) -> dict:
-        """Embed and upsert `rows`; returns their vectors by id (for the exact-search table).
+    def _embed_into(self, collection, rows: list[dict], progress) -> tuple[dict, dict]:
+        """Embed and upsert `rows`; returns their vectors by id (for the exact-search table)
+        and, when the embedder makes them, their span vectors by id ((spans, vectors)).
         Shortest first over all rows, not per batch: each batch is padded only to texts of
         about its own length (16.6 % padding tokens in build order, 10 % sorted)."""
-        done = {}
+        done, spans_done = {}, {}
         rows = sorted(rows, key=lambda r: len(r["text"]))
         for start in range(0, len(rows), BATCH):
             batch = rows[start:start + BATCH]
-            vectors = self.embedder.embed([r["text"] for r in batch])
+            texts = [r["text"] for r in batch]
+            if self.makes_spans:
+                wanted = [_quotable(r) for r in batch]
+                vectors, pooled = self.embedder.embed_spans(texts, wanted)
+                for r, spans, got in zip(batch, wanted, pooled):
+                    kept = [(s, v) for s, v in zip(spans, got) if v is not None]
+                    spans_done[r["id"]] = ([(a - r["lead"], b - r["lead"]) for (a, b), _ in kept],
+                                           [v for _, v in kept])
+            else:
+                vectors = self.embedder.embed(texts)
             collection.upsert(ids=[r["id"] for r in batch], embeddings=vectors,
                               metadatas=[r["meta"] for r in batch])
             done.update(zip((r["id"] for r in batch), vectors))
             if progress:
                 progress(min(start + BATCH, len(rows)), len(rows))
-        return done
+        return done, spans_done
 
     def _indexed_meta(self) -> dict[str, dict]:
         found, offset = {}, 0
@@ -368,18 +417,28 @@ class VectorIndex:
 def _chunk_rows(store: CorpusStore) -> dict[str, dict]:
     """Every chunk with the text to embed (title + passage) and its filterable metadata."""
     rows = {}
-    sql = """SELECT c.id, c.doc_id, c.text, d.kind, d.title, d.date, d.meta, c.speaker
+    sql = """SELECT c.id, c.doc_id, c.text, d.kind, d.title, d.date, d.meta, c.speaker,
+                    c.start, c.end
              FROM chunks c JOIN documents d ON d.id = c.doc_id"""
-    for cid, doc_id, text, kind, title, date, meta, speaker in store.db.execute(sql):
+    for cid, doc_id, text, kind, title, date, meta, speaker, start, end in store.db.execute(sql):
         meta = json.loads(meta)
         # A title says what a passage of a post or talk is about; a tweet has no real title.
         embed_text = f"{title}\n{text}" if kind not in ("tweet", "thread") else text
         digest = hashlib.sha1(embed_text.encode()).hexdigest()[:16]
-        rows[cid] = {"id": cid, "text": embed_text, "h": digest, "meta": {
+        rows[cid] = {"id": cid, "text": embed_text, "h": digest, "passage": text,
+                     "lead": len(embed_text) - len(text),
+                     "quoted": chunk_quoted(meta.get("quoted"), start, end), "meta": {
             "doc_id": doc_id, "kind": kind, "ts": _day(date), "h": digest,
             "own": not meta.get("is_retweet", False), "reply": bool(meta.get("is_reply")),
             "likes": int(meta.get("likes") or 0), "his": speaker == store.subject}}
     return rows
+
+
+def _quotable(row: dict) -> list[tuple[int, int]]:
+    """The quotable stretches of a row's passage, as offsets into the text it is embedded as
+    (after its title)."""
+    return [(a + row["lead"], b + row["lead"])
+            for a, b, _ in quotable_spans(row["passage"], row["quoted"])]
 
 
 def _chunk_count(store: CorpusStore) -> int:
@@ -406,7 +465,8 @@ def unchanged_sync(home: DataHome, store: CorpusStore, embedder_name: str) -> di
         state = json.loads(VectorIndex.pointer_for(home, "").read_text())
         if not isinstance(state, dict) or not state.get("vectors") or \
                 state.get("embedder") != embedder_name or \
-                state.get("subject") != store.subject:
+                state.get("subject") != store.subject or \
+                (embedder_name in MiniLMEmbedder.NAMES.values() and state.get("spans") != RULES):
             return None
         table = home.root / "vectors" / str(state["vectors"])
         rows = np.load(table / "vectors.npy", mmap_mode="r").shape[0]

@@ -84,7 +84,8 @@ def answer(question: str, retriever, framework: Framework, llm=None, *, k: int =
         text, evidence = framework_reading(
             query, evidence, items, framework, embedder.embed if embedder else None,
             retriever.question_vector(query) if embedder else None,
-            nearby=nearby_passages(retriever, query, evidence, filters) if covered else ())
+            nearby=nearby_passages(retriever, query, evidence, filters) if covered else (),
+            span_vectors=getattr(retriever, "span_vectors", None))
     messages = build_prompt(question, evidence, memory_notes, history, persona,
                             subject=framework.subject.name)
     if llm is None:

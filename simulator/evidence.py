@@ -14,6 +14,7 @@ from urllib.parse import quote
 from corpus.attribution import badge
 from corpus.ids import deep_link
 from corpus.model import UNKNOWN_AUTHOR
+from corpus.quotable import chunk_quoted
 
 
 @dataclass(frozen=True)
@@ -68,15 +69,6 @@ def evidence_from_row(row: dict, score: float, why: tuple[str, ...],
                     authorship=row.get("authorship") or "",
                     quoted=chunk_quoted(meta.get("quoted"), row.get("start", 0), row.get("end")),
                     retweet_of=(row.get("author") if meta.get("is_retweet") else None))
-
-
-def chunk_quoted(spans, start: int, end: int | None) -> tuple[tuple[int, int, str], ...]:
-    """The document's quoted spans that fall in this chunk, as offsets into the chunk."""
-    if not spans:
-        return ()
-    end = end if end is not None else 1 << 60
-    return tuple((max(s, start) - start, min(e, end) - start, str(src))
-                 for s, e, src in spans if s < end and start < e)
 
 
 def passage_link(row: dict) -> str | None:

@@ -17,12 +17,16 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
+
 from corpus.quotable import MAX_WORDS, MIN_WORDS, caption_spans, is_sentenced, quotable_spans
 from corpus.textnorm import content_stems
 from simulator.evidence import Evidence
 
-# Candidates scored by meaning (each ~8 ms here; 24 gave one more answer, p95 +150 ms).
+# Candidates without a vector from the build embedded now (each ~8 ms here; 24 gave one more
+# answer, p95 +150 ms); of those with one, the best RESCORED are embedded alone as well.
 EMBEDDED = 20
+RESCORED = 10
 MEANING, WORDS = 0.85, 0.15  # the blend of the two scores (0.75/0.25: 2 answers fewer of 58)
 DIVERSITY = 0.7  # MMR: relevance vs. novelty against the quotes already chosen
 PER_DOC = 2  # quotes from one document at most (3 did not help on the bench)
@@ -59,25 +63,34 @@ class QuotePool:
     """Every quotable stretch of the best passages of his, scored against the question."""
 
     def __init__(self, question: str, evidence: Sequence[Evidence], embed,
-                 question_vector=None):
+                 question_vector=None, span_vectors=None):
+        """`span_vectors(chunk_id) -> {(start, end): vector} | None`: the vectors the build
+        made for a passage's stretches (`graph.span_vectors`), same embedder as `embed`."""
         self.evidence, self.embed = evidence, embed
         self.wanted = content_stems(question)
         found = [(i, c) for i, e in enumerate(evidence) if e.his_words
                  for c in candidate_spans(e)]
-        # Scoring by meaning costs an embedding each: keep the likeliest EMBEDDED, by shared
-        # words and by how close their passage is to the question.
-        prior = [_overlap(self.wanted, text) + 0.5 * _passage_prior(evidence[i], i)
-                 for i, (_, _, text) in found]
-        keep = sorted(sorted(range(len(found)), key=lambda n: -prior[n])[:EMBEDDED])
+        made = _made_vectors(found, evidence, span_vectors) if embed is not None else {}
+        # Scoring the others by meaning costs an embedding each: keep the likeliest EMBEDDED,
+        # by shared words and by how close their passage is to the question.
+        rest = [n for n in range(len(found)) if n not in made]
+        prior = {n: _overlap(self.wanted, found[n][1][2]) +
+                 0.5 * _passage_prior(evidence[found[n][0]], found[n][0]) for n in rest}
+        keep = sorted([*made, *sorted(rest, key=lambda n: -prior[n])[:EMBEDDED]])
         self.candidates = [found[n] for n in keep]
         lexical = [_overlap(self.wanted, text) for _, (_, _, text) in self.candidates]
         self.vectors = None
         if embed is not None and self.candidates:
-            self.vectors = _embed_by_sentence(embed, [text for _, (_, _, text) in self.candidates])
+            now = [n for n in keep if n not in made]
+            fresh = dict(zip(now, _embed_by_sentence(embed, [found[n][1][2] for n in now]))) \
+                if now else {}
+            self.vectors = np.asarray([made[n] if n in made else fresh[n] for n in keep])
             q = question_vector if question_vector is not None else embed([question])[0]
             self.meaning = self.vectors @ q
             self.scores = [MEANING * float(m) + WORDS * w
                            for m, w in zip(self.meaning, lexical)]
+            if made:
+                self._read_alone(q, lexical, [j for j, n in enumerate(keep) if n in made])
         else:
             self.meaning = None
             self.scores = lexical
@@ -89,6 +102,22 @@ class QuotePool:
                 self.scores[n] *= CAPTION_DISCOUNT  # unpunctuated captions read worst
             if text.rstrip("\"”’) ").endswith("?"):
                 self.scores[n] *= QUESTION_DISCOUNT  # a question restates, it does not answer
+
+    def _read_alone(self, q, lexical, built: list[int]) -> None:
+        """The best RESCORED of the candidates scored by the build's vectors are embedded on
+        their own as well, and each gets the mean of the two vectors: read in its passage, a
+        sentence leans toward what the passage is about; alone, toward what it says. Either by
+        itself found fewer answering sentences on the bench (set c: 25 and 28 of 58) than the
+        mean (29)."""
+        top = sorted(built, key=lambda j: -self.scores[j])[:RESCORED]
+        if not top:
+            return
+        alone = _embed_by_sentence(self.embed, [self.candidates[j][1][2] for j in top])
+        for j, v in zip(top, alone):
+            mean = v + self.vectors[j]
+            self.vectors[j] = mean / (np.linalg.norm(mean) or 1.0)
+        self.meaning = self.vectors @ q
+        self.scores = [MEANING * float(m) + WORDS * w for m, w in zip(self.meaning, lexical)]
 
     def best(self, k: int) -> list[Quote]:
         return [self.quote(n) for n in _diverse(self.candidates, self.scores, self.vectors,
@@ -146,8 +175,6 @@ def _embed_by_sentence(embed, texts: list[str]):
     """One vector per text, embedding each distinct sentence once: a two-sentence candidate
     gets the normalised, length-weighted sum of its sentences' vectors (mean pooling makes
     that a close stand-in for embedding the pair, at half the cost)."""
-    import numpy as np
-
     pieces = [[p for p in re.split(r"(?<=[.!?])\s+", t) if p.strip()] or [t] for t in texts]
     unique = list(dict.fromkeys(p for ps in pieces for p in ps))
     vectors = dict(zip(unique, embed(unique)))
@@ -156,6 +183,20 @@ def _embed_by_sentence(embed, texts: list[str]):
         v = sum(vectors[p] * len(p.split()) for p in ps)
         out.append(v / (np.linalg.norm(v) or 1.0))
     return np.asarray(out)
+
+
+def _made_vectors(found, evidence, span_vectors) -> dict[int, "np.ndarray"]:
+    """Candidate position -> the vector the build made for its stretch, where there is one."""
+    if span_vectors is None:
+        return {}
+    made, by_chunk = {}, {}
+    for n, (i, (start, end, _)) in enumerate(found):
+        cid = evidence[i].chunk_id
+        if cid not in by_chunk:
+            by_chunk[cid] = span_vectors(cid) or {}
+        if (v := by_chunk[cid].get((start, end))) is not None:
+            made[n] = v
+    return made
 
 
 def _passage_prior(e: Evidence, rank: int) -> float:

@@ -51,14 +51,16 @@ CHANGE = re.compile(
 
 def framework_reading(question: str, evidence: Sequence[Evidence], items: Sequence[Item],
                       framework: Framework, embed=None, question_vector=None,
-                      nearby: Sequence[Evidence] = ()) -> tuple[str, list[Evidence]]:
+                      nearby: Sequence[Evidence] = (),
+                      span_vectors=None) -> tuple[str, list[Evidence]]:
     """(the reading, the evidence it cites as [S1]…). `embed(texts) -> unit vectors` (the
     retriever's embedder) scores by meaning; without it quotes and steps are chosen by shared
     words. `nearby`: passages next to the best ones (the answer often sits one passage on);
-    those a quote is taken from join the evidence, after the retrieved ones."""
+    those a quote is taken from join the evidence, after the retrieved ones. `span_vectors`:
+    the build's vectors of each passage's sentences (`simulator.quotes.QuotePool`)."""
     if not evidence:
         return f"{LABEL}\n\n{NOT_COVERED}", []
-    pool = QuotePool(question, [*evidence, *nearby], embed, question_vector)
+    pool = QuotePool(question, [*evidence, *nearby], embed, question_vector, span_vectors)
     quotes = [q for n, q in enumerate(pool.best(QUOTES))
               if q.score >= (MIN_QUOTE_SCORE if n < 2 else MORE_QUOTE_SCORE)]
     steps = choose_steps(question, framework, embed, question_vector)

@@ -122,6 +122,12 @@ class HybridRetriever:
             self._last_question = (question, self.embedder.embed([question])[0])
         return self._last_question[1]
 
+    def span_vectors(self, chunk_id: str):
+        """The build's vectors of a passage's quotable stretches, or None (no index, an
+        embedder that does not make them, or a passage synced before they existed)."""
+        return self.index.span_vectors(chunk_id) if hasattr(self.index, "span_vectors") \
+            else None
+
     def related_items(self, question: str, limit: int = 4) -> list:
         """The axioms and mental models closest to the question, above ITEM_MATCH."""
         if not self._items:
