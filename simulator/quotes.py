@@ -29,7 +29,7 @@ EMBEDDED = 20
 RESCORED = 10
 MEANING, WORDS = 0.85, 0.15  # the blend of the two scores (0.75/0.25: 2 answers fewer of 58)
 DIVERSITY = 0.7  # MMR: relevance vs. novelty against the quotes already chosen
-PER_DOC = 2  # quotes from one document at most (3 did not help on the bench)
+PER_DOC = 3  # quotes from one document at most (2 left out answers ranked third in the best post)
 SAME_WORDS = 0.95  # quotes this close in meaning say the same thing: one is shown
 _CLAUSE = re.compile(r"(?<=[,;:—–])\s+")
 _ASKS_NUMBER = re.compile(r"\b(?:how (?:many|much|long|short|big|fast|large|small|often)|"
