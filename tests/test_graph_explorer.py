@@ -5,6 +5,7 @@ import pytest
 
 from corpus.framework_loader import load_framework
 from graph.build import build_graph
+from graph.nx_store import to_networkx
 from ui.graph_access import around, edges_among, neighbours, nodes_of_kinds
 from ui.graph_evidence import evidence_of, grouped_links
 from ui.graph_find import find, focus_order
@@ -15,7 +16,7 @@ from ui.graph_style import EDGE_WORDS, FRAMEWORK_KINDS, KINDS, edge_words
 @pytest.fixture(scope="module")
 def framework_graph():
     fw = load_framework()
-    return fw, build_graph(fw)
+    return fw, to_networkx(build_graph(fw))  # the build emits rows; the page walks networkx
 
 
 def test_finding_software_2_0_picks_his_mental_model_not_the_source(framework_graph):
