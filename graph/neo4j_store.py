@@ -215,7 +215,7 @@ class Neo4jGraph:
             "OPTIONAL MATCH (i)-[:EVIDENCED_BY]->(p:Passage) "
             "WITH i, collect(p) AS linked "
             "OPTIONAL MATCH (i)-[:SUPPORTED_BY]->(:Quote)-[:FOUND_IN]->(q:Passage) "
-            "UNWIND linked + collect(q) AS p "
+            "WITH linked, collect(q) AS quoted UNWIND linked + quoted AS p "
             "RETURN count(DISTINCT p) AS n, count(DISTINCT p.doc) AS d", id=item_id)
         return (records[0]["n"], records[0]["d"]) if records else (0, 0)
 
