@@ -93,7 +93,7 @@ def open_index(home: DataHome, embedder=None):
         embedder = load_embedder(state.get("embedder") if state else None,
                                  home.root / "models")
     index = VectorIndex.open(home, embedder)
-    if state and state.get("synced_with") not in (None, EMPTY_CORPUS) and index.count() == 0:
+    if state and state.get("synced_with") not in (None, EMPTY_CORPUS) and index.is_empty():
         raise VectorIndexError(f"the vector index {state.get('collection')!r} is empty, but "
                                "it was built from a corpus with passages",
                                fix="run `ktp build` to fill it again")

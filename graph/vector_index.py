@@ -63,19 +63,45 @@ class VectorHit:
 
 class VectorIndex:
     def __init__(self, client, pointer: Path, embedder, replacing: bool = False,
-                 owned: bool = False):
+                 owned: bool = False, connect: Callable[[], object] | None = None):
         """`replacing`: opened only to be rebuilt with another embedder (skip the check).
         `owned`: the Chroma folder belongs to this data home alone (the embedded index), so
-        collections it no longer points at can be removed."""
-        self.client, self.pointer, self.embedder = client, pointer, embedder
-        self.owned = owned
+        collections it no longer points at can be removed. `connect`: makes the client on
+        first use, when `client` is None: a query answered from the exact-search table never
+        needs Chroma, whose import is 1–2 s of a cold `ktp ask`."""
+        self._client, self._connect = client, connect
+        self.pointer, self.embedder, self.owned = pointer, embedder, owned
         state = self._state()
         if state and state["embedder"] != embedder.name and not replacing:
             raise VectorIndexError(
                 f"the index was built with the embedder {state['embedder']!r}, not "
                 f"{embedder.name!r}; rebuild it with `ktp build --reindex`, or use "
                 f"--embedder {state['embedder']}")
-        self.collection = self._collection(state["collection"] if state else None)
+        self._named = state["collection"] if state else None
+        self._live = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = self._connect()
+        return self._client
+
+    @property
+    def collection(self):
+        """The live Chroma collection, opened (or made) on first use."""
+        if self._live is None:
+            self._live = self._collection(self._named)
+        return self._live
+
+    @collection.setter
+    def collection(self, collection) -> None:
+        self._live = collection
+
+    @property
+    def collection_name(self) -> str:
+        """The live collection's name, from the pointer while Chroma is not open."""
+        return self._live.name if self._live is not None else self._named or \
+            self.collection.name
 
     @staticmethod
     def pointer_for(home: DataHome, url: str | None = None) -> Path:
@@ -89,26 +115,25 @@ class VectorIndex:
     @classmethod
     def open(cls, home: DataHome, embedder, url: str | None = None,
              replacing: bool = False) -> "VectorIndex":
-        os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-        import chromadb
-        from chromadb.config import Settings
-
-        settings = Settings(anonymized_telemetry=False)
+        """The embedded index (Chroma opened only when something needs it), or the server
+        at `url`/KTP_CHROMA_URL (asked at once, so a missing server is said here)."""
         home.ensure()
         url = url if url is not None else os.environ.get("KTP_CHROMA_URL")
-        if url:
-            parts = urlsplit(url)
-            try:
-                client = chromadb.HttpClient(host=parts.hostname, port=parts.port or 8000,
-                                             ssl=parts.scheme == "https", settings=settings)
-                client.heartbeat()
-            except Exception as e:  # the client raises several kinds; all mean "not there"
-                raise VectorIndexError(f"no Chroma server answers at {url} ({type(e).__name__}); "
-                                  "start one with `chroma run --path DIR --port N`, or unset "
-                                  "KTP_CHROMA_URL to use the embedded index") from None
-        else:
-            client = chromadb.PersistentClient(path=str(home.root / "chroma"), settings=settings)
-        return cls(client, cls.pointer_for(home, url), embedder, replacing, owned=not url)
+        if not url:
+            return cls(None, cls.pointer_for(home, url), embedder, replacing, owned=True,
+                       connect=lambda: _chroma().PersistentClient(
+                           path=str(home.root / "chroma"), settings=_chroma_settings()))
+        parts = urlsplit(url)
+        try:
+            client = _chroma().HttpClient(host=parts.hostname, port=parts.port or 8000,
+                                          ssl=parts.scheme == "https",
+                                          settings=_chroma_settings())
+            client.heartbeat()
+        except Exception as e:  # the client raises several kinds; all mean "not there"
+            raise VectorIndexError(f"no Chroma server answers at {url} ({type(e).__name__}); "
+                                   "start one with `chroma run --path DIR --port N`, or unset "
+                                   "KTP_CHROMA_URL to use the embedded index") from None
+        return cls(client, cls.pointer_for(home, url), embedder, replacing, owned=False)
 
     # ---- state --------------------------------------------------------------------------------
     def _state(self) -> dict | None:
@@ -157,6 +182,11 @@ class VectorIndex:
 
     def count(self) -> int:
         return self.collection.count()
+
+    def is_empty(self) -> bool:
+        """No passages in the index: told by its exact-search table when it has one."""
+        table = self._exact()
+        return len(table) == 0 if table is not None else self.collection.count() == 0
 
     # ---- writing ------------------------------------------------------------------------------
     def sync(self, store: CorpusStore, progress: Callable[[int, int], None] | None = None) -> dict:
@@ -333,7 +363,7 @@ class VectorIndex:
         yet, or its files are damaged: then Chroma answers, and the next sync writes one)."""
         state = self._state() or {}
         folder = state.get("vectors")
-        if not folder or state.get("collection") != self.collection.name:
+        if not folder or state.get("collection") != self.collection_name:
             return None
         loaded = getattr(self, "_loaded", None)
         if loaded and loaded[0] == folder:
@@ -412,6 +442,19 @@ class VectorIndex:
         return [VectorHit(cid, meta["doc_id"], round(1.0 - dist, 6))
                 for cid, dist, meta in zip(result["ids"][0], result["distances"][0],
                                            result["metadatas"][0])]
+
+
+def _chroma():
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")  # before chromadb is imported
+    import chromadb
+
+    return chromadb
+
+
+def _chroma_settings():
+    from chromadb.config import Settings
+
+    return Settings(anonymized_telemetry=False)
 
 
 def _chunk_rows(store: CorpusStore) -> dict[str, dict]:

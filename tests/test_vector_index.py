@@ -361,3 +361,23 @@ def test_a_build_with_nothing_new_does_not_open_the_index(store, tmp_path, monke
     assert build_index(home, store, embedder)["embedded"] == 1
     store.remove("tweet:more")  # removed: the count and fingerprint say so
     assert build_index(home, store, embedder)["removed"] == 1
+
+
+def test_answering_from_an_index_in_step_never_imports_chroma(filled, embedder, tmp_path):
+    """Chroma is for writing (and for past EXACT_MAX passages): a cold `ktp ask` over an index
+    whose exact-search table is in step answers without importing it."""
+    home = DataHome(tmp_path)
+    VectorIndex.open(home, embedder).sync(filled)
+    script = (
+        "import sys\n"
+        "from corpus.home import DataHome\n"
+        "from graph.pipeline import open_index\n"
+        "from pathlib import Path\n"
+        f"index, embedder = open_index(DataHome(Path({str(tmp_path)!r})))\n"
+        "hits = index.query(embedder.embed(['reliable agents'])[0], 2, his=None)\n"
+        "assert hits and index.span_vectors(hits[0].chunk_id) is not None\n"
+        "print('chromadb' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[1], timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
