@@ -3,7 +3,7 @@ the passage's own vector, kept beside the exact-search table.
 
     spans = SpanVectors.from_parts({"doc#0": ([(0, 41), (42, 90)], array_2x384)})
     spans.of("doc#0")          # {(0, 41): vector, (42, 90): vector}, or None if never made
-    spans.save(folder); SpanVectors.load(folder)   # spans.npy (float16) + spans.json
+    spans.save(folder); SpanVectors.load(folder)   # spans.npy, spans_at.npy, spans.json
 
 Why: the framework reading scores each candidate sentence by meaning against the question.
 Embedding them when the question comes costs ~8 ms a sentence here, so only the likeliest 20
@@ -26,7 +26,7 @@ import numpy as np
 
 from corpus.quotable import RULES
 
-FILES = ("spans.npy", "spans.json")
+FILES = ("spans.npy", "spans_at.npy", "spans.json")
 Span = tuple[int, int]
 
 
@@ -80,25 +80,37 @@ class SpanVectors:
 
     # ---- files --------------------------------------------------------------------------------
     def save(self, folder: Path) -> None:
-        np.save(Path(folder) / "spans.npy", self.vectors, allow_pickle=False)
-        (Path(folder) / "spans.json").write_text(json.dumps(
-            {"rules": self.rules, "chunks": [[cid, [list(s) for s in spans]]
-                                             for cid, spans in self.chunks]}), encoding="utf-8")
+        """spans.npy: the vectors (float16); spans_at.npy: each one's (start, end); spans.json:
+        the rules version and each passage with its number of spans, in row order."""
+        folder = Path(folder)
+        at = np.array([s for _, spans in self.chunks for s in spans], dtype=np.int32)
+        np.save(folder / "spans.npy", self.vectors, allow_pickle=False)
+        np.save(folder / "spans_at.npy", at.reshape(-1, 2), allow_pickle=False)
+        (folder / "spans.json").write_text(json.dumps(
+            {"rules": self.rules, "chunks": [cid for cid, _ in self.chunks],
+             "counts": [len(spans) for _, spans in self.chunks]}), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> "SpanVectors | None":
         """The saved span vectors, or None when the table has none (made before they
-        existed, or by an embedder that cannot make them). ValueError when inconsistent."""
+        existed, by an embedder that cannot make them, or damaged: the next build makes
+        them again)."""
         folder = Path(folder)
         if not all((folder / f).is_file() for f in FILES):
             return None
-        vectors = np.load(folder / "spans.npy", mmap_mode="r", allow_pickle=False)
-        data = json.loads((folder / "spans.json").read_text(encoding="utf-8"))
-        chunks = [(str(cid), [(int(s), int(e)) for s, e in spans]) for cid, spans in
-                  data["chunks"]]
-        if sum(len(s) for _, s in chunks) != vectors.shape[0]:
-            raise ValueError(f"{folder}: {vectors.shape[0]} span vectors for a different count "
-                             "of spans")
+        try:
+            vectors = np.load(folder / "spans.npy", mmap_mode="r", allow_pickle=False)
+            at = np.load(folder / "spans_at.npy", allow_pickle=False).tolist()
+            data = json.loads((folder / "spans.json").read_text(encoding="utf-8"))
+            ids, counts = data["chunks"], data["counts"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if len(ids) != len(counts) or sum(counts) != len(at) or len(at) != vectors.shape[0]:
+            return None
+        chunks, row = [], 0
+        for cid, n in zip(ids, counts):
+            chunks.append((str(cid), [tuple(a) for a in at[row:row + n]]))
+            row += n
         return cls(chunks, vectors, int(data.get("rules", 0)))
 
 

@@ -134,3 +134,14 @@ def test_the_reading_scores_with_span_vectors_and_embeds_only_the_best_alone(emb
     without = CountingEmbedder(embedder)
     QuotePool(question, evidence, without, embedder.embed([question])[0])
     assert without.texts > counting.texts
+
+
+def test_damaged_span_files_cost_only_the_span_vectors(indexed, store, embedder):
+    home, index = indexed
+    folder = index.vectors_dir / json.loads(index.pointer.read_text())["vectors"]
+    (folder / "spans.json").write_text('{"rules": 1, "chunks": ["blog:work#0"]', encoding="utf-8")
+    reopened = VectorIndex.open(home, embedder)
+    assert reopened.span_vectors("blog:work#0") is None
+    assert reopened.query(embedder.embed(["evaluations"])[0], 1)[0].doc_id == "blog:work"
+    assert reopened.sync(store)["embedded"] == 1
+    assert reopened.span_vectors("blog:work#0")
