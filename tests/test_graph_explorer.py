@@ -5,8 +5,8 @@ import pytest
 
 from corpus.framework_loader import load_framework
 from graph.build import build_graph
-from graph.nx_store import to_networkx
-from ui.graph_access import around, edges_among, neighbours, nodes_of_kinds
+from graph.nx_store import NetworkxGraph
+from ui.graph_access import around, edges_among, neighbours, node, node_kinds, nodes_of_kinds
 from ui.graph_evidence import evidence_of, grouped_links
 from ui.graph_find import find, focus_order
 from ui.graph_layout import layout, years
@@ -16,12 +16,12 @@ from ui.graph_style import EDGE_WORDS, FRAMEWORK_KINDS, KINDS, edge_words
 @pytest.fixture(scope="module")
 def framework_graph():
     fw = load_framework()
-    return fw, to_networkx(build_graph(fw))  # the build emits rows; the page walks networkx
+    return fw, NetworkxGraph.from_rows(build_graph(fw))  # the page asks the graph interface
 
 
 def test_finding_software_2_0_picks_his_mental_model_not_the_source(framework_graph):
     _, g = framework_graph
-    nodes = nodes_of_kinds(g, {d["kind"] for _, d in g.nodes(data=True)})
+    nodes = nodes_of_kinds(g, node_kinds(g))
     found = find(nodes, "Software 2.0")
     assert found[0] == "model:software-2-3"  # "Software 1.0, 2.0 and 3.0"
     assert nodes[found[1]]["kind"] == "Era"  # "Tesla Autopilot and Software 2.0"
@@ -33,7 +33,7 @@ def test_finding_software_2_0_picks_his_mental_model_not_the_source(framework_gr
 
 def test_the_focus_list_puts_framework_items_before_sources(framework_graph):
     _, g = framework_graph
-    nodes = nodes_of_kinds(g, {d["kind"] for _, d in g.nodes(data=True)})
+    nodes = nodes_of_kinds(g, node_kinds(g))
     order = focus_order(nodes)
     kinds = [nodes[n]["kind"] for n in order]
     assert kinds[0] == "GeneratingFunction" and kinds[1] == "Axiom"
@@ -89,7 +89,7 @@ def test_around_walks_only_through_the_kinds_shown(framework_graph):
     fw, g = framework_graph
     axiom = fw.of_kind("axiom")[0].id
     near = around(g, axiom, 1, ["Axiom", "MentalModel"])
-    assert axiom in near and all(g.nodes[n]["kind"] in ("Axiom", "MentalModel") for n in near)
+    assert axiom in near and all(node(g, n)["kind"] in ("Axiom", "MentalModel") for n in near)
     models = {lk.other for lk in neighbours(g, axiom) if lk.kind == "GENERATES"}
     assert models <= set(near)
 
@@ -101,6 +101,6 @@ def test_evidence_of_an_item_is_its_quotes_and_of_an_era_the_quotes_of_its_time(
     assert set(quotes) == {q.id for q in model.quotes} and passages == []  # no corpus yet
     era = "era:tesla-software-2"
     quotes, _ = evidence_of(g, era)
-    dates = [g.nodes[q]["date"] for q in quotes]
+    dates = [node(g, q)["date"] for q in quotes]
     assert quotes and dates == sorted(dates)
     assert all("2017-06" <= d[:7] <= "2022-07" for d in dates)

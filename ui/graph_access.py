@@ -2,8 +2,8 @@
 
 The page never walks the graph itself: it asks for the kinds of node, the nodes of some kinds,
 a node's neighbours (with the edge kind and its direction), the edges among a set of nodes, and
-the neighbourhood around one node. Today the graph is a networkx MultiDiGraph; kept to these
-few functions, the page moves to the shared graph interface (and Neo4j) by changing them alone.
+the neighbourhood around one node, all through the graph interface (`graph.backend`), so the
+page reads the embedded networkx graph and Neo4j alike.
 """
 from __future__ import annotations
 
@@ -17,52 +17,54 @@ class Link:
     kind: str
     other: str
     direction: str
-    data: dict
 
 
 def node(graph, node_id: str) -> dict | None:
     """The node's attributes (kind, title, summary, …), or None when it is not in the graph."""
-    return dict(graph.nodes[node_id]) if node_id in graph else None
+    found = graph.node(node_id)
+    return {"kind": found.kind, **found.props} if found is not None else None
+
+
+def has(graph, node_id: str) -> bool:
+    return graph.node(node_id) is not None
 
 
 def node_kinds(graph) -> Counter:
-    return Counter(d["kind"] for _, d in graph.nodes(data=True))
+    return Counter(graph.counts()["nodes_by_kind"])
 
 
 def nodes_of_kinds(graph, kinds) -> dict[str, dict]:
-    wanted = set(kinds)
-    return {n: d for n, d in graph.nodes(data=True) if d["kind"] in wanted}
+    return {n.id: {"kind": n.kind, **n.props} for n in graph.list_nodes(tuple(sorted(kinds)))}
 
 
 def neighbours(graph, node_id: str) -> list[Link]:
-    if node_id not in graph:
-        return []
-    out = [Link(k, v, "out", d) for _, v, k, d in graph.out_edges(node_id, keys=True, data=True)]
-    into = [Link(k, u, "in", d) for u, _, k, d in graph.in_edges(node_id, keys=True, data=True)]
-    return out + into
+    """Every edge at the node, outgoing first (then by kind and the other end)."""
+    links = [Link(kind, other, direction) for kind, direction, other in graph.neighbours(node_id)]
+    return sorted(links, key=lambda lk: (lk.direction != "out", lk.kind, lk.other))
 
 
 def edges_among(graph, node_ids) -> list[tuple[str, str, str]]:
     """(source, target, kind) of every edge whose two ends are both in `node_ids`, sorted."""
-    sub = graph.subgraph(node_ids)
-    return sorted((u, v, k) for u, v, k in sub.edges(keys=True))
+    wanted = set(node_ids)
+    return sorted((e.source, e.target, e.kind) for e in graph.list_edges()
+                  if e.source in wanted and e.target in wanted)
 
 
 def around(graph, centre: str, hops: int, kinds) -> list[str]:
     """The nodes within `hops` steps of `centre` (either direction), walking only through nodes
     of `kinds`, so that everything returned is joined to the centre by what is drawn."""
-    wanted = set(kinds)
+    drawn = nodes_of_kinds(graph, kinds)
     seen, frontier = {centre}, [centre]
     for _ in range(hops):
         step = []
         for n in frontier:
-            for other in (*graph.successors(n), *graph.predecessors(n)):
-                if other not in seen and graph.nodes[other]["kind"] in wanted:
-                    seen.add(other)
-                    step.append(other)
+            for link in neighbours(graph, n):
+                if link.other not in seen and link.other in drawn:
+                    seen.add(link.other)
+                    step.append(link.other)
         frontier = step
     return sorted(seen)
 
 
 def degree(graph, node_id: str) -> int:
-    return graph.degree(node_id)
+    return len(graph.neighbours(node_id))

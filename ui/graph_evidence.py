@@ -10,7 +10,7 @@ from corpus.attribution import badge
 from corpus.ids import deep_link
 from corpus.store import CorpusStore
 from simulator.evidence import passage_link
-from ui.graph_access import Link, neighbours, node
+from ui.graph_access import Link, has, neighbours, node
 from ui.graph_style import edge_words, kind_rank
 from ui.markup import esc, md_link
 
@@ -45,13 +45,13 @@ def evidence_of(graph, node_id: str) -> tuple[list[str], list[str]]:
     if kind == "Quote":
         quotes = [node_id]
     quoted = [lk.other for q in quotes for lk in neighbours(graph, q) if _is(lk, "FOUND_IN", "out")]
-    near = sorted(((lk.data.get("similarity", 0), lk.other) for lk in links
-                   if _is(lk, "EVIDENCED_BY", "out")), reverse=True)
+    near = [p for p in graph.item_passages(node_id) if p not in quoted] \
+        if any(_is(lk, "EVIDENCED_BY", "out") for lk in links) else []  # most similar first
     parts = [lk.other for lk in links if _is(lk, "PART_OF", "in")
              and (node(graph, lk.other) or {}).get("kind") == "Passage"]
     if kind == "Era":
         quotes = sorted(quotes, key=lambda q: str((node(graph, q) or {}).get("date", "")))
-    return quotes, list(dict.fromkeys(quoted + [p for _, p in near] + parts))
+    return quotes, list(dict.fromkeys(quoted + near + parts))
 
 
 def ideas_voiced_in(graph, era: str) -> list[str]:
@@ -104,7 +104,7 @@ def show_evidence(graph, home, node_id: str, framework) -> None:
     quotes, passages = evidence_of(graph, node_id)
     item = framework.items.get(node_id)
     if item is not None and item.quotes:
-        quotes = [q.id for q in item.quotes if q.id in graph] or quotes
+        quotes = [q.id for q in item.quotes if has(graph, q.id)] or quotes
     if not quotes and not passages:
         st.caption("No quotes or passages are linked to it yet.")
         return

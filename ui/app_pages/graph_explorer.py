@@ -8,7 +8,8 @@ The page's graph questions go through `ui.graph_access`; layout, picture and wor
 """
 import streamlit as st
 
-from ui.graph_access import around, degree, edges_among, node, node_kinds, nodes_of_kinds
+from ui.graph_access import (around, degree, edges_among, has, node, node_kinds,
+                             nodes_of_kinds)
 from ui.graph_chart import NODE_PICK, chart
 from ui.graph_evidence import grouped_links, ideas_voiced_in, show_evidence
 from ui.graph_find import find, focus_order
@@ -38,7 +39,7 @@ def label(n) -> str:
 # and clicking a linked node below all write it there (in callbacks, which run before the page
 # draws the box), so what is clicked, what the box says and what is shown always agree.
 def focus_on(n) -> None:
-    if n is None or n in graph:
+    if n is None or has(graph, n):
         st.session_state[FOCUS] = n
 
 
