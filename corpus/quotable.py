@@ -29,6 +29,7 @@ _LEANS_BACK = re.compile(r"^(?:this|that|these|those|it|they|so|but|and|which|th
 _NOT_PROSE = re.compile(r"[├└│─]|^\s*[$>#|]|\w+\.\w+\(|[{};]\s*$|`|https?://|\w+_\w+\(|"
                         r"\]\(|\*\*|\b[\w-]+\.(?:com|net|org|io|ai|dev|co)/")
 _PAUSE = {"so", "and", "um", "uh", "okay", "ok", "now", "but", "because", "basically"}
+_WORD = re.compile(r"\w")
 _INCOMPLETE = re.compile(r"(?::|\b\d+[.)]|\b(?:e\.g|i\.e)\.?|,)$")
 
 
@@ -75,7 +76,9 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         raw.append(trim_span(text, pos, m.start() + len(m.group(0).rstrip())))
         pos = m.end()
     raw.append(trim_span(text, pos, len(text)))
-    raw = _join_abbreviations(text, [r for r in raw if r[1] > r[0]])
+    # A piece without a word (a stray " . " after a parenthesis) is no sentence, and would
+    # otherwise open the pair quoted with the sentence after it.
+    raw = _join_abbreviations(text, [r for r in raw if _WORD.search(text, r[0], r[1])])
     out = []
     for n, (start, end) in enumerate(raw):
         sentence = text[start:end].lstrip("-*•#> ")

@@ -112,3 +112,14 @@ def test_the_protocol_steps_shown_are_the_few_closest_to_the_question(embed):
     assert any("long tail" in s.title.lower() for s in steps)
     other = choose_steps("Should I look at my training data by hand?", framework, embed, None)
     assert any("data" in s.title.lower() for s in other) and other != steps
+
+
+def test_a_stray_full_stop_is_not_a_sentence_and_opens_no_quote():
+    from corpus.quotable import quotable_spans
+
+    text = ("It helped us write the model itself (meta :D!) . I recommend watching the earlier "
+            "videos first to get comfortable with the basics. Then we go on to the next part.")
+    quotes = [q for _, _, q in quotable_spans(text)]
+    assert quotes and not any(q.startswith(".") for q in quotes)
+    assert "I recommend watching the earlier videos first to get comfortable with the basics." \
+        in quotes
