@@ -8,9 +8,16 @@ an LLM (or compose the framework reading), and verify every citation.
 When the evidence is not close to the question (no passage reaches COVERED, and not several
 reach AGREED), the evidence is dropped and the answer says the sources do not cover it, rather
 than quoting passages that merely share a word with the question.
+
+As of a date (`answer(..., as_of="2019-12-31")`, or a `simulator.dating.AsOf` retriever): only
+his material dated on or before it, and the answer says so first, with the newest source used.
+A question about change ("has his view on RL changed?", "agents in 2017 vs 2025?") brings more
+evidence, and for each year it names, that year's own; the reading groups his words by era, and
+the prompt gives an LLM the sources oldest first and asks for the shift.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -19,7 +26,8 @@ from simulator.citations import OK_STATUSES, Citation, summary_line, verify_cita
 from simulator.evidence import Evidence
 from simulator.persona import render_persona
 from simulator.prompt import build_prompt, prompt_text
-from simulator.reading import framework_reading
+from simulator.dating import AsOf, day
+from simulator.reading import framework_reading, is_change_question
 from simulator.support import support_scorer
 
 # Calibrated on realdata (bench/answer_quality.py: 58 questions on his material and the 34 of
@@ -33,6 +41,9 @@ AGREED = 0.35
 AGREE_LINE = 0.30
 AGREEING = 3
 IDEA_KINDS = ("axiom", "model")
+CHANGE_K = 12  # evidence for a question about change: enough to span several eras
+PER_YEAR = 3  # and, for each year the question names, that year's best passages
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,9 @@ class Answer:
     items: tuple[str, ...] = field(default=())  # framework items in play
     covered: bool = True  # False when the sources did not cover the question
     resolved: str | None = None  # what was searched for, when a follow-up was rewritten
+    as_of: str | None = None  # the cut date, when the answer is as of a date
+    newest: str | None = None  # the date of the newest source it used (as of a date)
+    undated_left_out: int = 0  # undated passages the date left out
 
     @property
     def all_verified(self) -> bool:
@@ -61,23 +75,35 @@ class Answer:
                 "citations": [c.as_row() for c in self.citations],
                 "evidence": [e.as_row() for e in self.evidence],
                 "prompt": prompt_text(self.messages), "items": list(self.items),
-                "covered": self.covered, "resolved": self.resolved}
+                "covered": self.covered, "resolved": self.resolved, "as_of": self.as_of,
+                "newest_source": self.newest, "undated_left_out": self.undated_left_out}
 
 
 def answer(question: str, retriever, framework: Framework, llm=None, *, k: int = 8,
            memory_notes: Sequence[str] = (), history: Sequence[dict] = (),
            on_token: Callable[[str], None] | None = None, search_for: str | None = None,
-           **filters) -> Answer:
+           as_of: str | None = None, **filters) -> Answer:
     """`filters` go to the retriever; by default the evidence is his words only
     (speaker="his"): what he is quoted as saying must be what he said. `search_for`: what to
-    retrieve and quote for, when it is not the question as asked (a resolved follow-up)."""
+    retrieve and quote for, when it is not the question as asked (a resolved follow-up).
+    `as_of`: only material dated on or before this day (YYYY-MM-DD)."""
+    if as_of:
+        retriever = AsOf(retriever, as_of)
+    as_of = getattr(retriever, "as_of", None)
     filters.setdefault("speaker", "his")
     query = search_for or question
-    evidence = retriever.retrieve(query, k, **filters)
+    change = is_change_question(query)
+    evidence = retriever.retrieve(query, max(k, CHANGE_K) if change else k, **filters)
+    left_out = getattr(retriever, "undated_left_out", 0) if as_of else 0
+    if change:
+        evidence = _with_years(retriever, query, evidence, filters)
     covered = is_covered(evidence)
     if not covered:
         evidence = []
     items = in_play(query, evidence, retriever, framework) if covered else []
+    if as_of:  # an idea he first voiced after the cut is not one of his ideas then
+        items = [i for i in items if not i.quotes
+                 or min(day(q.source.date) for q in i.quotes) <= as_of]
     persona = render_persona(framework, {i.id for i in items})
     embedder = getattr(retriever, "embedder", None)
     if llm is None:  # the reading may add nearby passages it quotes: the prompt shows them too
@@ -86,18 +112,60 @@ def answer(question: str, retriever, framework: Framework, llm=None, *, k: int =
             retriever.question_vector(query) if embedder else None,
             nearby=nearby_passages(retriever, query, evidence, filters) if covered else (),
             span_vectors=getattr(retriever, "span_vectors", None))
+    elif change:  # the LLM reads the sources oldest first, to say what moved
+        evidence = sorted(evidence, key=lambda e: day(e.date) or "9999")
     messages = build_prompt(question, evidence, memory_notes, history, persona,
-                            subject=framework.subject.name)
+                            subject=framework.subject.name, change=change, as_of=as_of,
+                            eras=framework.of_kind("era"))
+    newest = max((day(e.date) for e in evidence if e.date), default=None) if as_of else None
+    header = as_of_header(as_of, newest, left_out) if as_of else ""
+    if header and on_token:
+        on_token(header + "\n\n")
     if llm is None:
         mode = "framework-reading"
         if on_token:
             on_token(text)
     else:
         text, mode = llm.complete(messages, on_token), "llm"
-    return Answer(question=question, mode=mode, text=text, resolved=search_for,
-                  citations=tuple(verify_citations(text, evidence, support_scorer(embedder))),
-                  evidence=tuple(evidence),
-                  messages=tuple(messages), items=tuple(i.id for i in items), covered=covered)
+    # The header names a source's date, never his words: citations are checked without it.
+    citations = verify_citations(text, evidence, support_scorer(embedder))
+    return Answer(question=question, mode=mode, text=f"{header}\n\n{text}" if header else text,
+                  resolved=search_for, citations=tuple(citations), evidence=tuple(evidence),
+                  messages=tuple(messages), items=tuple(i.id for i in items), covered=covered,
+                  as_of=as_of, newest=newest, undated_left_out=left_out)
+
+
+def as_of_header(as_of: str, newest: str | None, left_out: int) -> str:
+    """What the user reads first in an answer as of a date."""
+    text = (f"**As of {as_of}**: from his material dated on or before {as_of} only; "
+            + (f"the newest source used is from {newest}." if newest else
+               "nothing of his dated by then was found on this."))
+    if left_out:
+        text += (f" {left_out} undated passage{'s' * (left_out != 1)} that match"
+                 f"{'es' * (left_out == 1)} {'was' if left_out == 1 else 'were'} left out "
+                 "(nothing says when they were said).")
+    return text
+
+
+def _with_years(retriever, query: str, evidence: Sequence[Evidence], filters: dict) -> list:
+    """The evidence, plus for each year the question names ("agents in 2017 vs 2025") the
+    best passages of that year, so that both sides of the comparison are there."""
+    found, seen = list(evidence), {e.chunk_id for e in evidence}
+    words = _YEAR.sub(" ", query)
+    for year in dict.fromkeys(_YEAR.findall(query)):
+        since, until = f"{year}-01-01", f"{year}-12-31"
+        if filters.get("since") and filters["since"] > since:
+            since = filters["since"]
+        if filters.get("until") and filters["until"] < until:
+            until = filters["until"]
+        if since > until:
+            continue  # the year lies past the cut (as of a date)
+        for e in retriever.retrieve(words, PER_YEAR, **{**filters, "since": since,
+                                                       "until": until}):
+            if e.chunk_id not in seen:
+                found.append(e)
+                seen.add(e.chunk_id)
+    return found
 
 
 NEARBY_OF = 4  # the best passages whose neighbours may hold the answering sentence

@@ -17,6 +17,7 @@ import re
 from typing import Sequence
 
 from corpus.model import DOC_KINDS, UNIDENTIFIED, UNKNOWN_AUTHOR
+from simulator.dating import era_of
 from simulator.evidence import Evidence
 
 INSTRUCTIONS = """\
@@ -45,12 +46,23 @@ Rules:
 KNOWN_KINDS = (*DOC_KINDS, "retweet")
 _TAG = re.compile(r"<(\s*/?\s*)(source)", re.I)  # any spelling of an opening or closing tag
 
+CHANGE_NOTE = ("This question asks how his view changed over time. The sources are in date "
+               "order, oldest first, each with its date and the era of his thinking it falls "
+               "in. Say what he said when (cited), then what shifted between the eras and what "
+               "stayed the same; where the sources do not show a change, say so.")
+AS_OF_NOTE = ("Answer as of {date}: the sources are only his material dated on or before "
+              "{date}. Say what his sources said by then; do not bring in anything later, and "
+              "say so where the question reaches past that date.")
 MEMORY_HEADER = "What you remember about this user (from past conversations; may be outdated):"
 
 
 def build_prompt(question: str, evidence: Sequence[Evidence], memory_notes: Sequence[str] = (),
                  history: Sequence[dict] = (), persona: str = "",
-                 subject: str | None = None) -> list[dict]:
+                 subject: str | None = None, change: bool = False, as_of: str | None = None,
+                 eras: Sequence = ()) -> list[dict]:
+    """`change`: the question asks how his view moved (the caller orders `evidence` by
+    date); `as_of`: the sources stop at this date; `eras`: the framework's era items, so that
+    each source names the era it falls in."""
     if subject is None:
         from corpus.subject import current_subject
 
@@ -60,7 +72,11 @@ def build_prompt(question: str, evidence: Sequence[Evidence], memory_notes: Sequ
     messages += [{"role": m["role"], "content": m["content"]} for m in history
                  if m.get("role") in ("user", "assistant")]
     parts = ["Sources (quoted material, numbered; cite them as [S1], [S2], …):",
-             render_sources(evidence) or "(no sources were found for this question)"]
+             render_sources(evidence, eras) or "(no sources were found for this question)"]
+    if change:
+        parts.append(CHANGE_NOTE)
+    if as_of:
+        parts.append(AS_OF_NOTE.format(date=as_of))
     if memory_notes:
         parts.append(MEMORY_HEADER + "\n" + "\n".join(f"- {n}" for n in memory_notes))
     parts.append(f"Question: {question}")
@@ -68,17 +84,19 @@ def build_prompt(question: str, evidence: Sequence[Evidence], memory_notes: Sequ
     return messages
 
 
-def render_sources(evidence: Sequence[Evidence]) -> str:
-    return "\n\n".join(_source(n, e) for n, e in enumerate(evidence, 1))
+def render_sources(evidence: Sequence[Evidence], eras: Sequence = ()) -> str:
+    return "\n\n".join(_source(n, e, eras) for n, e in enumerate(evidence, 1))
 
 
-def _source(n: int, e: Evidence) -> str:
+def _source(n: int, e: Evidence, eras: Sequence = ()) -> str:
     kind = "retweet" if e.retweet_of is not None else e.kind
     attrs = {"id": f"S{n}", "kind": kind if kind in KNOWN_KINDS else "doc",
              "speaker": _speaker(e), "his_words": "yes" if e.his_words else "no"}
     if kind == "retweet":
         attrs["original_author"] = e.author if e.author != UNKNOWN_AUTHOR else "unknown"
     attrs.update({"title": e.title, "date": (e.date or "undated")[:10]})
+    if eras and (era := era_of(e.date, eras)) is not None:
+        attrs["era"] = era.title
     if e.url:
         attrs["url"] = e.url
     fence = " ".join(f'{k}="{_attr(v)}"' for k, v in attrs.items())

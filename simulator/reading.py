@@ -7,8 +7,8 @@ the framework by rules, never generated.
 Its parts, in order:
 1. His words on this: the sentences of his that answer the question (`simulator.quotes`:
    whole sentences scored by meaning and by the question's words, diverse across sources),
-   verbatim and cited, each with its badge and date; by date when the question asks how his
-   view changed, else by relevance.
+   verbatim and cited, each with its badge and date; by relevance, or, when the question asks
+   how his view changed, the best of each era of his framework, oldest first, under its era.
 2. The ideas in play: the axioms and mental models the evidence and the question bring in,
    one line each from the framework, saying which quoted passage the graph links to it.
 3. How he would approach it: the two to four steps of his response protocol closest to the
@@ -28,6 +28,7 @@ from dataclasses import replace
 from typing import Sequence
 
 from corpus.framework_model import Framework, Item
+from simulator.dating import day, era_of
 from simulator.evidence import Evidence
 from simulator.quotes import Quote, QuotePool
 
@@ -41,6 +42,7 @@ MORE_QUOTE_SCORE = 0.40  # and past the first two, this (with span vectors: as m
 STEPS = (2, 4)  # how many protocol steps, at least and at most
 STEP_MATCH = 0.25  # question-to-step similarity for a step beyond the first two
 STEP_BACKING = 0.3  # how well a quote must fit a step (and the question) to back it
+CHANGE_QUOTES = 6  # quotes for a question about change: one per era first, then the best
 CHANGE = re.compile(
     r"\b(?:chang(?:e|ed|ing)\b.*\b(?:view|mind|thinking|position|stance)|"
     r"(?:view|mind|thinking|position|opinion)s?\b.*\bchang|evolv|over (?:the )?(?:time|years)|"
@@ -61,15 +63,18 @@ def framework_reading(question: str, evidence: Sequence[Evidence], items: Sequen
     if not evidence:
         return f"{LABEL}\n\n{NOT_COVERED}", []
     pool = QuotePool(question, [*evidence, *nearby], embed, question_vector, span_vectors)
-    quotes = [q for n, q in enumerate(pool.best(QUOTES))
-              if q.score >= (MIN_QUOTE_SCORE if n < 2 else MORE_QUOTE_SCORE)]
+    change, eras = is_change_question(question), framework.of_kind("era")
+    quotes = _across_eras(pool, eras) if change else \
+        [q for n, q in enumerate(pool.best(QUOTES))
+         if q.score >= (MIN_QUOTE_SCORE if n < 2 else MORE_QUOTE_SCORE)]
     steps = choose_steps(question, framework, embed, question_vector)
     backing = _backing(steps, pool, quotes)
     evidence, quotes, backing = _renumber(evidence, nearby, quotes, backing)
     parts = [LABEL]
-    if quotes:
-        if is_change_question(question):
-            quotes.sort(key=lambda q: (evidence[q.evidence_index].date or "9999"))
+    if quotes and change:
+        quotes.sort(key=lambda q: day(evidence[q.evidence_index].date) or "9999")
+        parts.append(_by_era(quotes, evidence, eras))
+    elif quotes:
         parts.append("**His words on this**\n" + "\n".join(_quote_line(q, evidence)
                                                            for q in quotes))
     else:
@@ -101,6 +106,50 @@ def _renumber(evidence, nearby, quotes, backing):
         return replace(q, evidence_index=where[q.evidence_index]) if q else None
 
     return final, [moved(q) for q in quotes], [moved(q) for q in backing]
+
+
+def _across_eras(pool: QuotePool, eras) -> list[Quote]:
+    """For a question about change: the best quote of each era first (so that every era the
+    evidence reaches speaks), then the best of the rest, CHANGE_QUOTES at most."""
+    ranked = [q for q in pool.best(2 * CHANGE_QUOTES) if q.score >= MIN_QUOTE_SCORE]
+    chosen, eras_seen = [], set()
+    for q in ranked:
+        era = era_of(pool.evidence[q.evidence_index].date, eras)
+        key = era.id if era else day(pool.evidence[q.evidence_index].date)[:4]
+        if key not in eras_seen:
+            eras_seen.add(key)
+            chosen.append(q)
+    rest = [q for q in ranked if q not in chosen and q.score >= MORE_QUOTE_SCORE]
+    return (chosen + rest)[:CHANGE_QUOTES]
+
+
+def _by_era(quotes: Sequence[Quote], evidence: Sequence[Evidence], eras) -> str:
+    """His words oldest first, under the era of his framework each falls in."""
+    lines, current = ["**His words on this, by era** (oldest first)"], object()
+    for q in quotes:
+        date = evidence[q.evidence_index].date
+        era = era_of(date, eras)
+        heading = era.id if era else ("undated" if not date else "before")
+        if heading != current:
+            current = heading
+            lines.append(f"*{_era_heading(era, date)}*")
+        lines.append(_quote_line(q, evidence))
+    dates = [day(evidence[q.evidence_index].date) for q in quotes
+             if evidence[q.evidence_index].date]
+    spans = len({getattr(era_of(evidence[q.evidence_index].date, eras), "id", None)
+                 for q in quotes if evidence[q.evidence_index].date} - {None}) or 1
+    if dates:
+        lines.append(f"From {min(dates)} to {max(dates)}, in {spans} era{'s' * (spans > 1)}: "
+                     "read in order, these are what he said then. This reading does not "
+                     "judge the shift between them; a language model (--llm) is asked to.")
+    return "\n".join(lines)
+
+
+def _era_heading(era, date: str | None) -> str:
+    if era is not None:
+        end = era.attrs.get("end")
+        return f"{era.title} ({era.attrs.get('start')} to {end or 'now'})"
+    return "Undated" if not date else "Before the eras of his framework"
 
 
 def is_change_question(question: str) -> bool:

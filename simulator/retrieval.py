@@ -16,7 +16,7 @@ expanded through the graph, deduplicated per document, returned as `Evidence`.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +25,7 @@ from corpus.query import QueryError, question_query
 from corpus.store import CorpusStore
 from graph.evidence_links import item_text
 from graph.vector_cache import cached_vectors
+from simulator.dating import day, passage_date
 from simulator.evidence import Evidence, evidence_from_row
 
 # Measured on bench/eval_questions.yaml (58 questions over realdata): k=10 beats the usual 60
@@ -44,6 +45,8 @@ class Filters:
     until: str | None = None
     own_only: bool = False
     speaker: str | None = None  # "his", "others", a speaker's name, or None for everyone
+    # An undated passage cannot be shown to fall inside since/until: left out unless asked.
+    include_undated: bool = False
 
 
 class HybridRetriever:
@@ -57,29 +60,40 @@ class HybridRetriever:
         self.weights = {"keyword": 1.0, "vector": 1.0, "graph": 1.0, **(weights or {})}
         self._items, self._item_vectors = self._framework_vectors()
         self._last_question: tuple[str | None, object] = (None, None)
+        self.undated_left_out = 0  # undated passages the last date-filtered retrieve dropped
 
     def retrieve(self, question: str, k: int = 8, *, kind: str | None = None,
                  since: str | None = None, until: str | None = None, own_only: bool = False,
-                 speaker: str | None = None,
+                 speaker: str | None = None, include_undated: bool = False,
                  modes: tuple[str, ...] = MODES) -> list[Evidence]:
-        """`speaker="his"` keeps his words only (what `ask` quotes from); None: everyone."""
+        """`speaker="his"` keeps his words only (what `ask` quotes from); None: everyone.
+        With `since`/`until`, undated passages are left out (counted in `undated_left_out`)
+        unless `include_undated`."""
         filters = Filters(kind, since, until, own_only, None if speaker in ("any", "all", "")
-                          else speaker)
+                          else speaker, include_undated)
+        dated = bool(since or until)
+        # Keeping undated passages means asking the lists without the dates (the store and
+        # the index cannot say "in range or undated"); _passes applies the range after.
+        lists = replace(filters, since=None, until=None) if dated and include_undated \
+            else filters
         ranked: dict[str, list[str]] = {}
         vector, similarity = None, {}
         if "keyword" in modes:
-            ranked["keyword"] = self._keyword(question, filters)
+            ranked["keyword"] = self._keyword(question, lists)
         if "vector" in modes and self.index is not None and self.embedder is not None:
             vector = self.question_vector(question)
-            hits = self.index.query(vector, DEPTH, kind=kind, since=since, until=until,
-                                    own_only=own_only, his=_his_filter(filters.speaker))
+            hits = self.index.query(vector, DEPTH, kind=kind, since=lists.since,
+                                    until=lists.until, own_only=own_only,
+                                    his=_his_filter(filters.speaker))
             ranked["vector"] = [h.chunk_id for h in hits]
             similarity = {h.chunk_id: h.similarity for h in hits}
         if "graph" in modes and self.graph is not None and vector is not None:
             ranked["graph"] = self._graph_passages(vector)
         scores, why = self._fuse(ranked)
-        rows = self.store.chunk_rows(list(scores))
+        rows = _dated(self.store.chunk_rows(list(scores)))
         rows = {cid: row for cid, row in rows.items() if _passes(row, filters)}
+        self.undated_left_out = self._undated_matches(question, filters, vector, modes) \
+            if dated and not include_undated else 0
         chosen = self._dedupe(sorted(rows, key=lambda c: (-scores[c], c)), rows, k)
         return [evidence_from_row(rows[c], scores[c], tuple(why[c]), self._supports(c),
                                   similarity.get(c)) for c in chosen]
@@ -92,7 +106,7 @@ class HybridRetriever:
             for c in (f"{doc}#{int(n) - 1}", f"{doc}#{int(n) + 1}"):
                 if c not in exclude and c not in wanted:  # as close as its neighbour, nearly
                     wanted[c] = round(e.similarity * 0.9, 4) if e.similarity else None
-        rows = self.store.chunk_rows(list(wanted))
+        rows = _dated(self.store.chunk_rows(list(wanted)))
         f = Filters(speaker=speaker)
         return [evidence_from_row(rows[c], 0.0, ("nearby",), self._supports(c), sim)
                 for c, sim in wanted.items() if c in rows and _passes(rows[c], f)]
@@ -108,7 +122,7 @@ class HybridRetriever:
         hits = self.index.query(self.question_vector(question), k + len(exclude),
                                 his=_his_filter(speaker), doc_ids=docs)
         hits = [h for h in hits if h.chunk_id not in exclude][:k]
-        rows = self.store.chunk_rows([h.chunk_id for h in hits])
+        rows = _dated(self.store.chunk_rows([h.chunk_id for h in hits]))
         f = Filters(speaker=speaker)
         return [evidence_from_row(rows[h.chunk_id], 0.0, ("same document",),
                                   self._supports(h.chunk_id), h.similarity)
@@ -135,6 +149,17 @@ class HybridRetriever:
         sims = self._item_vectors @ self.question_vector(question)
         order = [i for i in np.argsort(-sims) if sims[i] >= ITEM_MATCH]
         return [self._items[i] for i in order[:limit]]
+
+    def _undated_matches(self, question: str, f: Filters, vector, modes) -> int:
+        """How many undated passages the lists would have brought without the dates: what a
+        user is told was left out (one more keyword and vector query, only under a filter)."""
+        open_ = replace(f, since=None, until=None)
+        found = self._keyword(question, open_) if "keyword" in modes else []
+        if vector is not None:
+            found += [h.chunk_id for h in self.index.query(
+                vector, DEPTH, kind=f.kind, own_only=f.own_only, his=_his_filter(f.speaker))]
+        rows = _dated(self.store.chunk_rows(list(dict.fromkeys(found))))
+        return sum(1 for row in rows.values() if not row["date"] and _passes(row, open_))
 
     # ---- the lists -------------------------------------------------------------------------
     def _keyword(self, question: str, f: Filters) -> list[str]:
@@ -208,12 +233,19 @@ def _tweet_ids(row: dict) -> set[str]:
     return set()
 
 
+def _dated(rows: dict[str, dict]) -> dict[str, dict]:
+    """Each row with its passage's own date (a thread's tweet has its own time)."""
+    return {cid: {**row, "date": passage_date(row)} for cid, row in rows.items()}
+
+
 def _passes(row: dict, f: Filters) -> bool:
-    """Graph passages come unfiltered from the graph: apply the user's filters to them too."""
-    day = (row["date"] or "")[:10]
+    """Graph passages come unfiltered from the graph: apply the user's filters to them too.
+    An undated passage passes a date range only when the filters say to keep undated ones."""
+    when = day(row["date"])
+    undated_ok = not when and f.include_undated
     return ((not f.kind or row["kind"] == f.kind)
-            and (not f.since or (day and day >= f.since))
-            and (not f.until or (day and day <= f.until))
+            and (not f.since or undated_ok or (when and when >= f.since))
+            and (not f.until or undated_ok or (when and when <= f.until))
             and (not f.own_only or not row["meta"].get("is_retweet"))
             and _speaker_passes(row, f.speaker))
 

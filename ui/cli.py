@@ -33,6 +33,9 @@ FORMATS = ("x-archive", "tweets", "transcript", "text")  # = ingest.detect.FORMA
 DEFAULT_PORT = 8501
 PORT = click.IntRange(1, 65535)
 KIND = click.Choice(DOC_KINDS)
+UNDATED_SCAN = 1000  # matches looked through for the undated ones a date filter leaves out
+UNDATED_HELP = ("With --since/--until, keep passages that have no date (left out by "
+                "default, and counted).")
 
 # ---- what reaches the terminal -------------------------------------------------------------
 # Escape sequences: CSI (colours, cursor, clear screen), OSC/DCS/SOS/PM/APC strings (window
@@ -380,10 +383,12 @@ def _sync_index(home, embedder_spec: str | None, reindex: bool, quiet: bool) -> 
 @click.option("--semantic", is_flag=True, help="Search by meaning (the vector index).")
 @click.option("--speaker", default="any", show_default=True, metavar="WHO",
               help="his (his words only), others, any, or a speaker's name.")
+@click.option("--include-undated", is_flag=True, help=UNDATED_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print rows as JSON.")
 @click.pass_context
 def search(ctx: click.Context, query: str, kind: str | None, since: str | None,
-           until: str | None, limit: int, semantic: bool, speaker: str, as_json: bool) -> None:
+           until: str | None, limit: int, semantic: bool, speaker: str, include_undated: bool,
+           as_json: bool) -> None:
     """Ranked keyword search over everything ingested.
 
     Words must all match; "quoted phrases" match exactly; prefix* matches word starts;
@@ -410,6 +415,17 @@ def search(ctx: click.Context, query: str, kind: str | None, since: str | None,
         bounds = {"kind": kind, "since": low, "until": high}
         hits = _semantic(home, store, query, limit, bounds, speaker) if semantic \
             else store.search(parsed, limit=limit, speaker=speaker, **bounds)
+        left_out = 0
+        if low or high:  # what the dates left out: undated matches, kept when asked
+            open_ = {**bounds, "since": None, "until": None}
+            undated = [h for h in (_semantic(home, store, query, UNDATED_SCAN, open_, speaker)
+                                   if semantic else store.search(parsed, limit=UNDATED_SCAN,
+                                                                 speaker=speaker, **open_))
+                       if not h.date]
+            if include_undated:
+                hits = sorted([*hits, *undated[:limit]], key=lambda h: -h.score)[:limit]
+            else:
+                left_out = len(undated)
         empty = store.counts()["documents"] == 0
 
     def human(rows: list) -> None:
@@ -423,6 +439,7 @@ def search(ctx: click.Context, query: str, kind: str | None, since: str | None,
             click.echo("   " + _marked(" ".join(hit.snippet.split())))
             if hit.url:
                 click.echo(f"   {shown(hit.url)}")
+        _say_undated(left_out, UNDATED_SCAN)
 
     _emit([h.as_row() for h in hits], as_json, human)
 
@@ -444,10 +461,13 @@ def _marked(snippet: str) -> str:
 @click.option("--prompt", "show_prompt", is_flag=True,
               help="Print the full prompt too, to paste into any LLM.")
 @click.option("--no-memory", is_flag=True, help="Neither use nor record this conversation.")
+@click.option("--as-of", "as_of", metavar="DATE",
+              help="Answer from his material dated on or before DATE only (YYYY, YYYY-MM or "
+                   "YYYY-MM-DD: the end of that year or month).")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 @click.pass_context
 def ask(ctx: click.Context, question: str, llm_spec: str | None, k: int, show_prompt: bool,
-        no_memory: bool, as_json: bool) -> None:
+        no_memory: bool, as_of: str | None, as_json: bool) -> None:
     """Ask a question; get an answer in his framework with every citation checked.
 
     Without an LLM the answer is a framework reading: the ideas of his in play, his own words
@@ -460,8 +480,10 @@ def ask(ctx: click.Context, question: str, llm_spec: str | None, k: int, show_pr
       ktp ask "Should I build my own tokenizer to understand LLMs?"
       OPENAI_API_KEY=... ktp ask "What would he say about AI tutors?" --llm openai:gpt-4o-mini
       ktp ask "What is software 2.0?" --json | jq .citations
+      ktp ask "What did he think about agents?" --as-of 2019
     """
-    session = _session(ctx, llm_spec, k, not no_memory)
+    cut = _date_bound(as_of, "until") if as_of else None
+    session = _session(ctx, llm_spec, k, not no_memory, as_of=cut)
     stream = session.llm is not None and not as_json and sys.stdout.isatty()
     result = _ask(session, question, stream)
     if as_json:
@@ -475,8 +497,11 @@ def ask(ctx: click.Context, question: str, llm_spec: str | None, k: int, show_pr
         click.echo("\n--- full prompt ---\n" + shown(prompt_text(result.messages)))
 
 
-def _session(ctx: click.Context, llm_spec: str | None, k: int, remember: bool):
-    """One conversation (ask: one question; chat: many), recorded unless told not to."""
+def _session(ctx: click.Context, llm_spec: str | None, k: int, remember: bool,
+             as_of: str | None = None):
+    """One conversation (ask: one question; chat: many), recorded unless told not to; as of
+    a date, its retriever never returns anything said later."""
+    from simulator.dating import AsOf
     from simulator.llm import load_llm
     from simulator.memory import Memory
     from simulator.retrieval import open_retriever
@@ -485,6 +510,8 @@ def _session(ctx: click.Context, llm_spec: str | None, k: int, remember: bool):
     llm = load_llm(llm_spec)  # a wrong spec or a missing key is said first
     home = _home(ctx)
     retriever = open_retriever(home)
+    if as_of:
+        retriever = AsOf(retriever, as_of)
     return Session(retriever, retriever.framework, llm,
                    Memory(home.memory_db) if remember else None, k=k)
 
@@ -642,11 +669,12 @@ def _print_citations(result) -> None:
               help="his (his words: what `ask` quotes from), others, any, or a name.")
 @click.option("--mode", "modes", default="keyword,vector,graph", show_default=True,
               help="Which retrievers to fuse (comma-separated).")
+@click.option("--include-undated", is_flag=True, help=UNDATED_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the evidence as JSON rows.")
 @click.pass_context
 def retrieve(ctx: click.Context, question: str, k: int, kind: str | None, since: str | None,
              until: str | None, own_only: bool, speaker: str, modes: str,
-             as_json: bool) -> None:
+             include_undated: bool, as_json: bool) -> None:
     """The evidence for a question: his passages, found by keywords, meaning and the graph.
 
     Each passage comes with why it was found (keyword, vector, graph), the framework items it
@@ -668,7 +696,8 @@ def retrieve(ctx: click.Context, question: str, k: int, kind: str | None, since:
     if retriever.index is None and "vector" in chosen:
         click.echo("No vector index yet (run `ktp build`): keyword results only.", err=True)
     evidence = retriever.retrieve(question, k, kind=kind, since=low, until=high,
-                                  own_only=own_only, speaker=speaker, modes=chosen)
+                                  own_only=own_only, speaker=speaker, modes=chosen,
+                                  include_undated=include_undated)
 
     def human(rows: list) -> None:
         if not rows:
@@ -683,8 +712,88 @@ def retrieve(ctx: click.Context, question: str, k: int, kind: str | None, since:
                 click.echo("    supports: " + shown(", ".join(e.supports)))
             if e.url:
                 click.echo(f"    {shown(e.url)}")
+        _say_undated(retriever.undated_left_out)
 
     _emit([e.as_row() for e in evidence], as_json, human)
+
+
+def _say_undated(count: int, limit: int | None = None) -> None:
+    """The date filter's rule, said where it bit: undated matches are left out."""
+    if count:
+        many = f"{count}{'+' if limit and count >= limit else ''}"
+        click.echo(f"({many} undated passage{'s' * (count != 1)} that match{'es' * (count == 1)} "
+                   f"{'was' if count == 1 else 'were'} left out: nothing says when "
+                   f"{'it was' if count == 1 else 'they were'} said; --include-undated keeps "
+                   f"{'it' if count == 1 else 'them'})", err=True)
+
+
+@cli.command()
+@click.argument("topic", type=TEXT)
+@click.option("--by", type=click.Choice(["year", "era"]), default="year", show_default=True,
+              help="Periods: calendar years, or the eras of his framework.")
+@click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
+@click.pass_context
+def timeline(ctx: click.Context, topic: str, by: str, as_json: bool) -> None:
+    """What he said on a topic over time, in his own dated words.
+
+    For each year (or era), how many of his passages bear on TOPIC (its words, or close to it
+    in meaning), the era it falls in, and the one or two quotes of the period that say the
+    most: verbatim, with source, date and a link to the words. TOPIC may be a framework item's
+    id (model:decade-of-agents). Undated passages belong to no period and are counted apart.
+
+    \b
+    Example:
+      ktp timeline agents
+      ktp timeline "reinforcement learning" --by era
+      ktp timeline model:decade-of-agents --json
+    """
+    from simulator.retrieval import open_retriever
+    from simulator.timeline import timeline as make_timeline
+
+    retriever = open_retriever(_home(ctx))
+    if retriever.index is None:
+        click.echo("No vector index yet (run `ktp build`): counting by keywords only.",
+                   err=True)
+    result = make_timeline(retriever, retriever.framework, topic, by)
+    _emit(result.as_json(), as_json, lambda _: _print_timeline(result))
+
+
+def _print_timeline(tl) -> None:
+    name = f"{tl.item} ({tl.topic})" if tl.item else tl.topic
+    if not tl.periods:
+        click.echo(f"Nothing of his found on {shown(name)}"
+                   + (f" (only {tl.undated_left_out} undated passages)."
+                      if tl.undated_left_out else ". Try other words."))
+        return
+    click.echo(click.style(f"{shown(name)}: {tl.total} of his passages over time, by {tl.by}",
+                           bold=True))
+    silent: list = []
+    for n, p in enumerate(tl.periods):
+        if not p.count and tl.by == "year":  # a run of silent years reads as one line
+            silent.append(p.period)
+            if n + 1 < len(tl.periods) and not tl.periods[n + 1].count:
+                continue
+            click.echo(click.style(f"\n{silent[0]}" + (f"–{silent[-1]}" if len(silent) > 1
+                                                        else ""), bold=True)
+                       + "  ·  nothing of his on it in the corpus")
+            silent = []
+            continue
+        era = f"  ·  {shown(p.era_title)}" if p.era_title and tl.by == "year" else ""
+        span = f"  ({p.start} to {p.end or 'now'})" if tl.by == "era" else ""
+        where = f" in {p.documents} source{'s' * (p.documents != 1)}" if p.count else ""
+        click.echo(click.style(f"\n{shown(p.period)}", bold=True) + span
+                   + f"  ·  {p.count} passage{'s' * (p.count != 1)}{where}{era}")
+        for q in p.quotes:
+            click.echo(f"  “{shown(q.quote)}”")
+            click.echo(f"     {shown(q.title)} ({shown(q.badge)}, {shown((q.date or '')[:10])})"
+                       + (f"  {shown(q.url)}" if q.url else ""))
+        if p.count and not p.quotes:
+            click.echo("  (no sentence of these passages says much on it by itself)")
+    if tl.undated_left_out:
+        one = tl.undated_left_out == 1
+        click.echo(f"\nLeft out: {tl.undated_left_out} undated passage{'s' * (not one)} of his "
+                   f"that bear{'s' * one} on it (nothing says when {'it was' if one else 'they were'}"
+                   " said).")
 
 
 def _semantic(home, store, query: str, limit: int, bounds: dict, speaker: str) -> list:

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from corpus.dates import DateError, bound
 from simulator.citations import OK_STATUSES
+from simulator.dating import AsOf
 from simulator.llm import LLMError, load_llm
 from simulator.memory import Memory
 from simulator.prompt import prompt_text
@@ -48,6 +50,19 @@ with st.sidebar:
                                  placeholder="http://127.0.0.1:8000/v1")
             if base:
                 secrets["KTP_LLM_BASE_URL"] = base
+
+with st.sidebar:
+    st.markdown("**As of a date**")
+    as_of_text = st.text_input(
+        "Answer from his material dated on or before", key="ask_as_of",
+        placeholder="YYYY, YYYY-MM or YYYY-MM-DD (empty: everything)",
+        help="What his sources said then. Undated material is left out, and counted.")
+    as_of = None
+    if as_of_text.strip():
+        try:
+            as_of = bound(as_of_text.strip(), "until")
+        except DateError as e:
+            st.error(md_message(e))
 
 st.title("Ask")
 st.caption("Answers in his framework, grounded in what he said. Every quote is checked against "
@@ -151,6 +166,8 @@ if session is None:
                       memory=memory)
     st.session_state["ask_session"] = session
 session.retriever = retriever_for(str(world.home.root), world.inputs)  # follows a rebuilt index
+if as_of:  # this run's choice: the next answer is as of that date
+    session.retriever = AsOf(session.retriever, as_of)
 session.memory = memory  # this run's connection (SQLite's belong to the thread that made them)
 for turn in session.turns:
     with st.chat_message("user"):
