@@ -99,6 +99,23 @@ MIGRATIONS: list[str] = [
     ALTER TABLE ingest_runs ADD COLUMN process TEXT;
     UPDATE ingest_runs SET status = 'finished' WHERE finished_at IS NOT NULL;
     """,
+    # 4: one canonical passage per text (corpus/duplicates.py). A copy keeps its chunk row and
+    # its place in the full-text tables; this map says whose copy it is. Removing either chunk
+    # removes the entry (so a copy whose canonical is gone stands alone until the next build).
+    # copies_state: the corpus fingerprint the map was computed for, and the map's digest.
+    """
+    CREATE TABLE chunk_copies (
+        chunk_id TEXT PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+        canonical TEXT NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+        covered REAL NOT NULL
+    );
+    CREATE INDEX chunk_copies_canonical ON chunk_copies(canonical);
+    CREATE TABLE copies_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        corpus TEXT NOT NULL,
+        digest TEXT NOT NULL
+    );
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # A document's metadata as search and evidence rows carry it: without its speaker turns.
@@ -310,8 +327,9 @@ class CorpusStore:
             sql = f"""SELECT c.id, c.doc_id, c.n, c.start, c.end, c.start_time, c.text,
                              c.speaker, d.kind, d.title, d.date, d.url, d.origin,
                              {LIGHT_META} AS meta,
-                             d.author, d.authorship
+                             d.author, d.authorship, cc.canonical AS copy_of
                       FROM chunks c JOIN documents d ON d.id = c.doc_id
+                      LEFT JOIN chunk_copies cc ON cc.chunk_id = c.id
                       WHERE c.id IN ({",".join("?" * len(part))})"""
             for row in self.db.execute(sql, part):
                 found[row["id"]] = {**dict(row), "meta": json.loads(row["meta"]),
@@ -350,6 +368,59 @@ class CorpusStore:
         """Changes whenever any document is added, replaced or removed."""
         return corpus_fingerprint(self.db)
 
+    # ---- copies (one canonical passage per text: corpus/duplicates.py) -------------------------
+    def passages_for_copies(self) -> list[dict]:
+        """Every passage with what choosing a canonical needs (its text, kind, start time and
+        whether it is his words)."""
+        rows = self.db.execute("SELECT c.id, c.text, d.kind, c.start_time, c.speaker"
+                               " FROM chunks c JOIN documents d ON d.id = c.doc_id")
+        return [{"id": r[0], "text": r[1], "kind": r[2], "start_time": r[3],
+                 "his_words": r[4] == self.subject} for r in rows]
+
+    def set_copies(self, copies: dict[str, tuple[str, float]], corpus: str) -> None:
+        """Replace the copy map ({copy: (canonical, covered)}), computed for `corpus`."""
+        from corpus.duplicates import digest
+
+        with self.transaction():
+            self.db.execute("DELETE FROM chunk_copies")
+            self.db.executemany("INSERT INTO chunk_copies (chunk_id, canonical, covered)"
+                                " VALUES (?, ?, ?)",
+                                [(c, canon, cover) for c, (canon, cover) in copies.items()])
+            self.db.execute("INSERT OR REPLACE INTO copies_state (id, corpus, digest)"
+                            " VALUES (1, ?, ?)",
+                            (corpus, digest({c: v[0] for c, v in copies.items()})))
+
+    def copies(self) -> dict[str, str]:
+        """{copy chunk id: its canonical chunk id}."""
+        return dict(self.db.execute("SELECT chunk_id, canonical FROM chunk_copies"))
+
+    def canonical_of(self, chunk_ids: list[str]) -> dict[str, str]:
+        """{chunk id: its canonical} for those of `chunk_ids` that are copies."""
+        found = {}
+        for start in range(0, len(chunk_ids), 500):
+            part = chunk_ids[start:start + 500]
+            found.update(self.db.execute(
+                "SELECT chunk_id, canonical FROM chunk_copies WHERE chunk_id IN"
+                f" ({','.join('?' * len(part))})", part))
+        return found
+
+    def copies_fingerprint(self) -> str | None:
+        """The corpus fingerprint the copy map was computed for (None: never computed)."""
+        row = self.db.execute("SELECT corpus FROM copies_state").fetchone()
+        return row[0] if row else None
+
+    def copies_digest(self) -> str:
+        """The digest of the copy map as it stands (a chunk removed since changes it)."""
+        from corpus.duplicates import digest
+
+        return digest(self.copies())
+
+    def copy_count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM chunk_copies").fetchone()[0]
+
+    def chunk_count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+
     # ---- search -------------------------------------------------------------------------------
     def search(self, query: str | ParsedQuery, *, kind: str | None = None,
                since: str | None = None, until: str | None = None, limit: int = 20,
@@ -380,15 +451,13 @@ class CorpusStore:
                 FROM {fts}
                 JOIN chunks c ON c.rowid = {fts}.rowid
                 JOIN documents d ON d.id = c.doc_id
-                WHERE {fts} MATCH :match
-                  AND (:kind IS NULL OR d.kind = :kind)
-                  AND (:since IS NULL OR substr(d.date, 1, 10) >= :since)
-                  AND (:until IS NULL OR substr(d.date, 1, 10) <= :until)
-                  AND (:own = 0 OR json_extract(d.meta, '$.is_retweet') IS NOT 1)
-                  AND (:speaker IS NULL OR (c.speaker IS :speaker) = (:speaker_is = 1))
-                  AND (:replies = 1 OR json_extract(d.meta, '$.is_reply') IS NOT 1)
-                  AND (:min_likes = 0
-                       OR COALESCE(json_extract(d.meta, '$.likes'), 0) >= :min_likes)),
+                WHERE {fts} MATCH :match AND {_filtered("c", "d")}
+                  -- a copy stands in for its canonical passage only where the filters leave
+                  -- that one out (corpus/duplicates.py): one place per text
+                  AND NOT EXISTS (
+                      SELECT 1 FROM chunk_copies cc JOIN chunks c2 ON c2.id = cc.canonical
+                      JOIN documents d2 ON d2.id = c2.doc_id
+                      WHERE cc.chunk_id = c.id AND {_filtered("c2", "d2")})),
             numbered AS (
                 SELECT *, ROW_NUMBER() OVER (PARTITION BY doc_id ORDER BY rank, id) AS nth
                 FROM hits),
@@ -681,6 +750,17 @@ def _statements(script: str) -> list[str]:
             out.append(buf.strip())
             buf = ""
     return out
+
+
+def _filtered(c: str, d: str) -> str:
+    """The search filters as SQL over a chunk alias `c` and its document's alias `d`."""
+    return f"""(:kind IS NULL OR {d}.kind = :kind)
+        AND (:since IS NULL OR substr({d}.date, 1, 10) >= :since)
+        AND (:until IS NULL OR substr({d}.date, 1, 10) <= :until)
+        AND (:own = 0 OR json_extract({d}.meta, '$.is_retweet') IS NOT 1)
+        AND (:speaker IS NULL OR ({c}.speaker IS :speaker) = (:speaker_is = 1))
+        AND (:replies = 1 OR json_extract({d}.meta, '$.is_reply') IS NOT 1)
+        AND (:min_likes = 0 OR COALESCE(json_extract({d}.meta, '$.likes'), 0) >= :min_likes)"""
 
 
 def corpus_fingerprint(db: sqlite3.Connection) -> str:

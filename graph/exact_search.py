@@ -18,7 +18,10 @@ again (see `graph.vector_index.EXACT_MAX`).
 
 The columns mirror the metadata the index filters on: the document, its kind, its day
 (yyyymmdd as an integer, 0 when undated), whether it is his own post (not a retweet) and
-whether the passage is in his words.
+whether the passage is in his words; and `canon`, the row of each passage's canonical passage
+(its own row, unless it is a copy: corpus/duplicates.py). A search leaves out every copy whose
+canonical passes the same filters, so one text takes one place; where the filters leave the
+canonical out, its copy stands in.
 """
 from __future__ import annotations
 
@@ -39,7 +42,7 @@ FILES = ("vectors.npy", "columns.npz", "rows.json")
 class VectorTable:
     def __init__(self, ids: Sequence[str], vectors, metas: Sequence[dict], spans=None):
         """`vectors`: one row per id (normalised here); `metas`: the index's metadata of each
-        (doc_id, kind, ts, own, his); `spans`: the vectors of the passages' quotable stretches
+        (doc_id, kind, ts, own, his, and copy_of for a copy); `spans`: the vectors of the passages' quotable stretches
         (`graph.span_vectors.SpanVectors`), when the embedder makes them."""
         self.spans = spans
         vectors = np.asarray(vectors, dtype=np.float32)
@@ -58,6 +61,10 @@ class VectorTable:
         self.own = np.array([bool(m["own"]) for m in metas], dtype=bool)
         self.his = np.array([bool(m["his"]) for m in metas], dtype=bool)
         self._row_of: dict[str, int] | None = None
+        self.canon = np.arange(len(self.ids), dtype=np.int32)
+        for i, m in enumerate(metas):
+            if m.get("copy_of") is not None:
+                self.canon[i] = self.row_of(m["copy_of"])
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -73,8 +80,11 @@ class VectorTable:
 
     def meta(self, row: int) -> dict:
         """The index metadata of one row, as it was given (for carrying a row into a new table)."""
-        return {"doc_id": self.docs[self.doc[row]], "kind": self.kinds[self.kind[row]],
+        meta = {"doc_id": self.docs[self.doc[row]], "kind": self.kinds[self.kind[row]],
                 "ts": int(self.ts[row]), "own": bool(self.own[row]), "his": bool(self.his[row])}
+        if self.canon[row] != row:
+            meta["copy_of"] = self.ids[self.canon[row]]
+        return meta
 
     # ---- searching ----------------------------------------------------------------------------
     def mask(self, *, kind: str | None = None, since_day: int | None = None,
@@ -112,6 +122,7 @@ class VectorTable:
         if k <= 0 or len(self) == 0 or norm == 0:
             return []
         q = q / norm
+        rows = self._one_per_text(rows)
         if rows is None:
             candidates, scores = None, _products(self.vectors, q)
         else:
@@ -124,6 +135,18 @@ class VectorTable:
         found = top if candidates is None else candidates[top]
         return [(self.ids[r], self.docs[self.doc[r]], float(s))
                 for r, s in zip(found.tolist(), scores[top].tolist())]
+
+    def _one_per_text(self, rows: np.ndarray | None) -> np.ndarray | None:
+        """`rows` without the copies whose canonical is among them (None: all rows)."""
+        copies = self.__dict__.get("_copies")
+        if copies is None:  # made once: a search should not pay for it every time
+            copies = self._copies = self.canon != np.arange(len(self), dtype=np.int32)
+            self._any_copy = bool(copies.any())
+        if not self._any_copy:
+            return rows
+        if rows is None:
+            return ~copies  # every canonical passes no filter
+        return rows & ~(copies & rows[self.canon])
 
     def _codes(self, vocabulary: str) -> dict[str, int]:
         """Value -> code of one vocabulary ("docs" or "kinds"), made on first use."""
@@ -144,7 +167,7 @@ class VectorTable:
         try:
             np.save(tmp / "vectors.npy", self.vectors, allow_pickle=False)
             np.savez(tmp / "columns.npz", doc=self.doc, kind=self.kind, ts=self.ts,
-                     own=self.own, his=self.his)
+                     own=self.own, his=self.his, canon=self.canon)
             (tmp / "rows.json").write_text(json.dumps(
                 {"ids": self.ids, "docs": self.docs, "kinds": self.kinds}), encoding="utf-8")
             if self.spans is not None:
@@ -164,16 +187,20 @@ class VectorTable:
         with np.load(folder / "columns.npz", allow_pickle=False) as columns:
             for name in ("doc", "kind", "ts", "own", "his"):
                 setattr(table, name, columns[name])
+            # Tables saved before copies existed have no column: every row is canonical.
+            table.canon = columns["canon"] if "canon" in columns.files else \
+                np.arange(len(table.doc), dtype=np.int32)
         rows = json.loads((folder / "rows.json").read_text(encoding="utf-8"))
         table.ids, table.docs, table.kinds = rows["ids"], rows["docs"], rows["kinds"]
         table._row_of = None
         table.spans = SpanVectors.load(folder)
         n = len(table.ids)
         if table.vectors.ndim != 2 or table.vectors.shape[0] != n or any(
-                len(getattr(table, c)) != n for c in ("doc", "kind", "ts", "own", "his")):
+                len(getattr(table, c)) != n for c in ("doc", "kind", "ts", "own", "his", "canon")):
             raise ValueError(f"{folder} is inconsistent: {n} ids, vectors "
                              f"{table.vectors.shape}")
-        if n and (table.doc.max() >= len(table.docs) or table.kind.max() >= len(table.kinds)):
+        if n and (table.doc.max() >= len(table.docs) or table.kind.max() >= len(table.kinds)
+                  or table.canon.max() >= n or table.canon.min() < 0):
             raise ValueError(f"{folder} is inconsistent: a code past its vocabulary")
         return table
 

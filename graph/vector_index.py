@@ -17,6 +17,11 @@ and a query multiplies them by the question (memory-mapped; ~15 ms at 100k passa
 cores, where Chroma's HNSW at its defaults found 13 % of the true top-10 of random vectors and a
 filtered query took 1.4 s). Filters are masks over those columns. Chroma's HNSW answers only
 past EXACT_MAX passages (or while the files are missing), with a wider search (HNSW below).
+
+Copies (corpus/duplicates.py: a passage whose text is nearly that of a canonical passage) are
+never embedded: their row holds the canonical's vector, so filters still see the copy's own
+document, date and speaker; and a query never returns a copy when its canonical passes the
+same filters (the copy stands in for it only where the filters leave the canonical out).
 """
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 from urllib.parse import urlsplit
 
+from corpus.duplicates import update_copies
 from corpus.errors import KtpError
 from corpus.home import DataHome
 from corpus.store import CorpusStore
@@ -162,12 +168,16 @@ class VectorIndex:
         return f"chunks_{time.strftime('%Y%m%d%H%M%S')}_{uuid.uuid4().hex[:8]}"  # never reused
 
     def _point_at(self, name: str, synced_with: str | None = None, subject: str | None = None,
-                  vectors: str | None = None, spans: int | None = None) -> None:
+                  vectors: str | None = None, spans: int | None = None,
+                  copies: str | None = None) -> None:
         """`synced_with`: the corpus fingerprint the collection holds; `subject`: whose words its
         `his` flags mark; `vectors`: the folder of its exact-search table, under vectors/;
-        `spans`: the rules version of the span vectors the table holds, if any."""
+        `spans`: the rules version of the span vectors the table holds, if any; `copies`: the
+        digest of the copy map it was synced with."""
         state = {"collection": name, "embedder": self.embedder.name, "dim": self.embedder.dim,
                  "synced_with": synced_with}
+        if copies is not None:
+            state.update(copies=copies)
         if vectors:
             state.update(subject=subject, vectors=vectors)
         if spans is not None:
@@ -192,13 +202,16 @@ class VectorIndex:
     def sync(self, store: CorpusStore, progress: Callable[[int, int], None] | None = None) -> dict:
         """Bring the index in line with the store: embed new or changed chunks (by a hash of
         their text), delete chunks that are gone, and write the exact-search table. Returns
-        counts. A corpus unchanged since the last sync (its fingerprint, the subject and the
-        number of passages) is not read at all."""
+        counts. A corpus unchanged since the last sync (its fingerprint, the subject, the copy
+        map and the number of passages) is not read at all."""
         self.remove_orphans()
         self._tune()
+        update_copies(store)
         corpus = store.fingerprint()  # before reading: a change made meanwhile shows next time
+        copies = store.copies_digest()
         total = _chunk_count(store)
-        if self._in_step(corpus, store.subject, total) and self.collection.count() == total:
+        if self._in_step(corpus, store.subject, total, copies) and \
+                self.collection.count() == total:
             return _nothing_to_do(total)
         wanted = _chunk_rows(store)
         have = self._indexed_meta()
@@ -218,32 +231,42 @@ class VectorIndex:
         for start in range(0, len(relabel), 5000):
             part = relabel[start:start + 5000]
             self.collection.update(ids=part, metadatas=[wanted[c]["meta"] for c in part])
-        vectors = self._embed_into(self.collection, [wanted[c] for c in todo], progress)
-        self._publish(self.collection.name, corpus, store.subject, self._table(wanted, *vectors))
-        return {"embedded": len(todo), "removed": len(stale), "relabelled": len(relabel),
-                "unchanged": len(wanted) - len(todo), "total": len(wanted)}
+        embed = [c for c in todo if "copy_of" not in wanted[c]]
+        copied = [c for c in todo if "copy_of" in wanted[c]]
+        vectors = self._embed_into(self.collection, [wanted[c] for c in embed], progress)
+        table = self._table(wanted, *vectors)
+        self._add_copies(self.collection, copied, wanted, table)
+        self._publish(self.collection.name, corpus, store.subject, table, copies)
+        return {"embedded": len(embed), "copied": len(copied), "removed": len(stale),
+                "relabelled": len(relabel), "unchanged": len(wanted) - len(todo),
+                "total": len(wanted)}
 
     def rebuild(self, store: CorpusStore,
                 progress: Callable[[int, int], None] | None = None) -> dict:
         """Embed everything into a fresh collection; switch to it only when it is complete."""
-        corpus = store.fingerprint()
+        update_copies(store)
+        corpus, copies = store.fingerprint(), store.copies_digest()
         wanted = _chunk_rows(store)
-        rows = list(wanted.values())
+        rows = [row for row in wanted.values() if "copy_of" not in row]
+        copied = [c for c, row in wanted.items() if "copy_of" in row]
         self.remove_orphans()
         fresh_name = self._new_name()
         fresh = self.client.get_or_create_collection(
             fresh_name, embedding_function=None, configuration={"hnsw": dict(HNSW)})
         try:
             vectors = self._embed_into(fresh, rows, progress)
+            table = self._table(wanted, *vectors)
+            self._add_copies(fresh, copied, wanted, table)
         except BaseException:
             self.client.delete_collection(fresh_name)  # the old index stays live
             raise
         old = self.collection.name
         self.collection = fresh
-        self._publish(fresh_name, corpus, store.subject, self._table(wanted, *vectors))
+        self._publish(fresh_name, corpus, store.subject, table, copies)
         if old != fresh_name:
             self.client.delete_collection(old)
-        return {"embedded": len(rows), "removed": 0, "unchanged": 0, "total": len(rows)}
+        return {"embedded": len(rows), "copied": len(copied), "removed": 0, "unchanged": 0,
+                "total": len(wanted)}
 
     def remove_orphans(self) -> list[str]:
         """Collections of ours the pointer does not name: left by a rebuild that was killed
@@ -281,19 +304,20 @@ class VectorIndex:
             elif path.name not in named:
                 shutil.rmtree(path, ignore_errors=True)
 
-    def _publish(self, collection: str, corpus: str, subject: str, table: VectorTable) -> None:
+    def _publish(self, collection: str, corpus: str, subject: str, table: VectorTable,
+                 copies: str) -> None:
         """Save the collection's exact-search table, point at both, drop its older tables."""
         folder = table.save(self.vectors_dir, collection)
         self._point_at(collection, synced_with=corpus, subject=subject, vectors=folder.name,
-                       spans=RULES if table.spans is not None else None)
+                       spans=RULES if table.spans is not None else None, copies=copies)
         self._loaded = (folder.name, table)
         self._prune_vectors()
 
-    def _in_step(self, corpus: str, subject: str, total: int) -> bool:
+    def _in_step(self, corpus: str, subject: str, total: int, copies: str) -> bool:
         """The pointer says the collection holds this corpus, and its table is whole."""
         state = self._state() or {}
-        if (state.get("collection"), state.get("synced_with"), state.get("subject")) != \
-                (self.collection.name, corpus, subject):
+        if (state.get("collection"), state.get("synced_with"), state.get("subject"),
+                state.get("copies")) != (self.collection.name, corpus, subject, copies):
             return False
         table = self._exact()
         return table is not None and len(table) == total and (
@@ -316,7 +340,8 @@ class VectorIndex:
                fresh_spans: dict[str, tuple] | None = None) -> VectorTable:
         """The exact-search table of `wanted`: vectors just embedded, else from the table in
         use, else (an index made before tables existed) read back from Chroma; span vectors
-        just made, else carried from the table in use."""
+        just made, else carried from the table in use. A copy's row is its canonical's vector,
+        taken from the new table itself, so it can never be stale."""
         import numpy as np
 
         ids = sorted(wanted)
@@ -327,9 +352,11 @@ class VectorIndex:
         old = self._exact()
         if old is not None and old.dim != dim:
             old = None
-        missing, src, dst = [], [], []
+        missing, src, dst, copies = [], [], [], []
         for i, cid in enumerate(ids):
-            if cid in fresh:
+            if "copy_of" in wanted[cid]:
+                copies.append(i)
+            elif cid in fresh:
                 out[i] = fresh[cid]
             elif old is not None and (row := old.row_of(cid)) is not None:
                 src.append(row)
@@ -344,19 +371,48 @@ class VectorIndex:
             found = dict(zip(got["ids"], got["embeddings"]))
             for i in part:
                 out[i] = found[ids[i]]
+        at = {cid: i for i, cid in enumerate(ids)}
+        for i in copies:
+            out[i] = out[at[wanted[ids[i]]["copy_of"]]]
         return VectorTable(ids, out, [wanted[c]["meta"] for c in ids],
-                           self._span_table(ids, fresh_spans or {}, old))
+                           self._span_table(ids, wanted, fresh_spans or {}, old))
 
-    def _span_table(self, ids: list[str], fresh: dict[str, tuple], old) -> SpanVectors | None:
+    def _span_table(self, ids: list[str], wanted: dict[str, dict], fresh: dict[str, tuple],
+                    old) -> SpanVectors | None:
+        """Span vectors of every passage. A copy has its canonical's only when the two
+        passages are the same text with the same quotable stretches (the offsets must mean
+        the same words); otherwise none, and the reading embeds its sentences if it needs
+        them (a copy rarely reaches the reading: its canonical does)."""
+        import numpy as np
+
         if not self.makes_spans:
             return None
         parts = {}
         for cid in ids:
+            if "copy_of" in wanted[cid]:
+                continue
             if cid in fresh:
                 parts[cid] = fresh[cid]
             elif old is not None and old.spans is not None and old.spans.covers(cid):
                 parts[cid] = old.spans.part(cid)
+        for cid in ids:
+            row = wanted[cid]
+            if "copy_of" in row:
+                canon = wanted[row["copy_of"]]
+                same = row["passage"] == canon["passage"] and \
+                    _quotable(row, 0) == _quotable(canon, 0)
+                parts[cid] = parts.get(row["copy_of"], ([], None)) if same else ([], None)
+                if parts[cid][1] is None:
+                    parts[cid] = ([], np.zeros((0, self.embedder.dim), dtype=np.float16))
         return SpanVectors.from_parts(parts)
+
+    def _add_copies(self, collection, copied: list[str], wanted: dict[str, dict],
+                    table: VectorTable) -> None:
+        """Write the copies into Chroma with their canonical's vector (from `table`)."""
+        for start in range(0, len(copied), BATCH * 8):
+            part = copied[start:start + BATCH * 8]
+            collection.upsert(ids=part, metadatas=[wanted[c]["meta"] for c in part],
+                              embeddings=[table.vectors[table.row_of(c)].tolist() for c in part])
 
     def _exact(self) -> VectorTable | None:
         """The exact-search table the pointer names for this collection, or None (no table
@@ -439,9 +495,11 @@ class VectorIndex:
             return []
         result = self.collection.query(query_embeddings=[vector], n_results=k,
                                        where=where, include=["distances", "metadatas"])
+        found = set(result["ids"][0])  # a copy whose canonical is found takes no place
         return [VectorHit(cid, meta["doc_id"], round(1.0 - dist, 6))
                 for cid, dist, meta in zip(result["ids"][0], result["distances"][0],
-                                           result["metadatas"][0])]
+                                           result["metadatas"][0])
+                if meta.get("copy_of") not in found]
 
 
 def _chroma():
@@ -461,9 +519,12 @@ def _chunk_rows(store: CorpusStore) -> dict[str, dict]:
     """Every chunk with the text to embed (title + passage) and its filterable metadata."""
     rows = {}
     sql = """SELECT c.id, c.doc_id, c.text, d.kind, d.title, d.date, d.meta, c.speaker,
-                    c.start, c.end
-             FROM chunks c JOIN documents d ON d.id = c.doc_id"""
-    for cid, doc_id, text, kind, title, date, meta, speaker, start, end in store.db.execute(sql):
+                    c.start, c.end, cc.canonical
+             FROM chunks c JOIN documents d ON d.id = c.doc_id
+             LEFT JOIN chunk_copies cc ON cc.chunk_id = c.id"""
+    copies = {}
+    for cid, doc_id, text, kind, title, date, meta, speaker, start, end, canonical in \
+            store.db.execute(sql):
         meta = json.loads(meta)
         # A title says what a passage of a post or talk is about; a tweet has no real title.
         embed_text = f"{title}\n{text}" if kind not in ("tweet", "thread") else text
@@ -474,14 +535,24 @@ def _chunk_rows(store: CorpusStore) -> dict[str, dict]:
             "doc_id": doc_id, "kind": kind, "ts": _day(date), "h": digest,
             "own": not meta.get("is_retweet", False), "reply": bool(meta.get("is_reply")),
             "likes": int(meta.get("likes") or 0), "his": speaker == store.subject}}
+        if canonical:
+            copies[cid] = canonical
+    # A copy is "embedded" as its canonical's text: its hash is the canonical's, so a changed
+    # canonical changes the copy's vector too, and a copy that stands alone again (its
+    # canonical removed) has its own hash back and is embedded.
+    for cid, canonical in copies.items():
+        if canonical in rows and canonical not in copies:
+            row, h = rows[cid], rows[canonical]["h"]
+            row.update(copy_of=canonical, h=h)
+            row["meta"].update(copy_of=canonical, h=h)
     return rows
 
 
-def _quotable(row: dict) -> list[tuple[int, int]]:
+def _quotable(row: dict, lead: int | None = None) -> list[tuple[int, int]]:
     """The quotable stretches of a row's passage, as offsets into the text it is embedded as
-    (after its title)."""
-    return [(a + row["lead"], b + row["lead"])
-            for a, b, _ in quotable_spans(row["passage"], row["quoted"])]
+    (after its title), or after `lead` characters."""
+    lead = row["lead"] if lead is None else lead
+    return [(a + lead, b + lead) for a, b, _ in quotable_spans(row["passage"], row["quoted"])]
 
 
 def _chunk_count(store: CorpusStore) -> int:
@@ -489,13 +560,14 @@ def _chunk_count(store: CorpusStore) -> int:
 
 
 def _nothing_to_do(total: int) -> dict:
-    return {"embedded": 0, "removed": 0, "relabelled": 0, "unchanged": total, "total": total}
+    return {"embedded": 0, "copied": 0, "removed": 0, "relabelled": 0, "unchanged": total,
+            "total": total}
 
 
 def unchanged_sync(home: DataHome, store: CorpusStore, embedder_name: str) -> dict | None:
     """What `sync` reports for an embedded index with nothing to do, told from the files alone
     (no Chroma: importing and opening it is most of a no-op build): the pointer names this
-    embedder, corpus and subject, its exact-search table holds every passage, and Chroma's
+    embedder, corpus, copy map and subject, its exact-search table holds every passage, and Chroma's
     database holds the live collection and no other. None when any of that is not so, or
     with a Chroma server: then a real sync looks."""
     import sqlite3
@@ -524,8 +596,10 @@ def unchanged_sync(home: DataHome, store: CorpusStore, embedder_name: str) -> di
     except (OSError, ValueError, sqlite3.Error):
         return None
     total = _chunk_count(store)
+    corpus = store.fingerprint()
     if names != [state["collection"]] or rows != total or \
-            state.get("synced_with") != store.fingerprint():
+            state.get("synced_with") != corpus or store.copies_fingerprint() != corpus or \
+            state.get("copies") != store.copies_digest():
         return None
     return _nothing_to_do(total)
 

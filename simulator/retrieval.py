@@ -10,8 +10,9 @@ expanded through the graph, deduplicated per document, returned as `Evidence`.
 - Graph: the framework items closest to the question bring the passages linked to them
   (Item -EVIDENCED_BY-> Passage, and the passages holding their quotes); every result is
   labelled with the items it supports.
-- Deduplication: at most PER_DOC passages per document, and a tweet already present inside a
-  thread (or the other way round) is not shown twice.
+- Deduplication: at most PER_DOC passages per document, a tweet already present inside a
+  thread (or the other way round) is not shown twice, and a copy of a passage (the same text
+  elsewhere: corpus/duplicates.py) gives its place to its canonical passage.
 """
 from __future__ import annotations
 
@@ -109,7 +110,8 @@ class HybridRetriever:
         rows = _dated(self.store.chunk_rows(list(wanted)))
         f = Filters(speaker=speaker)
         return [evidence_from_row(rows[c], 0.0, ("nearby",), self._supports(c), sim)
-                for c, sim in wanted.items() if c in rows and _passes(rows[c], f)]
+                for c, sim in wanted.items() if c in rows and _passes(rows[c], f)
+                and rows[c].get("copy_of") not in exclude]
 
     def within_documents(self, question: str, evidence, exclude: set[str], k: int,
                          speaker: str | None = "his") -> list:
@@ -126,7 +128,8 @@ class HybridRetriever:
         f = Filters(speaker=speaker)
         return [evidence_from_row(rows[h.chunk_id], 0.0, ("same document",),
                                   self._supports(h.chunk_id), h.similarity)
-                for h in hits if h.chunk_id in rows and _passes(rows[h.chunk_id], f)]
+                for h in hits if h.chunk_id in rows and _passes(rows[h.chunk_id], f)
+                and rows[h.chunk_id].get("copy_of") not in exclude]
 
     def question_vector(self, question: str):
         """The question embedded once, however many steps of an answer ask for it."""
@@ -181,6 +184,10 @@ class HybridRetriever:
             if similarities[i] < ITEM_MATCH:
                 break
             passages += self._item_passages(self._items[i].id)
+        # A copy linked in the graph brings its canonical first: the filters, applied after,
+        # then keep the canonical, or the copy where they leave the canonical out.
+        canonical = self.store.canonical_of(list(dict.fromkeys(passages)))
+        passages = [c for p in passages for c in (canonical.get(p), p) if c]
         return list(dict.fromkeys(passages))[:DEPTH]
 
     def _item_passages(self, item_id: str) -> list[str]:
@@ -200,14 +207,22 @@ class HybridRetriever:
     def _dedupe(self, order: list[str], rows: dict[str, dict], k: int) -> list[str]:
         per_doc: dict[str, int] = defaultdict(int)
         seen_tweets: set[str] = set()
+        seen_texts: set[str] = set()
         chosen = []
         for cid in order:
+            # One place per text: a copy ranked above its canonical (both passed the filters)
+            # takes the canonical's passage, whose locator is the better one.
+            canonical = rows[cid].get("copy_of")
+            cid = canonical if canonical in rows else cid
+            if (canonical or cid) in seen_texts:
+                continue
             row = rows[cid]
             tweets = _tweet_ids(row)
             if per_doc[row["doc_id"]] >= PER_DOC or (tweets and tweets <= seen_tweets):
                 continue
             per_doc[row["doc_id"]] += 1
             seen_tweets |= tweets
+            seen_texts.add(canonical or cid)
             chosen.append(cid)
             if len(chosen) == k:
                 break

@@ -51,12 +51,12 @@ def ids(hits):
 
 def test_sync_embeds_only_what_changed(filled, embedder, tmp_path):
     index = VectorIndex.open(DataHome(tmp_path), embedder)
-    assert index.sync(filled) == {"embedded": 4, "removed": 0, "relabelled": 0,
+    assert index.sync(filled) == {"embedded": 4, "copied": 0, "removed": 0, "relabelled": 0,
                                   "unchanged": 0, "total": 4}
     assert index.sync(filled)["embedded"] == 0
     filled.add(Document(id="blog:soup", kind="blog", title="Soup", date="2024-01-01",
                         text="A new recipe: tomato soup with basil."))
-    assert index.sync(filled) == {"embedded": 1, "removed": 0, "relabelled": 0,
+    assert index.sync(filled) == {"embedded": 1, "copied": 0, "removed": 0, "relabelled": 0,
                                   "unchanged": 3, "total": 4}
     filled.remove("tweet:2")
     assert index.sync(filled)["removed"] == 1 and index.count() == 3
@@ -356,7 +356,8 @@ def test_a_build_with_nothing_new_does_not_open_the_index(store, tmp_path, monke
     with monkeypatch.context() as m:
         m.setattr(VectorIndex, "open", never)
         assert build_index(home, store, embedder) == {
-            "embedded": 0, "removed": 0, "relabelled": 0, "unchanged": 30, "total": 30}
+            "embedded": 0, "copied": 0, "removed": 0, "relabelled": 0, "unchanged": 30,
+            "total": 30}
     store.add(Document(id="tweet:more", kind="tweet", title="t", text="one more passage"))
     assert build_index(home, store, embedder)["embedded"] == 1
     store.remove("tweet:more")  # removed: the count and fingerprint say so

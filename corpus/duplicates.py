@@ -1,0 +1,160 @@
+"""One canonical passage per text: near-duplicate passages found at build time.
+
+    copies = find_copies(passages)       # {copy chunk id: canonical chunk id}
+    update_copies(store)                 # `ktp build`: recompute when the corpus changed
+
+Why: the same words reach the corpus more than once. His lectures exist as caption files and
+again inside one long transcript, a thread carries the text of a tweet that was also exported
+alone, rolling captions repeat a line. Each such passage cost a second embedding and took a
+second place in results. Here a passage whose words are nearly those of another (Jaccard
+similarity of their word 5-shingles at least JACCARD, after folding case and punctuation) is a
+*copy* of it: it stays in its document and in keyword search, but the vector index gives it the
+canonical's vector instead of embedding it, and every result list shows one passage per text.
+
+Which passage is canonical: the one whose link is the best locator. A passage with a start
+time (a caption, linked to the second) before an untimed one; a thread's passage before a lone
+tweet (the thread keeps the context); his words before anyone else's; then the smaller id, so
+the choice is the same on every run.
+
+Shingles shared by more than COMMON passages are left out of the comparison: such a phrase
+("if you want to learn more") links many passages that are otherwise unlike, and counting it
+would cost quadratic time for no duplicate found. Passages shorter than MIN_WORDS are never
+copies: a short reply ("Yes, exactly.") repeated across posts is a different post each time,
+and costs next to nothing to embed.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections import defaultdict
+from typing import Iterable, Mapping
+
+import numpy as np
+
+JACCARD = 0.8
+SHINGLE = 5  # words per shingle
+MIN_WORDS = 8
+COVERED = 0.9  # share of a passage's shingles already in canonical passages
+COMMON = 40
+_WORD = re.compile(r"\w+")
+# Kinds whose passage carries more context than the same words alone (see the module notes).
+_KIND_RANK = {"thread": 0}
+
+
+def normalise(text: str) -> list[str]:
+    """The words of a passage, case and accents folded, punctuation dropped (captions and a
+    cleaned transcript of the same talk differ mostly in those)."""
+    text = text.casefold()
+    if not text.isascii():
+        text = "".join(ch for ch in unicodedata.normalize("NFKD", text)
+                       if not unicodedata.combining(ch))
+    return _WORD.findall(text)
+
+
+def shingle_sets(texts: list[str]) -> list[np.ndarray]:
+    """Each text's distinct shingles, as sorted 64-bit codes: every word gets a number, and a
+    shingle is its SHINGLE numbers mixed into one (a collision would take two different runs
+    of words to mix alike, about one in 2^64). Texts under MIN_WORDS words get none."""
+    vocabulary: dict[str, int] = {}
+    out = []
+    for text in texts:
+        words = normalise(text)
+        if len(words) < MIN_WORDS:
+            out.append(np.zeros(0, dtype=np.uint64))
+            continue
+        ids = np.array([vocabulary.setdefault(w, len(vocabulary)) for w in words],
+                       dtype=np.uint64)
+        code = np.zeros(len(ids) - SHINGLE + 1, dtype=np.uint64)
+        with np.errstate(over="ignore"):  # wrapping around 2^64 is the point
+            for k in range(SHINGLE):
+                code = code * np.uint64(0x100000001B3) + ids[k:len(ids) - SHINGLE + 1 + k] + \
+                    np.uint64(1)
+        out.append(np.unique(code))
+    return out
+
+
+def preference(passage: Mapping) -> tuple:
+    """Sort key: the best canonical first (see the module notes)."""
+    return (passage.get("start_time") is None, _KIND_RANK.get(passage.get("kind"), 1),
+            not passage.get("his_words"), passage["id"])
+
+
+def shared_shingles(sets: list[np.ndarray]) -> dict[tuple[int, int], int]:
+    """{(i, j): number of shingles sets i and j share}, i < j, for every pair sharing one.
+    Exact, not estimated: one sort of all shingles finds who holds each, so only pairs that
+    share a shingle are ever looked at (shingles held by more than COMMON sets are skipped)."""
+    sizes = np.array([len(s) for s in sets], dtype=np.int64)
+    if not sizes.sum():
+        return {}
+    codes = np.concatenate(sets)
+    owner = np.repeat(np.arange(len(sets), dtype=np.int64), sizes)
+    order = np.argsort(codes, kind="stable")
+    codes, owner = codes[order], owner[order]
+    # Runs of one shingle code: [start, end) positions, kept when 2..COMMON sets hold it.
+    edges = np.flatnonzero(np.diff(codes)) + 1
+    starts = np.concatenate(([0], edges))
+    width = np.concatenate((edges, [len(codes)])) - starts
+    pairs = []
+    for size in range(2, COMMON + 1):
+        at = starts[width == size]
+        for a in range(size if len(at) else 0):
+            for b in range(a + 1, size):
+                pairs.append(owner[at + a] * len(sets) + owner[at + b])
+    if not pairs:
+        return {}
+    key, shared = np.unique(np.concatenate(pairs), return_counts=True)
+    return {(int(k // len(sets)), int(k % len(sets))): int(n)
+            for k, n in zip(key.tolist(), shared.tolist())}
+
+
+def find_copies(passages: Iterable[Mapping]) -> dict[str, tuple[str, float]]:
+    """{copy id: (canonical id, share of the copy's shingles found in canonical passages)}.
+    `passages`: dicts with id, text, kind, start_time and his_words.
+
+    Passages are taken most preferred first. One is a copy when it is nearly the same text as
+    a canonical passage (Jaccard at least JACCARD), or when at least COVERED of its shingles
+    are already in canonical passages (the long transcript cut elsewhere than the captions it
+    repeats: each of its passages straddles two caption passages); its canonical is then the
+    canonical passage it shares most with. A copy never points at another copy."""
+    passages = sorted(passages, key=preference)
+    sets = shingle_sets([p["text"] for p in passages])
+    partners: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for (i, j), n in shared_shingles(sets).items():
+        partners[j].append((n, i))  # i < j: i is the more preferred of the two
+    copies: dict[str, tuple[str, float]] = {}
+    covered: set[int] = set()  # the shingles of canonical passages so far
+    for j, shingles in enumerate(sets):
+        size = len(shingles)
+        best = max(((n, -i) for n, i in partners.get(j, ())
+                    if passages[i]["id"] not in copies), default=None)
+        if best is not None:
+            n, i = best[0], -best[1]
+            cover = sum(1 for h in shingles.tolist() if h in covered) / size
+            if n / (size + len(sets[i]) - n) >= JACCARD or cover >= COVERED:
+                copies[passages[j]["id"]] = (passages[i]["id"], round(cover, 4))
+                continue
+        covered.update(shingles.tolist())
+    return copies
+
+
+def digest(copies: Mapping[str, str]) -> str:
+    """A short fingerprint of a copy map (the vector index records the one it was synced
+    with, so a changed map is a sync to do even when no document changed)."""
+    h = hashlib.sha256()
+    for copy in sorted(copies):
+        h.update(f"{copy}\t{copies[copy]}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def update_copies(store) -> dict:
+    """Recompute the store's copy map when the corpus changed since it was last computed.
+    Returns {"copies": N, "passages": N, "recomputed": bool}."""
+    corpus = store.fingerprint()
+    if store.copies_fingerprint() == corpus:
+        return {"copies": store.copy_count(), "passages": store.chunk_count(),
+                "recomputed": False}
+    passages = store.passages_for_copies()
+    copies = find_copies(passages)
+    store.set_copies(copies, corpus)
+    return {"copies": len(copies), "passages": len(passages), "recomputed": True}
