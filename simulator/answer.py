@@ -143,7 +143,7 @@ def as_of_header(as_of: str, newest: str | None, left_out: int) -> str:
     if left_out:
         text += (f" {left_out} undated passage{'s' * (left_out != 1)} that match"
                  f"{'es' * (left_out == 1)} {'was' if left_out == 1 else 'were'} left out "
-                 "(nothing says when they were said).")
+                 f"(nothing says when {'it was' if left_out == 1 else 'they were'} said).")
     return text
 
 
