@@ -587,6 +587,8 @@ def unchanged_sync(home: DataHome, store: CorpusStore, embedder_name: str) -> di
         rows = np.load(table / "vectors.npy", mmap_mode="r").shape[0]
         if not all((table / f).is_file() for f in ("columns.npz", "rows.json")):
             return None
+        if state.get("spans") is not None and not _span_files_whole(table):
+            return None  # the pointer says the table has span vectors; they must be there
         db = sqlite3.connect(f"file:{home.root / 'chroma' / 'chroma.sqlite3'}?mode=ro",
                              uri=True)
         try:
@@ -602,6 +604,18 @@ def unchanged_sync(home: DataHome, store: CorpusStore, embedder_name: str) -> di
             state.get("copies") != store.copies_digest():
         return None
     return _nothing_to_do(total)
+
+
+def _span_files_whole(table: Path) -> bool:
+    """The span vector files are there and agree in length (read from their headers only)."""
+    import numpy as np
+
+    try:
+        vectors = np.load(table / "spans.npy", mmap_mode="r").shape[0]
+        offsets = np.load(table / "spans_at.npy", mmap_mode="r").shape[0]
+    except (OSError, ValueError):
+        return False
+    return vectors == offsets and (table / "spans.json").is_file()
 
 
 def _day(date: str | None) -> int:

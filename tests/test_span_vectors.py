@@ -145,3 +145,12 @@ def test_damaged_span_files_cost_only_the_span_vectors(indexed, store, embedder)
     assert reopened.query(embedder.embed(["evaluations"])[0], 1)[0].doc_id == "blog:work"
     assert reopened.sync(store)["embedded"] == 1
     assert reopened.span_vectors("blog:work#0")
+
+
+def test_a_build_notices_span_files_gone_though_the_pointer_names_them(indexed, store, embedder):
+    home, index = indexed
+    folder = index.vectors_dir / json.loads(index.pointer.read_text())["vectors"]
+    (folder / "spans_at.npy").unlink()
+    assert build_index(home, store, embedder)["embedded"] == 1
+    assert VectorIndex.open(home, embedder).span_vectors("blog:work#0")
+    assert build_index(home, store, embedder)["embedded"] == 0
