@@ -13,8 +13,8 @@ canonical's vector instead of embedding it, and every result list shows one pass
 
 Which passage is canonical: the one whose link is the best locator. A passage with a start
 time (a caption, linked to the second) before an untimed one; a thread's passage before a lone
-tweet (the thread keeps the context); his words before anyone else's; then the smaller id, so
-the choice is the same on every run.
+tweet (the thread keeps the context), a tweet before a page or README quoting it; his words
+before anyone else's; then the smaller id, so the choice is the same on every run.
 
 Shingles shared by more than COMMON passages are left out of the comparison: such a phrase
 ("if you want to learn more") links many passages that are otherwise unlike, and counting it
@@ -38,8 +38,9 @@ MIN_WORDS = 8
 COVERED = 0.9  # share of a passage's shingles already in canonical passages
 COMMON = 40
 _WORD = re.compile(r"\w+")
-# Kinds whose passage carries more context than the same words alone (see the module notes).
-_KIND_RANK = {"thread": 0}
+# Untimed kinds by how well their link locates the words: a thread keeps the tweet's context,
+# a tweet links to exactly those words; a page or README passage only to somewhere in it.
+_KIND_RANK = {"thread": 0, "tweet": 1}
 
 
 def normalise(text: str) -> list[str]:
@@ -53,18 +54,17 @@ def normalise(text: str) -> list[str]:
 
 
 def shingle_sets(texts: list[str]) -> list[np.ndarray]:
-    """Each text's distinct shingles, as sorted 64-bit codes: every word gets a number, and a
-    shingle is its SHINGLE numbers mixed into one (a collision would take two different runs
-    of words to mix alike, about one in 2^64). Texts under MIN_WORDS words get none."""
-    vocabulary: dict[str, int] = {}
+    """Each text's distinct shingles, as sorted 64-bit codes: a shingle is the string hashes
+    of its SHINGLE words mixed into one (Python's hash: the same within one process, which is
+    all a comparison needs; two different runs of words mix alike about once in 2^64). Texts
+    under MIN_WORDS words get none."""
     out = []
     for text in texts:
         words = normalise(text)
         if len(words) < MIN_WORDS:
             out.append(np.zeros(0, dtype=np.uint64))
             continue
-        ids = np.array([vocabulary.setdefault(w, len(vocabulary)) for w in words],
-                       dtype=np.uint64)
+        ids = np.fromiter(map(hash, words), dtype=np.int64, count=len(words)).view(np.uint64)
         code = np.zeros(len(ids) - SHINGLE + 1, dtype=np.uint64)
         with np.errstate(over="ignore"):  # wrapping around 2^64 is the point
             for k in range(SHINGLE):
@@ -76,7 +76,7 @@ def shingle_sets(texts: list[str]) -> list[np.ndarray]:
 
 def preference(passage: Mapping) -> tuple:
     """Sort key: the best canonical first (see the module notes)."""
-    return (passage.get("start_time") is None, _KIND_RANK.get(passage.get("kind"), 1),
+    return (passage.get("start_time") is None, _KIND_RANK.get(passage.get("kind"), 2),
             not passage.get("his_words"), passage["id"])
 
 
@@ -122,19 +122,24 @@ def find_copies(passages: Iterable[Mapping]) -> dict[str, tuple[str, float]]:
     partners: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for (i, j), n in shared_shingles(sets).items():
         partners[j].append((n, i))  # i < j: i is the more preferred of the two
+    # Every shingle as a dense number, so "already in a canonical passage" is one flag each
+    # (a set of Python ints would take ~1 GB at 100,000 passages).
+    sizes = [len(s) for s in sets]
+    dense = np.unique(np.concatenate(sets), return_inverse=True)[1] if sum(sizes) else []
+    ends = np.cumsum(sizes)
+    covered = np.zeros(len(dense), dtype=bool)  # indexed by dense shingle number
     copies: dict[str, tuple[str, float]] = {}
-    covered: set[int] = set()  # the shingles of canonical passages so far
-    for j, shingles in enumerate(sets):
-        size = len(shingles)
+    for j, size in enumerate(sizes):
+        mine = dense[ends[j] - size:ends[j]]
         best = max(((n, -i) for n, i in partners.get(j, ())
                     if passages[i]["id"] not in copies), default=None)
         if best is not None:
             n, i = best[0], -best[1]
-            cover = sum(1 for h in shingles.tolist() if h in covered) / size
-            if n / (size + len(sets[i]) - n) >= JACCARD or cover >= COVERED:
+            cover = float(covered[mine].mean())
+            if n / (size + sizes[i] - n) >= JACCARD or cover >= COVERED:
                 copies[passages[j]["id"]] = (passages[i]["id"], round(cover, 4))
                 continue
-        covered.update(shingles.tolist())
+        covered[mine] = True
     return copies
 
 
@@ -148,10 +153,11 @@ def digest(copies: Mapping[str, str]) -> str:
 
 
 def update_copies(store) -> dict:
-    """Recompute the store's copy map when the corpus changed since it was last computed.
+    """Recompute the store's copy map when the corpus changed since it was last computed, or
+    the map lost entries since (a repair that chunked documents again).
     Returns {"copies": N, "passages": N, "recomputed": bool}."""
     corpus = store.fingerprint()
-    if store.copies_fingerprint() == corpus:
+    if store.copies_state() == (corpus, store.copies_digest()):
         return {"copies": store.copy_count(), "passages": store.chunk_count(),
                 "recomputed": False}
     passages = store.passages_for_copies()

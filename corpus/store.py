@@ -404,10 +404,15 @@ class CorpusStore:
                 f" ({','.join('?' * len(part))})", part))
         return found
 
+    def copies_state(self) -> tuple[str, str] | None:
+        """(the corpus fingerprint the copy map was computed for, the map's digest then), or
+        None when it never was."""
+        row = self.db.execute("SELECT corpus, digest FROM copies_state").fetchone()
+        return (row[0], row[1]) if row else None
+
     def copies_fingerprint(self) -> str | None:
         """The corpus fingerprint the copy map was computed for (None: never computed)."""
-        row = self.db.execute("SELECT corpus FROM copies_state").fetchone()
-        return row[0] if row else None
+        return (self.copies_state() or (None,))[0]
 
     def copies_digest(self) -> str:
         """The digest of the copy map as it stands (a chunk removed since changes it)."""

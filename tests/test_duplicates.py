@@ -203,3 +203,20 @@ def test_update_copies_recomputes_only_when_the_corpus_changed(store):
     assert update_copies(store)["recomputed"] is False
     rest(store)
     assert update_copies(store)["recomputed"] is True
+
+
+def test_a_rebuild_embeds_the_canonicals_only(store, embedder, tmp_path):
+    home = DataHome(tmp_path)
+    caption(store)
+    transcript(store, near(LECTURE))
+    rest(store)
+    build_index(home, store, embedder)
+    embedder.seen.clear()
+    result = build_index(home, store, embedder, reindex=True)
+    assert (result["embedded"], result["copied"], result["total"]) == (2, 1, 3)
+    assert len(embedder.seen) == 2
+    index = VectorIndex.open(home, embedder)
+    assert index.count() == 3
+    question = embedder.embed(["the gradient of the loss"])[0]
+    assert [h.chunk_id for h in index.query(question, k=3)][:1] == ["yt:captions#0"]
+    assert "doc:course#0" not in [h.chunk_id for h in index.query(question, k=3)]

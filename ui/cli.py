@@ -326,6 +326,7 @@ def build(ctx: click.Context, force: bool, reindex: bool, embedder: str | None,
                 click.echo(f"  rejected {shown(problem)}")
         i = d["index"]
         click.echo(f"index       {i['total']} passages: {i['embedded']} embedded, "
+                   f"{i.get('copied', 0)} copies given their canonical's vector, "
                    f"{i['removed']} removed, {i['unchanged']} unchanged")
         verb = "built" if d["rebuilt"] else "up to date:"
         click.echo(f"graph {verb} {d['nodes']} nodes, {d['edges']} edges -> {shown(d['path'])}")
