@@ -36,13 +36,15 @@ class NetworkxGraphStore:
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, self.path)  # never leave a half-written graph in place of a good one
-        self._write_head(fingerprint, rows.counts())
+        self._write_head(fingerprint, rows.counts(), supports_of(
+            (e.source, e.kind, e.target) for e in rows.sorted_edges()))
 
     def remember(self, graph, fingerprint: str) -> None:
         """Write the head of a graph just loaded from this file (a file saved before heads
         existed, or copied, which changes its time), so the next start need not read it."""
         try:
-            self._write_head(fingerprint, graph_counts(graph))
+            self._write_head(fingerprint, graph_counts(graph), supports_of(
+                (u, k, v) for u, v, k in graph.edges(keys=True)))
         except OSError:
             pass  # a read-only home: the graph is read in full next time, nothing lost
 
@@ -52,13 +54,32 @@ class NetworkxGraphStore:
         graph file they describe."""
         return self.path.with_name(self.path.stem + ".head.json")
 
-    def _write_head(self, fingerprint: str, counts: dict) -> None:
+    @property
+    def supports_path(self) -> Path:
+        """Beside the head: which framework items each passage backs, so that retrieval, which
+        asks only that, need not read the graph (nor import networkx) on a cold start."""
+        return self.path.with_name(self.path.stem + ".supports.json")
+
+    def _write_head(self, fingerprint: str, counts: dict,
+                    supports: dict[str, list[str]] | None = None) -> None:
         stat = self.path.stat()
-        head = {"format": FORMAT, "fingerprint": fingerprint, "counts": counts,
-                "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-        tmp = self.head_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(head, sort_keys=True) + "\n", encoding="utf-8")
-        os.replace(tmp, self.head_path)
+        stamp = {"format": FORMAT, "fingerprint": fingerprint, "size": stat.st_size,
+                 "mtime_ns": stat.st_mtime_ns}
+        if supports is not None:  # first, so a head never vouches for an older map
+            _write_json(self.supports_path, {**stamp, "supports": supports})
+        _write_json(self.head_path, {**stamp, "counts": counts})
+
+    def supports_map(self, head: dict) -> dict[str, list[str]] | None:
+        """The passage -> items map written with the graph `head` describes, or None."""
+        try:
+            saved = json.loads(self.supports_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(saved, dict) or any(saved.get(k) != head.get(k) for k in
+                                              ("format", "fingerprint", "size", "mtime_ns")) \
+                or not isinstance(saved.get("supports"), dict):
+            return None
+        return saved["supports"]
 
     def head(self) -> dict | None:
         """The saved graph's fingerprint and counts without reading the graph, or None when the
@@ -109,6 +130,29 @@ class NetworkxGraphStore:
         except ValueError as e:
             return None, f"not JSON ({e})"
         return payload, shape_problem(payload)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def supports_of(edges) -> dict[str, list[str]]:
+    """Passage -> the framework items it backs, from (source, kind, target) edges: an item's
+    EVIDENCED_BY link to it, or the item's quote (SUPPORTED_BY) FOUND_IN it."""
+    edges = list(edges)
+    quoted_by: dict[str, set[str]] = {}
+    for source, kind, target in edges:
+        if kind == "SUPPORTED_BY":
+            quoted_by.setdefault(target, set()).add(source)
+    found: dict[str, set[str]] = {}
+    for source, kind, target in edges:
+        if kind == "EVIDENCED_BY":
+            found.setdefault(target, set()).add(source)
+        elif kind == "FOUND_IN":
+            found.setdefault(target, set()).update(quoted_by.get(source, ()))
+    return {p: sorted(items) for p, items in sorted(found.items()) if items}
 
 
 def shape_problem(payload) -> str | None:
@@ -172,6 +216,7 @@ class NetworkxGraph:
         self.store = NetworkxGraphStore(path) if path is not None else None
         self.where = str(path) if path is not None else "memory"
         self._graph, self._fingerprint, self._head = graph, None, None
+        self._supports: dict[str, list[str]] | bool | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -237,6 +282,11 @@ class NetworkxGraph:
         return list(dict.fromkeys([p for _, p in quoted] + [p for _, p in linked]))
 
     def supports(self, passage_id: str) -> tuple[str, ...]:
+        if self._graph is None and self.fingerprint() is not None and self._head is not None:
+            if self._supports is None:  # False: no map in step with this graph
+                self._supports = self.store.supports_map(self._head) or False
+            if self._supports is not False:
+                return tuple(self._supports.get(passage_id, ()))
         g = self.networkx()
         if passage_id not in g:
             return ()

@@ -85,3 +85,29 @@ def test_a_graph_file_changed_behind_its_head_is_read_in_full(data_home):
     open_world(DataHome(data_home)).graph.networkx()
     assert nx_store.LOADS == reads + 2
     assert open_world(DataHome(data_home)).graph._graph is None  # the head is good again
+
+
+def test_retrieval_asks_what_a_passage_supports_without_reading_the_graph(small_world,
+                                                                         tmp_path):
+    """A cold `ktp ask` needs only each passage's framework items: they come from a small file
+    written with the graph, the same answers as the graph gives once read."""
+    import shutil
+
+    import graph.nx_store as nx_store
+
+    home, _, _ = small_world
+    copy = DataHome(shutil.copytree(home.root, tmp_path / "home"))
+    folder = home.root.parent / "fw"
+    built = open_world(copy, folder).graph
+    passages = [n.id for n in built.list_nodes(("Passage",))]
+    expected = {p: built.supports(p) for p in passages}
+    assert any(expected.values())
+    reads = nx_store.LOADS
+    cold = open_world(copy, folder).graph
+    assert {p: cold.supports(p) for p in passages} == expected
+    assert cold.supports("no such passage") == ()
+    assert nx_store.LOADS == reads  # the graph file was not read
+    cold.store.supports_path.unlink()  # without the map: read from the graph, same answers
+    again = open_world(copy, folder).graph
+    assert {p: again.supports(p) for p in passages} == expected
+    assert nx_store.LOADS == reads + 1
