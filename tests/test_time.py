@@ -332,3 +332,29 @@ def test_readme_shows_the_new_commands():
     readme = Path(REPO / "README.md").read_text(encoding="utf-8")
     for needle in ("ktp timeline", "--as-of", "--include-undated"):
         assert needle in readme
+
+
+def test_with_an_llm_a_change_question_sends_sources_oldest_first_and_as_of(dated_world,
+                                                                            monkeypatch):
+    from llm_server import ChatServer
+    from simulator.llm import load_llm
+
+    _, _, r = dated_world
+    with ChatServer(lambda messages: "In 2019 he called them a necessary evil [S1].") as server:
+        monkeypatch.setenv("KTP_LLM_BASE_URL", server.url)
+        result = answer("Has his view on tokenizers changed?", r, r.framework,
+                        llm=load_llm("compat:test-model"), as_of="2023-12-31")
+        sent = server.requests[-1]["body"]["messages"][-1]["content"]
+    assert CHANGE_NOTE in sent and "Answer as of 2023-12-31" in sent
+    dates = [line.split('date="')[1][:10] for line in sent.splitlines()
+             if line.startswith("<source ")]
+    assert dates == sorted(dates) and dates[-1] <= "2023-12-31"
+    assert [(e.date or "")[:10] for e in result.evidence] == dates  # [Sn] as the model saw it
+    assert result.text.startswith("**As of 2023-12-31**") and result.mode == "llm"
+
+
+def test_chat_as_of_keeps_the_date_for_every_question(env):
+    result = CliRunner().invoke(cli, ["chat", "--as-of", "2020"],
+                                input="What does he think about tokenizers?\n\n")
+    assert result.exit_code == 0, result.output
+    assert "**As of 2020-12-31**" in result.output

@@ -528,8 +528,10 @@ def _ask(session, question: str, stream: bool):
 @click.option("--llm", "llm_spec", envvar="KTP_LLM", metavar="PROVIDER:MODEL",
               help="As for `ktp ask` (default: the framework reading).")
 @click.option("-k", "k", default=8, show_default=True, type=click.IntRange(1, 30))
+@click.option("--as-of", "as_of", metavar="DATE",
+              help="Every answer from his material dated on or before DATE only.")
 @click.pass_context
-def chat(ctx: click.Context, llm_spec: str | None, k: int) -> None:
+def chat(ctx: click.Context, llm_spec: str | None, k: int, as_of: str | None) -> None:
     """A conversation: ask, follow up, and the partner keeps the thread.
 
     Type a question and press Enter; an empty line or Ctrl-D ends the chat. Earlier turns are
@@ -540,8 +542,10 @@ def chat(ctx: click.Context, llm_spec: str | None, k: int) -> None:
     Example:
       ktp chat
       ktp chat --llm ollama:llama3.1
+      ktp chat --as-of 2022-06
     """
-    session = _session(ctx, llm_spec, k, remember=True)
+    session = _session(ctx, llm_spec, k, remember=True,
+                       as_of=_date_bound(as_of, "until") if as_of else None)
     stream = session.llm is not None and sys.stdout.isatty()
     click.echo("Ask away (an empty line ends the chat).")
     while True:
