@@ -43,10 +43,15 @@ STEPS = (2, 4)  # how many protocol steps, at least and at most
 STEP_MATCH = 0.25  # question-to-step similarity for a step beyond the first two
 STEP_BACKING = 0.3  # how well a quote must fit a step (and the question) to back it
 CHANGE_QUOTES = 6  # quotes for a question about change: one per era first, then the best
+# A question about how his view moved: a change word and a view word, or two times compared.
+# "Over the years" or "shift" alone are not enough ("books that stuck with him over the years",
+# "what shift in AI research did he see?" ask about one thing, not about his view moving).
+_VIEW = r"(?:view|mind|thinking|position|stance|opinion|take)s?"
 CHANGE = re.compile(
-    r"\b(?:chang(?:e|ed|ing)\b.*\b(?:view|mind|thinking|position|stance)|"
-    r"(?:view|mind|thinking|position|opinion)s?\b.*\bchang|evolv|over (?:the )?(?:time|years)|"
-    r"shift(?:ed)?\b|used to (?:think|believe|say)|still (?:think|believe)|"
+    rf"\b(?:(?:chang(?:e|ed|es|ing)|shift(?:ed|s)?|evolv\w*|mov(?:e|ed))\b.*\b{_VIEW}\b|"
+    rf"{_VIEW}\b.*\b(?:chang|shift|evolv|mov(?:e|ed)\b)|"
+    r"how (?:has|did|have) (?:his|he)\b.*\b(?:evolv|chang|develop)|"
+    r"used to (?:think|believe|say)|still (?:think|believe)|"
     r"then (?:vs|versus|and) now|"
     r"\b(?:19|20)\d\d\b.*\b(?:vs\.?|versus|compared|and now|today)\b)", re.I)
 

@@ -99,6 +99,12 @@ def test_change_questions_are_recognised():
     assert is_change_question("What did he think about agents in 2017 vs 2025?")
     assert is_change_question("How did his thinking on scaling evolve over the years?")
     assert not is_change_question("What is software 2.0?")
+    assert is_change_question("How did his view of agents shift over the years?")
+    assert is_change_question("Has he changed his mind about self-driving?")
+    assert is_change_question("How has his approach to teaching evolved?")
+    assert not is_change_question("Which books have stuck with him the most over the years?")
+    assert not is_change_question("What shift in AI research did he realize when GPT-3 came out?")
+    assert not is_change_question("What changes when models get bigger?")
 
 
 def test_the_protocol_steps_shown_are_the_few_closest_to_the_question(embed):
