@@ -57,6 +57,8 @@ class AsOf:
         self.inner, self.as_of = retriever, as_of
 
     def __getattr__(self, name):
+        if name == "inner":  # not set yet (a copy being made): no recursion through it
+            raise AttributeError(name)
         return getattr(self.inner, name)
 
     def retrieve(self, question: str, k: int = 8, **filters):

@@ -61,8 +61,8 @@ with st.sidebar:
     if as_of_text.strip():
         try:
             as_of = bound(as_of_text.strip(), "until")
-        except DateError as e:
-            st.error(md_message(e))
+        except DateError as e:  # said where it was typed; answers meanwhile use everything
+            st.error(md_message(f"{e} (until it is a date, answers use all his material)"))
 
 st.title("Ask")
 st.caption("Answers in his framework, grounded in what he said. Every quote is checked against "
