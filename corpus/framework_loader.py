@@ -29,7 +29,8 @@ _SUBJECT_LISTS = ("aliases", "handles", "x_account_ids", "github_owners", "domai
 _COMMON_KEYS = {"id", "summary", "description", "quotes", "related", "__line__"}
 _REGISTRY_KEYS = {"id", "kind", "title", "url", "date", "__line__"}
 _REGISTRY_EXTRA = {"youtube_id", "arxiv_id", "repo", "host", "duration", "note",
-                   "other_speakers", "channel"}
+                   "other_speakers", "channel", "genre"}
+GENRES = {"fiction"}  # a source whose words are his but are not his views (a short story)
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _ID = re.compile(r"^[a-z]+:[a-z0-9][a-z0-9._/-]*$")
 
@@ -283,6 +284,9 @@ class _Loader:
                 self.problem(SOURCES_FILE, line, f"duplicate source id {sid!r}")
                 continue
             extra = {k: _plain(raw[k]) for k in sorted(_REGISTRY_EXTRA & set(raw))}
+            if "genre" in extra and extra["genre"] not in GENRES:
+                self.problem(SOURCES_FILE, line, f"{sid}: genre must be one of "
+                             f"{', '.join(sorted(GENRES))}, not {extra['genre']!r}")
             found[sid] = RegistrySource(id=sid, kind=str(raw["kind"]), title=str(raw["title"]),
                                         url=str(raw["url"]),
                                         date=str(_plain(raw["date"])) if raw.get("date") else None,

@@ -18,7 +18,7 @@ the prompt gives an LLM the sources oldest first and asks for the shift.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
 from corpus.framework_model import Framework
@@ -98,8 +98,7 @@ def answer(question: str, retriever, framework: Framework, llm=None, *, k: int =
     if change:
         evidence = _with_years(retriever, query, evidence, filters)
     covered = is_covered(evidence)
-    if not covered:
-        evidence = []
+    evidence = with_genres(evidence, framework) if covered else []
     items = in_play(query, evidence, retriever, framework) if covered else []
     if as_of:  # an idea he first voiced after the cut is not one of his ideas then
         items = [i for i in items if not i.quotes
@@ -110,7 +109,8 @@ def answer(question: str, retriever, framework: Framework, llm=None, *, k: int =
         text, evidence = framework_reading(
             query, evidence, items, framework, embedder.embed if embedder else None,
             retriever.question_vector(query) if embedder else None,
-            nearby=nearby_passages(retriever, query, evidence, filters) if covered else (),
+            nearby=with_genres(nearby_passages(retriever, query, evidence, filters), framework)
+            if covered else (),
             span_vectors=getattr(retriever, "span_vectors", None))
     elif change:  # the LLM reads the sources oldest first, to say what moved
         evidence = sorted(evidence, key=lambda e: day(e.date) or "9999")
@@ -171,6 +171,18 @@ def _with_years(retriever, query: str, evidence: Sequence[Evidence], filters: di
 NEARBY_OF = 4  # the best passages whose neighbours may hold the answering sentence
 WITHIN_OF = 4  # the best documents searched again for the passages closest to the question
 WITHIN_K = 6
+
+
+def with_genres(evidence: Sequence[Evidence], framework: Framework) -> list[Evidence]:
+    """Passages of a source the registry calls fiction (his short stories) say so: in their
+    badge, which the reading and the prompt show, and in `genre`, which the quotes weigh. His
+    words there are a character's, not his views."""
+    out = []
+    for e in evidence:
+        source = framework.registry.get(e.doc_id)
+        genre = source.extra.get("genre") if source else None
+        out.append(replace(e, genre=genre, badge=f"{e.badge}, {genre}") if genre else e)
+    return out
 
 
 def nearby_passages(retriever, query: str, evidence: Sequence[Evidence],

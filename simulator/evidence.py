@@ -43,6 +43,7 @@ class Evidence:
     authorship: str = ""
     quoted: tuple[tuple[int, int, str], ...] = ()
     retweet_of: str | None = None
+    genre: str | None = None  # "fiction": his words, not his views (the registry says so)
 
     def as_row(self) -> dict:
         return {"chunk_id": self.chunk_id, "doc_id": self.doc_id, "kind": self.kind,
@@ -50,7 +51,7 @@ class Evidence:
                 "text": self.text, "score": self.score, "why": list(self.why),
                 "supports": list(self.supports), "similarity": self.similarity,
                 "author": self.author, "speaker": self.speaker, "his_words": self.his_words,
-                "badge": self.badge, "authorship": self.authorship,
+                "badge": self.badge, "authorship": self.authorship, "genre": self.genre,
                 "quoted": [list(q) for q in self.quoted]}
 
 

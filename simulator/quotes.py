@@ -38,6 +38,10 @@ _ASKS_NUMBER = re.compile(r"\b(?:how (?:many|much|long|short|big|fast|large|smal
 NUMBER_BONUS = 0.08
 CAPTION_DISCOUNT = 0.6
 QUESTION_DISCOUNT = 0.5  # a sentence that asks restates the question (bench: +1 answering)
+# A character's line in one of his short stories is not his view, unless the question asks
+# about the story.
+FICTION_DISCOUNT = 0.5
+_ASKS_STORY = re.compile(r"\b(?:stor(?:y|ies)|fiction|novel|narrat\w*|character)\b", re.I)
 
 __all__ = ["Quote", "QuotePool", "candidate_spans", "caption_spans", "choose_quotes", "shorten"]
 
@@ -95,6 +99,7 @@ class QuotePool:
             self.meaning = None
             self.scores = lexical
         numeric = bool(_ASKS_NUMBER.search(question))
+        story = bool(_ASKS_STORY.search(question))
         for n, (i, (_, _, text)) in enumerate(self.candidates):
             if numeric and re.search(r"\d", text):
                 self.scores[n] += NUMBER_BONUS  # "how many hours?" is answered by a number
@@ -102,6 +107,8 @@ class QuotePool:
                 self.scores[n] *= CAPTION_DISCOUNT  # unpunctuated captions read worst
             if text.rstrip("\"”’) ").endswith("?"):
                 self.scores[n] *= QUESTION_DISCOUNT  # a question restates, it does not answer
+            if evidence[i].genre == "fiction" and not story:
+                self.scores[n] *= FICTION_DISCOUNT
 
     def _read_alone(self, q, lexical, built: list[int]) -> None:
         """The best RESCORED of the candidates scored by the build's vectors are embedded on

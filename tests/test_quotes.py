@@ -6,7 +6,7 @@ import pytest
 from graph.embedder import MiniLMEmbedder
 from simulator.citations import verify_citations
 from simulator.evidence import Evidence
-from simulator.quotes import caption_spans, choose_quotes, shorten
+from simulator.quotes import QuotePool, caption_spans, choose_quotes, shorten
 from simulator.reading import is_change_question
 
 HIM = "Andrej Karpathy"
@@ -129,3 +129,42 @@ def test_a_stray_full_stop_is_not_a_sentence_and_opens_no_quote():
     assert quotes and not any(q.startswith(".") for q in quotes)
     assert "I recommend watching the earlier videos first to get comfortable with the basics." \
         in quotes
+
+
+def test_a_line_from_his_fiction_is_not_quoted_as_his_view_unless_the_story_is_asked_about(
+        embed):
+    from corpus.framework_loader import load_framework
+    from simulator.answer import with_genres
+
+    framework = load_framework()
+    story = passage("The agent ran its experiments all night and it never once checked in with "
+                    "the humans who launched it.", 1,
+                    chunk_id="blog:ai#0", doc_id="blog:ai", title="Short Story on AI")
+    view = passage("Long training runs cost real money, so I like a person to approve them "
+                   "before the compute is spent.", 2)
+    evidence = with_genres([story, view], framework)
+    assert evidence[0].genre == "fiction" and evidence[0].badge == "his blog post, fiction"
+    assert evidence[1].genre is None and evidence[1].badge == "his blog post"
+    asked = "Should an agent running experiments check in with the humans who launched it?"
+
+    def story_scores(question, given):
+        pool = QuotePool(question, given, embed)
+        return [score for (i, _), score in zip(pool.candidates, pool.scores) if i == 0]
+
+    about_story = "In his short story, does the agent check in with the humans who launched it?"
+    assert story_scores(about_story, evidence) == story_scores(about_story, [story, view])
+    weighed, plain = story_scores(asked, evidence), story_scores(asked, [story, view])
+    assert weighed == pytest.approx([0.5 * p for p in plain], abs=1e-4)
+
+
+def test_a_genre_the_registry_does_not_know_is_a_problem(tmp_path):
+    import shutil
+
+    from corpus.framework_loader import FrameworkError, load_framework
+    from corpus.home import framework_dir
+
+    folder = shutil.copytree(framework_dir(), tmp_path / "fw")
+    sources = folder / "sources.yaml"
+    sources.write_text(sources.read_text().replace("genre: fiction", "genre: poetry", 1))
+    with pytest.raises(FrameworkError, match="genre must be one of fiction, not 'poetry'"):
+        load_framework(folder)
