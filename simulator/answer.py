@@ -18,12 +18,12 @@ the prompt gives an LLM the sources oldest first and asks for the shift.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from corpus.framework_model import Framework
 from simulator.citations import OK_STATUSES, Citation, summary_line, verify_citations
-from simulator.evidence import Evidence
+from simulator.evidence import Evidence, with_genres
 from simulator.persona import render_persona
 from simulator.prompt import build_prompt, prompt_text
 from simulator.dating import AsOf, day
@@ -171,18 +171,6 @@ def _with_years(retriever, query: str, evidence: Sequence[Evidence], filters: di
 NEARBY_OF = 4  # the best passages whose neighbours may hold the answering sentence
 WITHIN_OF = 4  # the best documents searched again for the passages closest to the question
 WITHIN_K = 6
-
-
-def with_genres(evidence: Sequence[Evidence], framework: Framework) -> list[Evidence]:
-    """Passages of a source the registry calls fiction (his short stories) say so: in their
-    badge, which the reading and the prompt show, and in `genre`, which the quotes weigh. His
-    words there are a character's, not his views."""
-    out = []
-    for e in evidence:
-        source = framework.registry.get(e.doc_id)
-        genre = source.extra.get("genre") if source else None
-        out.append(replace(e, genre=genre, badge=f"{e.badge}, {genre}") if genre else e)
-    return out
 
 
 def nearby_passages(retriever, query: str, evidence: Sequence[Evidence],

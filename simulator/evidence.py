@@ -8,7 +8,7 @@ a YouTube URL at the passage's second (`t=754s`); a web page with a text fragmen
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
 from corpus.attribution import badge
@@ -103,3 +103,15 @@ def text_fragment(text: str, words: int = 5) -> str:
     if len(lines) == 1 and len(first) <= 2 * words:
         return f"#:~:text={enc(first)}"
     return f"#:~:text={enc(first[:words])},{enc(last[-words:])}"
+
+
+def with_genres(evidence, framework) -> list[Evidence]:
+    """Passages of a source the registry calls fiction (his short stories) say so: in their
+    badge, which the reading and the prompt show, and in `genre`, which the quotes weigh. His
+    words there are a character's, not his views."""
+    out = []
+    for e in evidence:
+        source = framework.registry.get(e.doc_id)
+        genre = source.extra.get("genre") if source else None
+        out.append(replace(e, genre=genre, badge=f"{e.badge}, {genre}") if genre else e)
+    return out

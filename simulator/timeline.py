@@ -30,7 +30,7 @@ from corpus.errors import KtpError
 from corpus.query import QueryError, parse_query
 from graph.evidence_links import item_text
 from simulator.dating import day, era_of, passage_date
-from simulator.evidence import Evidence, evidence_from_row, text_fragment
+from simulator.evidence import Evidence, evidence_from_row, text_fragment, with_genres
 from simulator.quotes import QuotePool
 from simulator.reading import MIN_QUOTE_SCORE
 from simulator.retrieval import RRF_K
@@ -115,8 +115,9 @@ def timeline(retriever, framework, topic: str, by: str = "year") -> Timeline:
         if by == "year":
             era = _main_era([era_of(d, eras) for d in inside.values()])
         best = sorted(inside, key=lambda c: (-score[c][0], c))[:PASSAGES]
-        evidence = [evidence_from_row(found_rows[c], score[c][0], ("timeline",),
-                                      similarity=score[c][1]) for c in best]
+        evidence = with_genres([evidence_from_row(found_rows[c], score[c][0], ("timeline",),
+                                                  similarity=score[c][1]) for c in best],
+                               framework)  # a line of his fiction is not a telling quote
         documents = len({c.rsplit("#", 1)[0] for c in inside})
         found.append((label, start, end, era, len(inside), documents, evidence))
     quotes = _quotes(retriever, query, [f[-1] for f in found])

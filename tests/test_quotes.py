@@ -134,7 +134,7 @@ def test_a_stray_full_stop_is_not_a_sentence_and_opens_no_quote():
 def test_a_line_from_his_fiction_is_not_quoted_as_his_view_unless_the_story_is_asked_about(
         embed):
     from corpus.framework_loader import load_framework
-    from simulator.answer import with_genres
+    from simulator.evidence import with_genres
 
     framework = load_framework()
     story = passage("The agent ran its experiments all night and it never once checked in with "
