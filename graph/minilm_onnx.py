@@ -94,6 +94,9 @@ def build_model(w: dict[str, np.ndarray]) -> bytes:
 
 
 def session(model: bytes, threads: int | None = None):
+    """One thread per core: on this 2-core machine two threads embed 1.75x as many passages a
+    second as one, and turning onnxruntime's spinning off changes neither that nor the numpy
+    work after it (bench/encoder_threads.py)."""
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")  # onnxruntime phones home otherwise
     import onnxruntime as ort
 
