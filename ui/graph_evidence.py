@@ -80,12 +80,14 @@ def show_quotes(graph, quotes: list[str]) -> None:
         st.caption(f"and {len(quotes) - QUOTES_SHOWN} more quotes")
 
 
-def show_passages(home, chunk_ids: list[str]) -> None:
+def show_passages(home, chunk_ids: list[str], limit: int | None = PASSAGES_SHOWN) -> None:
     """The passages as his (or someone's) words: text, whose words they are, date, kind and a
-    link to the moment. Never the file a passage was ingested from."""
+    link to the moment. Never the file a passage was ingested from. `limit`: how many at most
+    (None: all), the rest counted."""
+    shown = chunk_ids[:limit] if limit is not None else chunk_ids
     with CorpusStore(home.corpus_db) as store:
-        rows = store.chunk_rows(chunk_ids[:PASSAGES_SHOWN])
-    for chunk_id in chunk_ids[:PASSAGES_SHOWN]:
+        rows = store.chunk_rows(shown)
+    for chunk_id in shown:
         row = rows.get(chunk_id)
         if row is None:  # linked before a rebuild removed it
             continue
@@ -95,8 +97,8 @@ def show_passages(home, chunk_ids: list[str]) -> None:
                     his_words=row["his_words"], meta=row["meta"])
         st.caption(f"{md_link(row['title'], passage_link(row))} · {esc(who)} · "
                    f"{esc((row['date'] or 'undated')[:10])} · {esc(row['kind'])}")
-    if len(chunk_ids) > PASSAGES_SHOWN:
-        st.caption(f"and {len(chunk_ids) - PASSAGES_SHOWN} more passages")
+    if len(chunk_ids) > len(shown):
+        st.caption(f"and {len(chunk_ids) - len(shown)} more passages")
 
 
 def show_evidence(graph, home, node_id: str, framework) -> None:

@@ -2,11 +2,9 @@
 its quotes and sources, and the links between them taken from the graph."""
 import streamlit as st
 
-from corpus.attribution import badge
 from corpus.framework_model import Item
 from corpus.ids import deep_link
-from corpus.store import CorpusStore
-from simulator.evidence import passage_link
+from ui.graph_evidence import show_passages
 from ui.markup import esc, md_code, md_link
 
 world = st.session_state["world"]
@@ -46,18 +44,7 @@ def show_evidence(item: Item) -> None:
     if not passages:
         return
     with st.expander(f"The evidence: {len(passages)} passages"):
-        with CorpusStore(world.home.corpus_db) as store:
-            rows = store.chunk_rows(passages)
-        for chunk_id in passages:
-            row = rows.get(chunk_id)
-            if row is None:
-                continue
-            text = " ".join(row["text"].split())
-            st.markdown(f"> {esc(text[:400])}{'…' if len(text) > 400 else ''}")
-            who = badge(kind=row["kind"], author=row["author"], speaker=row["speaker"],
-                        his_words=row["his_words"], meta=row["meta"])
-            st.caption(f"{md_link(row['title'], passage_link(row))} · {esc(who)} · "
-                       f"{esc((row['date'] or 'undated')[:10])} · {esc(row['kind'])}")
+        show_passages(world.home, passages, limit=None)
 
 
 def card(item: Item, heading: str, facts: list[tuple[str, str]]) -> None:
