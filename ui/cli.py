@@ -1015,6 +1015,9 @@ def _date_range(since: str | None, until: str | None) -> tuple[str | None, str |
     return low, high
 
 
+from ui.cli_mcp import mcp_command; cli.add_command(mcp_command)  # noqa: E402,E702
+
+
 def main() -> None:
     cli(prog_name="ktp")
 
