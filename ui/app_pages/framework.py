@@ -1,14 +1,37 @@
 """Framework page: his axioms, mental models, tensions, predictions, lineage and eras, each with
-its quotes and sources, and the links between them taken from the graph."""
+its quotes and sources, and the links between them taken from the graph. Each card shows when
+the idea shows up in what he said (first and last seen, a small chart of its support per year);
+each era, the ideas most supported in it and a few of his lines from it
+(simulator/framework_time.py)."""
 import streamlit as st
 
 from corpus.framework_model import Item
 from corpus.ids import deep_link
+from corpus.store import CorpusStore
+from simulator.framework_time import ItemTime, era_quotes, eras_in_time, framework_in_time
+from ui.app_state import retriever_for
 from ui.graph_evidence import show_passages
 from ui.markup import esc, md_code, md_link
 
 world = st.session_state["world"]
 fw, graph = world.framework, world.graph
+
+
+@st.cache_resource(show_spinner="Dating the framework's evidence…", max_entries=2)
+def framework_times(home: str, inputs: str):
+    """(item id -> ItemTime, the eras with their items), once per change of the inputs."""
+    with CorpusStore(world.home.corpus_db) as store:
+        times = framework_in_time(fw, graph, store)
+    return times, eras_in_time(fw, times)
+
+
+@st.cache_resource(show_spinner="Choosing his lines of each era…", max_entries=2)
+def quotes_of_eras(home: str, inputs: str) -> dict:
+    """era id -> his quotes from it; the first call embeds a few sentences per era."""
+    return era_quotes(retriever_for(home, inputs), fw, framework_times(home, inputs)[1])
+
+
+times, eras_timed = framework_times(str(world.home.root), world.inputs)
 
 
 def titles(ids) -> str:
@@ -47,7 +70,34 @@ def show_evidence(item: Item) -> None:
         show_passages(world.home, passages, limit=None)
 
 
-def card(item: Item, heading: str, facts: list[tuple[str, str]]) -> None:
+def support_chart(t: ItemTime):
+    """Bars of its support per year (every year from the first to the last seen)."""
+    import altair as alt
+    import pandas as pd
+
+    data = pd.DataFrame({"year": list(t.per_year), "support": list(t.per_year.values())})
+    return alt.Chart(data).mark_bar().encode(
+        x=alt.X("year:O", title=None, axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("support:Q", title=None, axis=alt.Axis(tickMinStep=1)),
+        tooltip=[alt.Tooltip("year:O"), alt.Tooltip("support:Q", title="passages and quotes")],
+    ).properties(height=90)
+
+
+def show_time(item: Item) -> None:
+    """First and last seen in his dated words, and the chart; undated ones counted apart."""
+    t = times.get(item.id)
+    if t is None or not (t.dated or t.undated):
+        return
+    undated = f" · {t.undated} undated (in no year)" if t.undated else ""
+    if not t.dated:
+        st.caption(f"In time: none of its evidence is dated{undated}")
+        return
+    st.caption(f"In time: first seen {esc(t.first_seen)} · last seen {esc(t.last_seen)} · "
+               f"{t.dated} dated passage{'s' * (t.dated != 1)} and quotes{undated}")
+    st.altair_chart(support_chart(t), width="stretch")
+
+
+def card(item: Item, heading: str, facts: list[tuple[str, str]], extra=None) -> None:
     with st.container(border=True):
         st.markdown(f"#### {heading}")
         st.markdown(f"**{esc(item.summary)}**")
@@ -55,7 +105,10 @@ def card(item: Item, heading: str, facts: list[tuple[str, str]]) -> None:
         show_quotes(item)
         for label, value in facts:
             st.markdown(f"*{label}:* {value}")
+        if extra is not None:
+            extra()
         st.caption(f"Evidence: {evidence_line(item)} · id {md_code(item.id)}")
+        show_time(item)
         show_evidence(item)
 
 
@@ -141,9 +194,30 @@ with tabs[4]:
             st.markdown(f"**{esc(person.title)}**: {esc(person.summary)}"
                         + (f" *What he took:* {esc(took)}" if took else ""))
 
+def era_extra(era_id: str, quotes: dict):
+    """What the corpus says of an era: the ideas most supported in it, and his lines from it."""
+    timed = next((e for e in eras_timed if e.era_id == era_id), None)
+
+    def show() -> None:
+        if timed is None or not timed.items:
+            st.markdown("*Most supported in it:* — (none of the framework's evidence is "
+                        "dated in it)")
+            return
+        st.markdown("*Most supported in it:* " + ", ".join(
+            f"{titles([i])} ({n} passage{'s' * (n != 1)})" for i, n in timed.items))
+        for q in quotes.get(era_id, ()):
+            st.markdown(f"> “{esc(q.quote)}”")
+            st.caption(f"— {esc(q.badge)} · {md_link(q.title, q.url)} · "
+                       f"{esc((q.date or 'undated')[:10])}")
+    return show
+
+
 with tabs[5]:
     say_if_nothing_matches("Eras")
-    for era in shown(fw.of_kind("era")):
+    era_items = shown(fw.of_kind("era"))
+    era_lines = quotes_of_eras(str(world.home.root), world.inputs) if era_items else {}
+    for era in era_items:
         span = f"{era.attrs['start']} – {era.attrs.get('end') or 'now'}"
         highlights = "; ".join(esc(h) for h in era.attrs.get("highlights") or [])
-        card(era, f"{esc(span)}: {esc(era.title)}", [("Highlights", highlights or "—")])
+        card(era, f"{esc(span)}: {esc(era.title)}", [("Highlights", highlights or "—")],
+             extra=era_extra(era.id, era_lines))
