@@ -1024,3 +1024,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+from ui.cli_time import new_ideas_command; cli.add_command(new_ideas_command)  # noqa: E402
