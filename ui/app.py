@@ -51,6 +51,7 @@ def main() -> None:
                 default=True),
         st.Page("app_pages/search.py", title="Search", icon=":material/search:"),
         st.Page("app_pages/ask.py", title="Ask", icon=":material/forum:"),
+        st.Page("app_pages/new_ideas.py", title="What's new", icon=":material/new_releases:"),
         st.Page("app_pages/graph_explorer.py", title="Graph", icon=":material/hub:"),
         st.Page("app_pages/corpus.py", title="Corpus", icon=":material/library_books:"),
     ])
