@@ -136,14 +136,14 @@ class Runner:
 def build_server(runner: Runner):
     """The MCP server: its tools, the framework items as resources, the prompt."""
     from mcp.server.mcpserver import MCPServer
-    from mcp.server.mcpserver.prompts.base import UserMessage
-    from mcp_types import ToolAnnotations
+    from mcp.server.mcpserver.exceptions import ToolError
+    from mcp.server.mcpserver.prompts.base import Prompt, UserMessage
+    from mcp.shared.exceptions import MCPError
+    from mcp_types import INVALID_PARAMS, ToolAnnotations
 
     server = MCPServer("karpathy-thinking-partner", title="Karpathy Thinking Partner",
                        instructions=INSTRUCTIONS, log_level="WARNING")
-    reads = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
-    @server.tool(annotations=reads)
     async def search(
         query: Annotated[str, Field(description='Words (all must match), "quoted phrases", '
                                                 'prefix*, -excluded, a OR b; or, with '
@@ -164,7 +164,6 @@ def build_server(runner: Runner):
                                  speaker=speaker, limit=limit, semantic=semantic,
                                  include_undated=include_undated)
 
-    @server.tool(annotations=reads)
     async def retrieve(
         question: Annotated[str, Field(description="A question, in plain words.")],
         k: Annotated[int, Field(ge=1, le=100, description="How many passages.")] = 8,
@@ -181,7 +180,6 @@ def build_server(runner: Runner):
                                  until=until, own_only=own_only, speaker=speaker,
                                  include_undated=include_undated)
 
-    @server.tool(annotations=reads)
     async def ask(
         question: Annotated[str, Field(description="What to ask, e.g. 'Should I write my own "
                                                    "tokenizer to understand LLMs?'")],
@@ -203,7 +201,6 @@ def build_server(runner: Runner):
         return await runner.call("ask", question, as_of=as_of, k=k,
                                  include_prompt=include_prompt)
 
-    @server.tool(annotations=reads)
     async def framework_item(
         id: Annotated[str, Field(description="The item's id, e.g. axiom:verifiability or "
                                              "model:software-2-3 (list_framework has them).")],
@@ -216,7 +213,6 @@ def build_server(runner: Runner):
         sources that back it), with the first passages."""
         return await runner.call("framework_item", id, passages=passages)
 
-    @server.tool(annotations=reads)
     async def list_framework(
         kind: Annotated[ItemKind | None, Field(description="Only items of this kind.")] = None,
     ) -> ListResult:
@@ -224,16 +220,33 @@ def build_server(runner: Runner):
         model, tension, prediction, tradition, person, work, era, …), with counts."""
         return await runner.call("list_framework", kind)
 
-    @server.prompt(title="Think about a problem the way he would")
-    async def think_like_karpathy(problem: str) -> list:
+    async def think_like_karpathy(
+        problem: Annotated[str, Field(description="The problem or design question to think "
+                                                  "through.")]) -> list:
         """His persona (axioms, mental models, how he approaches a problem) and his own words
         on your problem, numbered as sources, with the rules for citing them: paste-ready
         context for thinking the problem through in his framework."""
-        messages = await runner.call("think_prompt", problem)
+        try:
+            messages = await runner.call("think_prompt", problem)
+        except ToolError as e:  # a prompt has no tool error: the protocol's, same message
+            raise MCPError(code=INVALID_PARAMS, message=str(e)) from None
         return [UserMessage("\n\n".join(m["content"] for m in messages))]
+
+    # A read-only tool that reaches nothing outside the data home.
+    reads = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+    for tool in (search, retrieve, ask, framework_item, list_framework):
+        server.add_tool(tool, description=_one_paragraph(tool.__doc__), annotations=reads)
+    server.add_prompt(Prompt.from_function(
+        think_like_karpathy, title="Think about a problem the way he would",
+        description=_one_paragraph(think_like_karpathy.__doc__)))
 
     add_item_resources(server, runner)
     return server
+
+
+def _one_paragraph(doc: str) -> str:
+    """A docstring as the one paragraph a client shows (its line breaks are the source's)."""
+    return " ".join(doc.split())
 
 
 def add_item_resources(server, runner: Runner) -> None:
