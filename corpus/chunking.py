@@ -17,15 +17,20 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 def chunk_document(doc: Document, max_chars: int = MAX_CHARS) -> list[Chunk]:
     """Chunks of the document; with speaker turns (meta["turns"]: [start, end, speaker]) every
-    chunk lies inside one turn and names its speaker, else the author speaks them all."""
-    turns = doc.meta.get("turns") or [[0, len(doc.text), doc.author]]
+    chunk lies inside one turn and names its speaker, else the author speaks them all. With
+    pages (a paper's meta["pages"]: [start, end, page]) every chunk lies on one page and
+    records it (a paragraph running over a page break is cut there)."""
+    pages = doc.meta.get("pages") or ()
+    turns = (doc.meta.get("turns") or [[s, e, doc.author] for s, e, _ in pages]
+             or [[0, len(doc.text), doc.author]])
+    page_at = {s: page for s, _, page in pages}
     chunks: list[Chunk] = []
     for start, end, speaker in turns:
         for s, e in chunk_spans(doc.text[start:end], max_chars):
             n = len(chunks)
             chunks.append(Chunk(id=f"{doc.id}#{n}", doc_id=doc.id, n=n, start=start + s,
                                 end=start + e, text=doc.text[start + s:start + e],
-                                speaker=speaker))
+                                speaker=speaker, page=page_at.get(start)))
     return chunks
 
 

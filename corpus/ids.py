@@ -52,8 +52,11 @@ def doc_id_for_url(url: str) -> str:
     return f"url:{normalize_url(url)}"
 
 
-def deep_link(url: str, at: float | None = None) -> str:
-    """A link that lands on the moment: YouTube URLs get `t=<seconds>s` when a time is known."""
+def deep_link(url: str, at: float | None = None, page: int | None = None) -> str:
+    """A link that lands on the moment: YouTube URLs get `t=<seconds>s` when a time is known;
+    a PDF's gets `#page=<n>` (the open-parameter every PDF viewer in a browser follows)."""
+    if page is not None:
+        return f"{url.split('#')[0]}#page={int(page)}"
     if at is None or doc_id_for_url(url).split(":", 1)[0] != "yt":
         return url
     sep = "&" if "?" in url else "?"

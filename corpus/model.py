@@ -61,6 +61,7 @@ class Chunk:
     text: str
     start_time: float | None = None  # seconds into a talk or podcast, for transcripts
     speaker: str | None = None  # who says it; None: the document's author
+    page: int | None = None  # the page of a PDF it lies on (1 = the first), for papers
 
 
 def content_hash(doc: Document) -> str:

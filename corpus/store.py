@@ -116,6 +116,11 @@ MIGRATIONS: list[str] = [
         digest TEXT NOT NULL
     );
     """,
+    # 5: where a passage is, generalised from a talk's second: the page of a PDF (papers) a
+    # chunk lies on. Rows from before have none (no paper was read before this version).
+    """
+    ALTER TABLE chunks ADD COLUMN page INTEGER;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # A document's metadata as search and evidence rows carry it: without its speaker turns.
@@ -155,11 +160,13 @@ class SearchHit:
     speaker: str | None = None
     his_words: bool = False
     authorship: str = ""
+    page: int | None = None  # a paper's page the passage lies on
 
     def as_row(self) -> dict:
         return {"id": self.id, "doc_id": self.doc_id, "kind": self.kind, "title": self.title,
                 "date": self.date, "url": self.url, "text": self.text, "score": self.score,
-                "author": self.author, "speaker": self.speaker, "his_words": self.his_words}
+                "author": self.author, "speaker": self.speaker, "his_words": self.his_words,
+                **({"page": self.page} if self.page is not None else {})}
 
 
 class CorpusStore:
@@ -284,10 +291,10 @@ class CorpusStore:
              json.dumps(doc.meta["parts"]) if "parts" in doc.meta else None))
         for chunk in chunks if chunks is not None else chunk_document(doc):
             cur = self.db.execute(
-                "INSERT INTO chunks (id, doc_id, n, start, end, start_time, text, speaker)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO chunks (id, doc_id, n, start, end, start_time, text, speaker, page)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (chunk.id, doc.id, chunk.n, chunk.start, chunk.end, chunk.start_time, chunk.text,
-                 chunk.speaker or doc.author))
+                 chunk.speaker or doc.author, chunk.page))
             for table in _FTS_TABLES:
                 self.db.execute(f"INSERT INTO {table} (rowid, text, title) VALUES (?, ?, ?)",
                                 (cur.lastrowid, chunk.text, doc.title))
@@ -325,7 +332,7 @@ class CorpusStore:
         for start in range(0, len(chunk_ids), 500):
             part = chunk_ids[start:start + 500]
             sql = f"""SELECT c.id, c.doc_id, c.n, c.start, c.end, c.start_time, c.text,
-                             c.speaker, d.kind, d.title, d.date, d.url, d.origin,
+                             c.speaker, c.page, d.kind, d.title, d.date, d.url, d.origin,
                              {LIGHT_META} AS meta,
                              d.author, d.authorship, cc.canonical AS copy_of
                       FROM chunks c JOIN documents d ON d.id = c.doc_id
@@ -345,7 +352,8 @@ class CorpusStore:
     def chunks(self, doc_id: str) -> list[Chunk]:
         rows = self.db.execute("SELECT * FROM chunks WHERE doc_id = ? ORDER BY n", (doc_id,))
         return [Chunk(id=r["id"], doc_id=r["doc_id"], n=r["n"], start=r["start"], end=r["end"],
-                      text=r["text"], start_time=r["start_time"], speaker=r["speaker"])
+                      text=r["text"], start_time=r["start_time"], speaker=r["speaker"],
+                      page=r["page"])
                 for r in rows]
 
     def counts(self) -> dict:
@@ -473,7 +481,7 @@ class CorpusStore:
                 LIMIT :limit OFFSET :offset)
             SELECT page.rowid, page.id, page.doc_id, page.rank, d.kind, d.title, d.date, d.url,
                    c.text, c.start_time, {LIGHT_META} AS meta, c.speaker, d.author,
-                   d.authorship
+                   d.authorship, c.page
             FROM page JOIN chunks c ON c.rowid = page.rowid JOIN documents d ON d.id = c.doc_id
             ORDER BY {"page." + order[sort].replace(", ", ", page.")}"""
         params = {"match": parsed.match, "kind": kind, "since": since, "until": until,
@@ -492,7 +500,7 @@ class CorpusStore:
                           start_time=r["start_time"], meta=json.loads(r["meta"]),
                           marked=marks[r["rowid"]][1], author=r["author"],
                           speaker=r["speaker"], his_words=r["speaker"] == self.subject,
-                          authorship=r["authorship"])
+                          authorship=r["authorship"], page=r["page"])
                 for r in rows]
 
     def _speaker_params(self, speaker: str | None) -> dict:

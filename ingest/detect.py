@@ -15,6 +15,7 @@ from typing import Callable, Iterator
 from ingest.base import Loaded, Skipped, SkipItem
 from ingest.github import is_repo_url, read_github_readme
 from ingest.http_fetch import Fetcher
+from ingest.pdf import is_arxiv_url, is_pdf, not_a_pdf, read_arxiv, read_pdf_file
 from ingest.textfile import decode, read_text_file, split_front_matter, utf16_text
 from ingest.transcript_files import read_transcript_file
 from ingest.transcripts import looks_stamped
@@ -79,6 +80,11 @@ def reader_for(path: Path, forced: str | None = None) -> Reader:
         return read_transcript_file
     if zipfile.is_zipfile(path):
         return _zip
+    if is_pdf(path):
+        return read_pdf_file
+    if path.suffix.lower() == ".pdf":  # named a paper, but not one: say what it is instead
+        with path.open("rb") as f:
+            raise SkipItem(not_a_pdf(f.read(1024), "named .pdf, but the file"))
     head = sniff(path)
     if head.startswith("window.YTD.tweets") or head.startswith("window.YTD.note_tweet"):
         return _ytd
@@ -103,9 +109,11 @@ def is_url(text: str) -> bool:
 
 def url_reader(url: str, fetcher: Fetcher) -> Reader:
     """The reader for a URL: a YouTube video, playlist or channel (its subtitles), a GitHub
-    repo's README, or a web page / blog / feed."""
+    repo's README, an arXiv paper (its PDF), or a web page / blog / feed."""
     if is_video_url(url):
         return read_video_url
+    if is_arxiv_url(url):
+        return lambda u: read_arxiv(u, fetcher)
     if is_repo_url(url):
         return lambda u: read_github_readme(u, fetcher)
     return lambda u: read_url(u, fetcher)

@@ -232,10 +232,10 @@ def _walk_folder(folder: Path, summary: IngestSummary) -> Iterator[Path]:
             continue  # it describes the file beside it, which reads it; not a document
         elif child.is_file() and child.suffix.lower() in MEDIA:
             summary.skipped.append({"path": str(child), "reason": f"a media file "
-                                    f"({child.suffix}); only text, tweets and captions are read"})
+                                    f"({child.suffix}); only text, tweets, captions and PDFs are read"})
         elif child.is_file():
             yield child
 
 
 MEDIA = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".mp4", ".mov", ".webm", ".mp3",
-         ".wav", ".m4a", ".pdf", ".ico"}
+         ".wav", ".m4a", ".ico"}  # (a .pdf is a paper: ingest/pdf.py)

@@ -2,7 +2,8 @@
 that lands on the words themselves.
 
 Deep links: a tweet's own URL (inside a thread, the URL of the tweet that holds the passage);
-a YouTube URL at the passage's second (`t=754s`); a web page with a text fragment
+a YouTube URL at the passage's second (`t=754s`); a paper's PDF at the passage's page
+(`#page=3`: a PDF viewer follows no text fragment); a web page with a text fragment
 (`#:~:text=first%20words,last%20words`) so the browser scrolls to the quoted words.
 """
 from __future__ import annotations
@@ -81,9 +82,9 @@ def passage_link(row: dict) -> str | None:
                 return tweet["url"]
     if not url:
         return None
-    if row.get("start_time") is not None:
-        return deep_link(url, row["start_time"])
-    if kind in ("tweet", "thread", "transcript"):
+    if row.get("start_time") is not None or row.get("page") is not None:
+        return deep_link(url, row.get("start_time"), page=row.get("page"))
+    if kind in ("tweet", "thread", "transcript", "paper"):
         return url
     return url.split("#")[0] + text_fragment(row["text"])
 

@@ -240,7 +240,8 @@ def _timeline_quote(pool: QuotePool, c: int) -> TimelineQuote:
 def quote_link(e: Evidence, quote: str) -> str | None:
     """A link to the quote itself: a tweet's or a video moment's link as the passage has it; on
     a web page, a text fragment of the quote's own first and last words."""
-    if not e.url or e.kind in ("tweet", "thread", "transcript") or e.start_time is not None:
+    if not e.url or e.kind in ("tweet", "thread", "transcript", "paper") or \
+            e.start_time is not None:
         return e.url
     pieces = [p.strip(" …") for p in quote.split(" … ") if p.strip(" …")]
     return e.url.split("#")[0] + text_fragment("\n".join(pieces))

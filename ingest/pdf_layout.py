@@ -1,0 +1,255 @@
+"""A PDF page's text in reading order: lines from positioned fragments, one or two columns,
+running headers, footers and page numbers dropped, and words hyphenated at line ends joined.
+
+    lines = page_lines(page)                     # (Line, ...) top to bottom, rotated text apart
+    running = running_lines([lines_of_each_page])  # headers/footers repeated on most pages
+    text = page_text(lines, running)             # paragraphs separated by blank lines
+
+pypdf reports each piece of text with its matrices (the visitor of `extract_text`), in the
+order the content stream draws them. Papers are set in two columns, and a line's pieces are
+drawn left to right, so: pieces at one baseline that follow each other become a line; a page
+is two-column when many of its lines sit wholly in the left half and many wholly in the right
+half; it is then read in horizontal bands: a line that spans the gutter (the title, the
+abstract of a first page, a wide figure's caption) with nothing beside it is read where it
+stands, and between such lines the left column is read before the right.
+
+pypdf gives no widths, so a piece's end is estimated from its length (half the font size a
+character: close for Times and Helvetica). That is enough to tell a column line from one that
+spans the gutter: a column ends a gutter's width short of the middle.
+"""
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from dataclasses import dataclass
+
+CHAR_WIDTH = 0.5  # of the font size: the average width of a character of running text
+EDGE_LINES = 2  # lines at the top and at the bottom of a page where headers and footers sit
+_PAGE_NUMBER = re.compile(r"^\W*(?:page\s+)?(?:\d{1,4}|[ivxlc]{1,6})(?:\s*(?:of|/)\s*\d{1,4})?\W*$",
+                          re.I)
+_DIGITS = re.compile(r"\d+")
+_HYPHENATED = re.compile(r"([A-Za-z]+)[-\u2010\u00ad]$")
+_ENDS_SENTENCE = re.compile(r"[.!?:]['\")\]]?$")
+
+
+@dataclass
+class Line:
+    x0: float  # left edge, points from the page's left
+    x1: float  # estimated right edge
+    y: float  # baseline, points from the page's bottom
+    size: float  # font size as drawn
+    text: str
+
+    @property
+    def middle(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+
+@dataclass(frozen=True)
+class PageLines:
+    lines: tuple[Line, ...]  # upright text, top to bottom
+    rotated: str  # text drawn sideways (the arXiv stamp in a first page's margin)
+    width: float
+
+
+def page_lines(page) -> PageLines:
+    """The upright lines of a pypdf page (in drawing order grouped into lines), and its
+    sideways text apart."""
+    pieces: list[tuple[float, float, float, str]] = []
+    rotated: list[str] = []
+
+    def visit(text, cm, tm, font, size) -> None:
+        if not text or not text.strip("\n"):
+            return
+        a, b, c, d, e, f = _times(tm, cm)
+        if abs(b) > 1e-3 or abs(c) > 1e-3 or a <= 0:
+            rotated.append(text)
+            return
+        scale = math.hypot(a, b) or 1.0
+        for k, part in enumerate(text.split("\n")):
+            if part.strip():
+                pieces.append((e, f - k * size * scale * 1.2, (size or 10) * scale, part))
+
+    page.extract_text(visitor_text=visit)
+    width = float(page.mediabox.width)
+    return PageLines(tuple(sorted(_join_pieces(pieces), key=lambda ln: (-ln.y, ln.x0))),
+                     " ".join(rotated), width)
+
+
+def _times(tm, cm) -> tuple[float, ...]:
+    """The text matrix times the current transformation matrix: where a piece lands."""
+    a = tm[0] * cm[0] + tm[1] * cm[2]
+    b = tm[0] * cm[1] + tm[1] * cm[3]
+    c = tm[2] * cm[0] + tm[3] * cm[2]
+    d = tm[2] * cm[1] + tm[3] * cm[3]
+    e = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+    f = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+    return a, b, c, d, e, f
+
+
+def _join_pieces(pieces) -> list[Line]:
+    """Consecutive pieces on one baseline, each starting about where the last ended, make a
+    line. A jump across a gap wider than two characters starts a new one (the other column
+    drawn at the same height); lines that belong together are joined again per column."""
+    lines: list[Line] = []
+    for x, y, size, text in pieces:
+        last = lines[-1] if lines else None
+        if last and abs(y - last.y) <= 0.4 * max(size, last.size) and \
+                last.x0 - 1 <= x <= last.x1 + 2 * size:
+            joiner = "" if text[:1].isspace() or last.text[-1:].isspace() or x <= last.x1 \
+                else " "
+            last.text += joiner + text
+            last.x1 = max(last.x1, x + _width(text, size))
+            last.size = max(last.size, size)
+        else:
+            lines.append(Line(x, x + _width(text, size), y, size, text))
+    for line in lines:
+        line.text = " ".join(line.text.split())
+    return [ln for ln in lines if ln.text]
+
+
+def _width(text: str, size: float) -> float:
+    return len(text) * size * CHAR_WIDTH
+
+
+# ---- running headers, footers, page numbers --------------------------------------------------
+def edge_lines(lines: tuple[Line, ...]) -> list[Line]:
+    """The lines where headers and footers sit: the first and last few of a page."""
+    if len(lines) <= 2 * EDGE_LINES:
+        return list(lines)
+    return [*lines[:EDGE_LINES], *lines[-EDGE_LINES:]]
+
+
+def running_key(line: Line) -> tuple[str, int]:
+    """A header compared across pages: the same words (page numbers inside them count as the
+    same) at about the same height."""
+    return _DIGITS.sub("#", " ".join(line.text.lower().split())), round(line.y / 6)
+
+
+def running_lines(pages: list[tuple[Line, ...]]) -> set[tuple[str, int]]:
+    """Keys of the lines at a page's edge on at least half of the pages (and on two or more):
+    a journal's running title, a conference's banner, "Page 3 of 12"."""
+    if len(pages) < 2:
+        return set()
+    seen: dict[tuple[str, int], int] = {}
+    for lines in pages:
+        for key in {running_key(ln) for ln in edge_lines(lines)}:
+            seen[key] = seen.get(key, 0) + 1
+    needed = max(2, math.ceil(0.5 * len(pages)))
+    return {key for key, n in seen.items() if n >= needed}
+
+
+def without_running(lines: tuple[Line, ...], running: set[tuple[str, int]]) -> list[Line]:
+    """The page's lines without its running headers and footers and bare page numbers (only
+    at the page's edges: a number inside the text is text)."""
+    edges = {id(ln) for ln in edge_lines(lines)}
+    return [ln for ln in lines if id(ln) not in edges or not (
+        running_key(ln) in running or _PAGE_NUMBER.match(ln.text))]
+
+
+# ---- reading order ---------------------------------------------------------------------------
+def columns(lines: list[Line]) -> int:
+    """1 or 2: two when at least a sixth of the lines lie wholly left of the text's middle and
+    as many wholly right of it."""
+    if len(lines) < 4:
+        return 1
+    middle, gutter = _middle(lines)
+    left = sum(ln.x1 < middle + gutter for ln in lines if ln.x0 < middle - gutter)
+    right = sum(ln.x0 > middle - gutter for ln in lines)
+    least = max(2, len(lines) / 6)
+    return 2 if left >= least and right >= least else 1
+
+
+def _middle(lines: list[Line]) -> tuple[float, float]:
+    """The middle of the text block and half a gutter's tolerance around it."""
+    x0, x1 = min(ln.x0 for ln in lines), max(ln.x1 for ln in lines)
+    return (x0 + x1) / 2, 0.06 * (x1 - x0)
+
+
+def reading_order(lines: list[Line]) -> list[Line]:
+    """The lines as a reader takes them: top to bottom, and on a two-column page each band of
+    columns left column first."""
+    lines = sorted(lines, key=lambda ln: (-ln.y, ln.x0))
+    if columns(lines) == 1:
+        return _merged(lines)
+    middle, gutter = _middle(lines)
+    right = [ln for ln in lines if ln.x0 > middle - gutter]
+
+    def spans(ln: Line) -> bool:  # across the gutter, with no column line beside it
+        return ln.x0 < middle - gutter and ln.x1 > middle + gutter and not any(
+            abs(r.y - ln.y) < 0.6 * ln.size for r in right)
+
+    out: list[Line] = []
+    band: list[Line] = []
+    for ln in lines:
+        if spans(ln):
+            out += _band(band, middle) + [ln]
+            band = []
+        else:
+            band.append(ln)
+    return out + _band(band, middle)
+
+
+def _band(lines: list[Line], middle: float) -> list[Line]:
+    left = [ln for ln in lines if ln.middle < middle]
+    right = [ln for ln in lines if ln.middle >= middle]
+    return _merged(left) + _merged(right)
+
+
+def _merged(lines: list[Line]) -> list[Line]:
+    """Lines of one column on the same baseline joined (a line drawn in pieces)."""
+    out: list[Line] = []
+    for ln in sorted(lines, key=lambda ln: (-ln.y, ln.x0)):
+        last = out[-1] if out else None
+        if last and abs(last.y - ln.y) <= 0.4 * max(ln.size, last.size):
+            out[-1] = Line(last.x0, max(last.x1, ln.x1), last.y, max(last.size, ln.size),
+                           f"{last.text} {ln.text}")
+        else:
+            out.append(ln)
+    return out
+
+
+# ---- text ------------------------------------------------------------------------------------
+def page_text(lines: list[Line]) -> str:
+    """Lines in reading order as paragraphs: a blank line where the gap between lines is
+    clearly wider than the page's usual line spacing, or where an indented line follows the
+    end of a sentence; words hyphenated at a line's end joined again."""
+    if not lines:
+        return ""
+    gaps = [a.y - b.y for a, b in zip(lines, lines[1:]) if a.y - b.y > 0.5 * a.size]
+    spacing = statistics.median(gaps) if gaps else lines[0].size * 1.2
+    left = min(ln.x0 for ln in lines)
+    text = lines[0].text
+    for a, b in zip(lines, lines[1:]):
+        gap = a.y - b.y
+        new_paragraph = gap > 1.6 * spacing or (
+            _ENDS_SENTENCE.search(a.text) and b.x0 - _column_left(b, lines, left) > 0.8 * b.size
+            and gap > 0)
+        if new_paragraph:
+            text += "\n\n" + b.text
+        else:
+            text = join_lines(text, b.text)
+    return text
+
+
+def _column_left(line: Line, lines: list[Line], page_left: float) -> float:
+    """Where the column holding `line` starts (its leftmost line)."""
+    side = [ln.x0 for ln in lines if abs(ln.middle - line.middle) < (line.x1 - line.x0)]
+    return min(side) if side else page_left
+
+
+def join_lines(text: str, following: str) -> str:
+    """`text` continued by the next line: "rep-" + "resentation" is "representation"; a
+    compound broken at its own hyphen keeps it ("state-of-the-" + "art"), and so does a word
+    before a capital or a digit ("GPT-" + "4")."""
+    m = _HYPHENATED.search(text)
+    if m and following[:1].islower():
+        word_start = text.rfind(" ", 0, m.start()) + 1
+        compound = "-" in text[word_start:m.end() - 1] or "\u2010" in text[word_start:m.end() - 1]
+        if compound and text[-1] != "\u00ad":
+            return text + following
+        return text[:-1] + following
+    if text.endswith("\u00ad"):
+        return text[:-1] + following
+    return f"{text} {following}"
