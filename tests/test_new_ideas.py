@@ -198,3 +198,26 @@ def test_the_whats_new_page_shows_the_themes_with_quotes(env):
         assert any("since 2019-01-01" in t for t in texts)
     finally:
         st.cache_resource.clear()
+
+
+def test_the_search_page_says_how_many_undated_matches_the_dates_left_out(env):
+    """The loaf README is undated: a search with dates leaves it out and says so (the CLI's
+    rule, tests/test_time.py), by keywords and by meaning; without dates it is there."""
+    st.cache_resource.clear()
+    try:
+        at = AppTest.from_file(str(REPO / "ui" / "app.py"), default_timeout=90).run()
+        at.switch_page("app_pages/search.py").run()
+        at.segmented_control(key="search_scope").set_value("Everything").run()
+        at.text_input(key="search_q").input("sourdough").run()
+        note = "1 undated passage that matches was left out by the dates"
+        assert not any(note in c.value for c in at.caption)
+        assert any("undated" in c.value for c in at.caption)  # the README, shown undated
+        at.date_input(key="search_since").set_value(dt.date(2025, 1, 1)).run()
+        assert_no_failure(at)
+        assert any(note in c.value for c in at.caption)
+        at.toggle(key="search_semantic").set_value(True).run()
+        assert_no_failure(at)
+        assert any("undated passage" in c.value and "left out by the dates" in c.value
+                   for c in at.caption)
+    finally:
+        st.cache_resource.clear()

@@ -8,6 +8,7 @@ from corpus.attribution import badge
 from corpus.query import QueryError
 from corpus.store import CorpusStore
 from ui.app_state import vector_index
+from ui.cli import UNDATED_SCAN  # the CLI's reach for counting them, so both say the same
 from ui.markup import esc, md_highlight, md_link, md_message
 
 PAGE_SIZE = 20
@@ -61,6 +62,26 @@ if st.session_state.get("search_signature") != signature:
 kind = "tweet" if scope == "Tweets" else None
 bounds = {"kind": kind, "since": since.isoformat() if since else None,
           "until": until.isoformat() if until else None}
+
+
+def undated_left_out(store) -> int:
+    """The matches a date filter left out because nothing says when they were said: the same
+    search without the dates, its undated hits counted (up to UNDATED_SCAN, as the CLI does)."""
+    open_bounds = {**bounds, "since": None, "until": None}
+    if semantic:
+        found = index.query(embedder.embed([query])[0], UNDATED_SCAN, own_only=not retweets,
+                            his={"his": True, "others": False}.get(speaker), **open_bounds)
+        rows = store.chunk_rows([h.chunk_id for h in found])
+        return sum(1 for h in found if h.chunk_id in rows and not rows[h.chunk_id]["date"])
+    try:
+        found = store.search(query, limit=UNDATED_SCAN, own_only=not retweets, replies=replies,
+                             min_likes=min_likes, one_per_doc=True, speaker=speaker,
+                             **open_bounds)
+    except QueryError:
+        return 0
+    return sum(1 for h in found if not h.date)
+
+
 started = time.perf_counter()
 with CorpusStore(world.home.corpus_db) as store:
     if semantic:
@@ -86,11 +107,18 @@ with CorpusStore(world.home.corpus_db) as store:
                   "author": h.author, "speaker": h.speaker, "his_words": h.his_words},
                  h.marked if h.kind in ("tweet", "thread") else h.snippet, h.score)
                 for h in found]
+    undated = undated_left_out(store) if since or until else 0
 elapsed = (time.perf_counter() - started) * 1000
 more = len(hits) > PAGE_SIZE
 hits = hits[:PAGE_SIZE]
 st.caption(f"Page {page + 1}: {len(hits)} result{'s' * (len(hits) != 1)} for "
            f"“{esc(query.strip())}” in {elapsed:.0f} ms")
+if undated:
+    many = f"{undated}{'+' if undated >= UNDATED_SCAN else ''}"
+    st.caption(f"{many} undated passage{'s' * (undated != 1)} that match{'es' * (undated == 1)} "
+               f"{'was' if undated == 1 else 'were'} left out by the dates: nothing says when "
+               f"{'it was' if undated == 1 else 'they were'} said. Clear “From” and “To” to "
+               "see them.")
 if not hits:
     st.info("No matches. Fewer words, a prefix* or “By meaning” may find more.")
 for row, marked, score in hits:
