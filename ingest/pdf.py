@@ -40,8 +40,8 @@ from ingest.authorship import by_registry, first
 from ingest.base import Loaded, Skipped, SkipItem
 from ingest.http_fetch import Fetcher, FetchError
 from ingest.known import known
-from ingest.pdf_layout import (Line, PageLines, page_lines, page_text, reading_order,
-                               running_lines, without_running)
+from ingest.pdf_layout import (Line, PageLines, numbered_edges, page_lines, page_text,
+                               reading_order, running_lines, without_running)
 
 MAX_BYTES = 100 * 1024 * 1024  # a paper with its figures is a few MB; a book of scans is not one
 MAX_PAGES = 300  # a paper runs to tens of pages, a thesis to ~200; beyond that: a book, cut
@@ -173,7 +173,8 @@ def _read_pages(reader, origin: str, cut_short: bool) -> PagesRead:
                                  "pages that could be read were kept; download it again for "
                                  "the rest"))
     running = running_lines([p.lines for _, p in laid_out])
-    pages = [(n, page_text(reading_order(without_running(p.lines, running))))
+    numbered = numbered_edges([(n, p.lines) for n, p in laid_out])
+    pages = [(n, page_text(reading_order(without_running(p.lines, running, numbered, n))))
              for n, p in laid_out]
     empty = [n for n, text in pages if not text.strip()]
     if len(empty) < len(pages):  # (none with text: the whole file is skipped, and says why)

@@ -1,9 +1,10 @@
 """A PDF page's text in reading order: lines from positioned fragments, one or two columns,
 running headers, footers and page numbers dropped, and words hyphenated at line ends joined.
 
-    lines = page_lines(page)                     # (Line, ...) top to bottom, rotated text apart
-    running = running_lines([lines_of_each_page])  # headers/footers repeated on most pages
-    text = page_text(lines, running)             # paragraphs separated by blank lines
+    lines = page_lines(page).lines           # top to bottom (sideways text kept apart)
+    running = running_lines(pages)           # headers/footers repeated on most pages
+    numbered = numbered_edges(numbered_pages)  # running heads with the page's number
+    text = page_text(reading_order(without_running(lines, running, numbered, n)))
 
 pypdf reports each piece of text with its matrices (the visitor of `extract_text`), in the
 order the content stream draws them. Papers are set in two columns, and a line's pieces are
@@ -140,12 +141,37 @@ def running_lines(pages: list[tuple[Line, ...]]) -> set[tuple[str, int]]:
     return {key for key, n in seen.items() if n >= needed}
 
 
-def without_running(lines: tuple[Line, ...], running: set[tuple[str, int]]) -> list[Line]:
+def numbered_edges(pages: list[tuple[int, tuple[Line, ...]]]) -> set[tuple[int, int]]:
+    """(height, offset) of the lines that carry the page's own number: a book's running
+    head ("Chapter 2: Parsing   17") changes its words from chapter to chapter, but sits at
+    one height, numbered page n + offset, on most pages (offset: the pages before 1).
+    `pages`: (page number, its lines)."""
+    if len(pages) < 3:
+        return set()
+    seen: dict[tuple[int, int], int] = {}
+    for n, lines in pages:
+        for key in {(round(ln.y / 6), int(d) - n) for ln in edge_lines(lines)
+                    for d in _DIGITS.findall(ln.text)[-1:] + _DIGITS.findall(ln.text)[:1]
+                    if len(d) <= 4}:
+            seen[key] = seen.get(key, 0) + 1
+    return {key for key, count in seen.items() if count >= 0.5 * len(pages)}
+
+
+def without_running(lines: tuple[Line, ...], running: set[tuple[str, int]],
+                    numbered: set[tuple[int, int]] = frozenset(), n: int = 0) -> list[Line]:
     """The page's lines without its running headers and footers and bare page numbers (only
-    at the page's edges: a number inside the text is text)."""
+    at the page's edges: a number inside the text is text). `numbered`, `n`: the heights and
+    offsets of running heads carrying the page number (numbered_edges), and this page's
+    number."""
     edges = {id(ln) for ln in edge_lines(lines)}
+
+    def carries_number(ln: Line) -> bool:
+        digits = _DIGITS.findall(ln.text)
+        return any((round(ln.y / 6), int(d) - n) in numbered
+                   for d in digits[-1:] + digits[:1] if len(d) <= 4)
+
     return [ln for ln in lines if id(ln) not in edges or not (
-        running_key(ln) in running or _PAGE_NUMBER.match(ln.text))]
+        running_key(ln) in running or _PAGE_NUMBER.match(ln.text) or carries_number(ln))]
 
 
 # ---- reading order ---------------------------------------------------------------------------
@@ -223,7 +249,7 @@ def page_text(lines: list[Line]) -> str:
     text = lines[0].text
     for a, b in zip(lines, lines[1:]):
         gap = a.y - b.y
-        new_paragraph = gap > 1.6 * spacing or (
+        new_paragraph = gap > 1.6 * spacing or abs(a.size - b.size) > 0.5 or (
             _ENDS_SENTENCE.search(a.text) and b.x0 - _column_left(b, lines, left) > 0.8 * b.size
             and gap > 0)
         if new_paragraph:

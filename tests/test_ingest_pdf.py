@@ -30,9 +30,14 @@ def words(seed: int, n: int = 5) -> str:
 
 
 def column(tag: str, page: int, n: int) -> list[str]:
-    """Lines of one column, each starting with a marker that says where it is: L3.07 is the
-    left column of page 3, line 7."""
-    return [f"{tag}{page}.{i:02d} {words(page * 1000 + i + ord(tag))}" for i in range(n)]
+    """Lines of one column, each starting with a marker that says where it is: Lc07 is the
+    left column of page 3 (c), line 7 (the page as a letter: a number that follows the page
+    would be a running head's page number)."""
+    return [f"{tag}{mark(page)}{i:02d} {words(page * 1000 + i + ord(tag))}" for i in range(n)]
+
+
+def mark(page: int) -> str:
+    return chr(ord("a") + page - 1)
 
 
 def new_pdf(title=None, author=None, created=None) -> FPDF:
@@ -91,8 +96,8 @@ def test_a_two_column_page_reads_left_column_then_right(tmp_path, store):
     assert (summary.loaded, summary.skipped) == (1, [])
     doc, _ = loaded(store, "paper:columns")
     first_page = doc.text[:doc.meta["pages"][0][1]]
-    markers = [w for w in first_page.split() if w[:1] in "LR" and w[1:2].isdigit()]
-    assert markers == [f"L1.{i:02d}" for i in range(30)] + [f"R1.{i:02d}" for i in range(30)]
+    markers = [w for w in first_page.split() if w[:2] in ("La", "Ra") and w[2:].isdigit()]
+    assert markers == [f"La{i:02d}" for i in range(30)] + [f"Ra{i:02d}" for i in range(30)]
 
 
 def test_words_hyphenated_at_a_line_end_are_joined_and_compounds_keep_their_hyphens(
@@ -144,8 +149,8 @@ def test_a_first_page_with_a_wide_title_and_abstract_above_two_columns(tmp_path,
     doc, _ = loaded(store, "paper:visualizing-and-understanding-recurrent-networks")
     assert doc.title == "Visualizing and Understanding Recurrent Networks"
     order = doc.text.split()
-    assert order.index("ABSTRACT-END") < order.index("L1.00") < order.index("L1.24") \
-        < order.index("R1.00")
+    assert order.index("ABSTRACT-END") < order.index("La00") < order.index("La24") \
+        < order.index("Ra00")
     assert doc.meta["authors"] == ["Andrej Karpathy", "Justin Johnson", "Li Fei-Fei"]
     assert doc.author == "Andrej Karpathy"
 
@@ -185,7 +190,7 @@ def test_every_chunk_lies_on_one_page_and_links_to_it(tmp_path, store):
     evidence = evidence_from_row(row, 1.0, ("keyword",))
     assert evidence.url == "https://arxiv.org/pdf/1506.02078#page=3"
     assert evidence.badge == "his words (co-authored paper)"
-    hit = store.search("R3.05")[0]
+    hit = store.search("Rc05")[0]
     assert hit.page == 3 and hit.as_row()["page"] == 3
     assert deep_link("https://arxiv.org/pdf/1.2#page=9", page=2) == "https://arxiv.org/pdf/1.2#page=2"
 
@@ -207,7 +212,7 @@ def test_a_paper_he_co_authored_is_his_words_co_authored(tmp_path, store):
     ingest_paths([path], store)
     doc, chunks = loaded(store, "paper:with-him")
     assert doc.author == "Andrej Karpathy" and "co-author" in doc.authorship
-    hit = store.search("R1.04", speaker="his")[0]
+    hit = store.search("Ra04", speaker="his")[0]
     assert hit.his_words
     assert badge(kind="paper", author=hit.author, speaker=hit.speaker, his_words=True,
                  meta=hit.meta) == "his words (co-authored paper)"
@@ -219,8 +224,8 @@ def test_a_paper_without_him_is_not_his_words(tmp_path, store):
     ingest_paths([path], store)
     doc, chunks = loaded(store, "paper:without-him")
     assert doc.author == "Ilya Sutskever" and "first author" in doc.authorship
-    assert store.search("R1.04", speaker="his") == []
-    hit = store.search("R1.04")[0]
+    assert store.search("Ra04", speaker="his") == []
+    hit = store.search("Ra04")[0]
     assert not hit.his_words
     assert badge(kind="paper", author=hit.author, speaker=hit.speaker, his_words=False,
                  meta=hit.meta) == "by Ilya Sutskever et al., paper"
@@ -230,7 +235,7 @@ def test_the_cli_search_shows_the_co_authored_mark(tmp_path, data_home):
     path = two_column_paper(tmp_path / "1506.02078.pdf")
     runner = CliRunner()
     assert runner.invoke(cli, ["ingest", str(path)]).exit_code == 0
-    out = runner.invoke(cli, ["search", "R2.03"])
+    out = runner.invoke(cli, ["search", "Rb03"])
     assert out.exit_code == 0, out.output
     assert "his words (co-authored paper)" in out.output
 
@@ -287,7 +292,7 @@ def test_a_pdf_locked_only_against_editing_is_read(tmp_path, store):
     pdf.output(str(tmp_path / "locked.pdf"))
     summary = ingest_paths([tmp_path / "locked.pdf"], store)
     assert (summary.loaded, summary.skipped) == (1, [])
-    assert "L1.03" in store.get("paper:owner-only").text
+    assert "La03" in store.get("paper:owner-only").text
 
 
 def test_a_scan_without_a_text_layer_is_skipped_and_a_page_without_one_is_said(tmp_path, store):
@@ -306,7 +311,7 @@ def test_a_scan_without_a_text_layer_is_skipped_and_a_page_without_one_is_said(t
     assert "no page has a text layer" in reasons(summary) and "ocrmypdf" in reasons(summary)
     assert any(s["path"].endswith("mixed.pdf#page=2") and "no text layer" in s["reason"]
                for s in summary.skipped)
-    assert "L1.05" in store.get("paper:mixed").text
+    assert "La05" in store.get("paper:mixed").text
 
 
 def test_a_truncated_pdf_is_skipped_or_partly_loaded_and_says_so(tmp_path, store):
@@ -335,14 +340,14 @@ def test_a_500_page_file_is_read_up_to_the_page_cap(tmp_path, store):
 
     pdf = new_pdf(title="Long book")
     for n in range(1, 501):
-        page(pdf, n, [f"P{n:03d} {words(n, 6)}", words(n + 7, 6)], header=None)
+        page(pdf, n, [f"P{7 * n:04d} {words(n, 6)}", words(n + 7, 6)], header=None)
     pdf.output(str(tmp_path / "book.pdf"))
     summary = ingest_paths([tmp_path / "book.pdf"], store)
     assert summary.loaded == 1
     assert f"500 pages, more than the {MAX_PAGES}" in reasons(summary)
     doc = store.get("paper:long-book")
     assert doc.meta["pages"][-1][2] == MAX_PAGES and doc.meta["page_count"] == 500
-    assert f"P{MAX_PAGES:03d}" in doc.text and f"P{MAX_PAGES + 1:03d}" not in doc.text
+    assert f"P{7 * MAX_PAGES:04d}" in doc.text and f"P{7 * (MAX_PAGES + 1):04d}" not in doc.text
 
 
 # ---- an arXiv URL ----------------------------------------------------------------------------
@@ -362,3 +367,17 @@ def test_an_arxiv_url_fetches_its_pdf(tmp_path, store, monkeypatch):
     row = store.chunk_rows([chunks[0].id])[chunks[0].id]
     assert evidence_from_row(row, 1.0, ("keyword",)).url == \
         "https://arxiv.org/pdf/1506.02078#page=1"
+
+
+def test_a_running_head_that_changes_with_the_chapter_is_dropped_by_its_page_number(
+        tmp_path, store):
+    """A book's head says which chapter it is in, so its words change, but it carries the page
+    number (printed from 11 on: front matter came before) at one height on every page."""
+    pdf = new_pdf(title="Book like")
+    for n in range(1, 7):
+        page(pdf, n, column("L", n, 20), header=f"Chapter {1 + n // 3}: {words(n // 3, 2)} "
+                                                 f"{n + 10}", number=False)
+    pdf.output(str(tmp_path / "book.pdf"))
+    ingest_paths([tmp_path / "book.pdf"], store)
+    doc, _ = loaded(store, "paper:book-like")
+    assert "Chapter" not in doc.text and "Lf19" in doc.text
