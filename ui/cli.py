@@ -403,6 +403,7 @@ def search(ctx: click.Context, query: str, kind: str | None, since: str | None,
       ktp search 'tokeniz* -bpe' --kind blog --since 2015 --json
       ktp search "continual learning" --speaker his
     """
+    from corpus.ids import deep_link
     from corpus.query import QueryError, parse_query
     from corpus.store import CorpusStore
 
@@ -438,8 +439,8 @@ def search(ctx: click.Context, query: str, kind: str | None, since: str | None,
                        + f"  [{shown(_hit_badge(hit))}, {shown((hit.date or 'undated')[:10])}]"
                        + f"  {shown(hit.id)}")
             click.echo("   " + _marked(" ".join(hit.snippet.split())))
-            if hit.url:
-                click.echo(f"   {shown(hit.url)}")
+            if hit.url:  # a paper's passage: at its page
+                click.echo(f"   {shown(deep_link(hit.url, page=hit.page) if hit.page else hit.url)}")
         _say_undated(left_out, UNDATED_SCAN)
 
     _emit([h.as_row() for h in hits], as_json, human)
