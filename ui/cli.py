@@ -440,7 +440,8 @@ def search(ctx: click.Context, query: str, kind: str | None, since: str | None,
                        + f"  {shown(hit.id)}")
             click.echo("   " + _marked(" ".join(hit.snippet.split())))
             if hit.url:  # a paper's passage: at its page
-                click.echo(f"   {shown(deep_link(hit.url, page=hit.page) if hit.page else hit.url)}")
+                link = deep_link(hit.url, page=hit.page) if hit.page else hit.url
+                click.echo(f"   {shown(link)}")
         _say_undated(left_out, UNDATED_SCAN)
 
     _emit([h.as_row() for h in hits], as_json, human)
