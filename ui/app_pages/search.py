@@ -5,6 +5,7 @@ import time
 import streamlit as st
 
 from corpus.attribution import badge
+from corpus.ids import deep_link
 from corpus.query import QueryError
 from corpus.store import CorpusStore
 from ui.app_state import vector_index
@@ -104,7 +105,8 @@ with CorpusStore(world.home.corpus_db) as store:
             st.stop()
         hits = [({"title": h.title, "kind": h.kind, "date": h.date, "url": h.url,
                   "meta": h.meta or {}, "text": h.text, "doc_id": h.doc_id,
-                  "author": h.author, "speaker": h.speaker, "his_words": h.his_words},
+                  "author": h.author, "speaker": h.speaker, "his_words": h.his_words,
+                  "page": h.page},
                  h.marked if h.kind in ("tweet", "thread") else h.snippet, h.score)
                 for h in found]
     undated = undated_left_out(store) if since or until else 0
@@ -134,8 +136,10 @@ for row, marked, score in hits:
         if meta.get("is_reply"):
             facts.append("reply")
         st.markdown(md_highlight(marked) if marked else esc(row["text"][:600]))
-        st.caption(" · ".join(facts) + " · " + md_link("open the original", row["url"])
-                   if row["url"] else " · ".join(facts))
+        link = deep_link(row["url"], page=row["page"]) if row["url"] and row.get("page") \
+            else row["url"]  # a paper's passage: at its page
+        st.caption(" · ".join(facts) + (" · " + md_link("open the original", link) if link
+                                         else ""))
 prev_col, next_col = st.columns(2)
 if prev_col.button("← Previous", disabled=page == 0, key="search_prev"):
     st.session_state["search_page"] = page - 1
