@@ -94,6 +94,8 @@ def _source(n: int, e: Evidence, eras: Sequence = ()) -> str:
              "speaker": _speaker(e), "his_words": "yes" if e.his_words else "no"}
     if kind == "retweet":
         attrs["original_author"] = e.author if e.author != UNKNOWN_AUTHOR else "unknown"
+    if kind == "paper":  # a paper is co-authored: the model is told ("his words (co-authored
+        attrs["authorship"] = e.badge  # paper)", "by … et al., paper")
     attrs.update({"title": e.title, "date": (e.date or "undated")[:10]})
     if eras and (era := era_of(e.date, eras)) is not None:
         attrs["era"] = era.title
