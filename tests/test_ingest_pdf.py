@@ -16,6 +16,7 @@ from corpus.store import MIGRATIONS, SCHEMA_VERSION, CorpusStore, _statements
 from ingest.http_fetch import Fetcher
 from ingest.run import ingest_paths
 from simulator.evidence import evidence_from_row
+from simulator.prompt import render_sources
 from ui.cli import cli
 from web_server import SiteServer
 
@@ -26,7 +27,8 @@ HEADER = "Published as a conference paper at ICLR 2016"
 
 
 def words(seed: int, n: int = 5) -> str:
-    return " ".join(random.Random(seed).choice(WORDS) for _ in range(n))
+    rng = random.Random(seed)
+    return " ".join(rng.choice(WORDS) for _ in range(n))
 
 
 def column(tag: str, page: int, n: int) -> list[str]:
@@ -190,9 +192,11 @@ def test_every_chunk_lies_on_one_page_and_links_to_it(tmp_path, store):
     evidence = evidence_from_row(row, 1.0, ("keyword",))
     assert evidence.url == "https://arxiv.org/pdf/1506.02078#page=3"
     assert evidence.badge == "his words (co-authored paper)"
+    assert 'authorship="his words (co-authored paper)"' in render_sources([evidence])
     hit = store.search("Rc05")[0]
     assert hit.page == 3 and hit.as_row()["page"] == 3
-    assert deep_link("https://arxiv.org/pdf/1.2#page=9", page=2) == "https://arxiv.org/pdf/1.2#page=2"
+    assert deep_link("https://arxiv.org/pdf/1.2#page=9", page=2) == \
+        "https://arxiv.org/pdf/1.2#page=2"
 
 
 def test_chunks_chunked_again_after_a_repair_keep_their_pages(tmp_path, store):
