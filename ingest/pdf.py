@@ -24,9 +24,11 @@ The arXiv host can be pointed elsewhere (a mirror, or a test server) with KTP_AR
 from __future__ import annotations
 
 import io
+import logging
 import os
 import re
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -104,14 +106,30 @@ def not_a_pdf(head: bytes, what: str) -> str:
 def read_pdf_bytes(data: bytes, origin: str, arxiv_id: str | None = None
                    ) -> Iterator[Loaded | Skipped]:
     """One paper from the bytes of a PDF; skips for what could not be read, said first."""
-    reader, cut_short = _open(data, origin)
-    read = _read_pages(reader, origin, cut_short)
+    with _pypdf_quiet():
+        reader, cut_short = _open(data, origin)
+        read = _read_pages(reader, origin, cut_short)
+        info = _metadata(reader)
     stamp = _STAMP.search(read.sideways)
     yield from (Skipped(where, why) for where, why in read.problems)
     if not any(text.strip() for _, text in read.pages):
         raise SkipItem("no page has a text layer (a scanned paper?); run OCR on it first "
                        "(e.g. `ocrmypdf in.pdf out.pdf`) and ingest the result")
-    yield build_paper(read, origin, reader, arxiv_id or (stamp.group(1) if stamp else None))
+    yield build_paper(read, origin, info, len(reader.pages),
+                      arxiv_id or (stamp.group(1) if stamp else None))
+
+
+@contextmanager
+def _pypdf_quiet():
+    """pypdf logs what it works around ("EOF marker not found") as warnings, which would
+    print in the middle of the run's output; the run reports what matters itself."""
+    log = logging.getLogger("pypdf")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 def _open(data: bytes, origin: str):
@@ -187,7 +205,8 @@ def _read_pages(reader, origin: str, cut_short: bool) -> PagesRead:
 
 
 # ---- the document ----------------------------------------------------------------------------
-def build_paper(read: PagesRead, origin: str, reader, arxiv_id: str | None) -> Loaded:
+def build_paper(read: PagesRead, origin: str, info: dict, page_count: int,
+                arxiv_id: str | None) -> Loaded:
     body, spans = "", []
     for n, text in read.pages:
         text = text.strip()
@@ -198,7 +217,6 @@ def build_paper(read: PagesRead, origin: str, reader, arxiv_id: str | None) -> L
         spans.append([len(body), len(body) + len(text), n])
         body += text
     first_lines = read.first_lines
-    info = _metadata(reader)
     registered = known(f"paper:{arxiv_id}") if arxiv_id else None
     title = (registered.title if registered else None) or info.get("title") or \
         _title_from(first_lines) or Path(origin).stem
@@ -206,7 +224,7 @@ def build_paper(read: PagesRead, origin: str, reader, arxiv_id: str | None) -> L
     author, how = _attribution(authors, registered, info)
     doc_id = f"paper:{arxiv_id}" if arxiv_id else f"paper:{slugify(title)[:80]}"
     url = f"https://arxiv.org/pdf/{arxiv_id}" if arxiv_id else None
-    meta = {"pages": spans, "page_count": len(reader.pages), "authors": authors,
+    meta = {"pages": spans, "page_count": page_count, "authors": authors,
             **({"arxiv_id": arxiv_id} if arxiv_id else {}),
             **({"co_authored": True} if len(authors) > 1 or not authors else {})}
     date, precision = _date(registered, arxiv_id, info)

@@ -385,3 +385,25 @@ def test_a_running_head_that_changes_with_the_chapter_is_dropped_by_its_page_num
     ingest_paths([tmp_path / "book.pdf"], store)
     doc, _ = loaded(store, "paper:book-like")
     assert "Chapter" not in doc.text and "Lf19" in doc.text
+
+
+def test_the_arxiv_stamp_in_the_margin_names_the_paper_and_stays_out_of_its_text(
+        tmp_path, store):
+    pdf = new_pdf(title="Downloaded under another name")
+    page(pdf, 1, column("L", 1, 20), column("R", 1, 20))
+    with pdf.rotation(90, x=10, y=200):
+        pdf.text(10, 200, "arXiv:1412.2306v2 [cs.CV] 14 Apr 2015")
+    page(pdf, 2, column("L", 2, 20), column("R", 2, 20))
+    pdf.output(str(tmp_path / "download.pdf"))
+    ingest_paths([tmp_path / "download.pdf"], store)
+    doc, _ = loaded(store, "paper:1412.2306")
+    assert doc.title == "Deep Visual-Semantic Alignments for Generating Image Descriptions"
+    assert "arXiv:" not in doc.text and "La05" in doc.text
+
+
+def test_a_damaged_pdf_says_so_without_pypdf_s_own_warnings(tmp_path, data_home):
+    data = two_column_paper(tmp_path / "whole.pdf", pages=2, title="Cut").read_bytes()
+    (tmp_path / "cut.pdf").write_bytes(data[:len(data) // 2])
+    out = CliRunner().invoke(cli, ["ingest", str(tmp_path / "cut.pdf")])
+    assert out.exit_code == 0, out.output
+    assert "cut short" in out.output and "EOF marker" not in out.output
