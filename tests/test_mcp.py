@@ -267,3 +267,40 @@ def test_a_missing_home_fails_at_start_in_one_line(tmp_path):
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.startswith("Error: there is no data home") and "Traceback" not in done.stderr
+
+
+def test_stdio_writes_nothing_but_the_protocol_to_stdout(small_world):
+    """A client as it talks on the wire (protocol 2025-06-18, as clients speak it today):
+    every line the server writes to stdout is a JSON-RPC message, and the answer to each
+    request is there; its logs go to stderr."""
+    import json
+
+    home = small_world[0]
+    env = {**os.environ, **server_env(home)}
+    server = subprocess.Popen([sys.executable, "-m", "ui.cli", "mcp"], cwd=REPO, env=env,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+
+    def send(message: dict) -> None:
+        server.stdin.write(json.dumps({"jsonrpc": "2.0", **message}) + "\n")
+        server.stdin.flush()
+
+    try:
+        send({"id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "wire-test", "version": "0"}}})
+        init = json.loads(server.stdout.readline())
+        send({"method": "notifications/initialized"})
+        send({"id": 2, "method": "tools/call", "params": {
+            "name": "search", "arguments": {"query": "smallest", "limit": 1}}})
+        call = json.loads(server.stdout.readline())
+        server.stdin.close()
+        rest, err = server.stdout.read(), server.stderr.read()
+        server.wait(timeout=30)
+    finally:
+        server.kill()
+    assert init["id"] == 1 and init["result"]["serverInfo"]["name"] == "karpathy-thinking-partner"
+    assert call["id"] == 2 and call["result"]["structuredContent"]["results"][0]["doc_id"] == \
+        "blog:small"
+    assert all(json.loads(line)["jsonrpc"] == "2.0" for line in rest.splitlines())
+    assert "data home" in err and "open" in err and "Traceback" not in err
