@@ -136,6 +136,51 @@ class VectorTable:
         return [(self.ids[r], self.docs[self.doc[r]], float(s))
                 for r, s in zip(found.tolist(), scores[top].tolist())]
 
+    def search_sentences(self, vector, k: int, rows: np.ndarray | None = None
+                         ) -> list[tuple[str, str, float, float]]:
+        """The k rows whose closest quotable stretch (`spans`) is closest to `vector`, best
+        first: [(chunk id, doc id, best stretch's cosine, the passage's own cosine)]. A
+        passage about something else can still hold the one sentence that answers; its own
+        vector, the mean of all its words, hides that sentence. Only the stretches of `rows`
+        are read (a few documents' worth, as the reading asks), so no cast of the whole
+        float16 matrix is paid."""
+        spans = self.spans
+        q = np.asarray(vector, dtype=np.float32).reshape(-1)
+        norm = float(np.linalg.norm(q))
+        if spans is None or not spans.current or k <= 0 or len(self) == 0 or norm == 0:
+            return []
+        first, count = self._span_blocks()
+        rows = self._one_per_text(rows)
+        wanted = np.flatnonzero((count > 0) if rows is None else rows & (count > 0))
+        if len(wanted) == 0:
+            return []
+        # every stretch of the wanted passages, block after block, and where each block starts
+        sizes = count[wanted]
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        at = np.repeat(first[wanted] - starts, sizes) + np.arange(int(sizes.sum()))
+        stretch = np.asarray(spans.vectors[at], dtype=np.float32)
+        best = np.maximum.reduceat(_products(stretch, q / norm), starts)
+        top = _top(best, min(k, len(best)))
+        own = _products(self.vectors[wanted[top]], q / norm)
+        return [(self.ids[r], self.docs[self.doc[r]], float(b), float(o))
+                for r, b, o in zip(wanted[top].tolist(), best[top].tolist(), own.tolist())]
+
+    def _span_blocks(self) -> tuple[np.ndarray, np.ndarray]:
+        """For each row, where its stretches start in the span matrix and how many there
+        are (0: none made), made once."""
+        blocks = self.__dict__.get("_blocks")
+        if blocks is None:
+            first = np.zeros(len(self), dtype=np.int64)
+            count = np.zeros(len(self), dtype=np.int64)
+            at = 0
+            for cid, spans in self.spans.chunks:
+                row = self.row_of(cid)
+                if row is not None:
+                    first[row], count[row] = at, len(spans)
+                at += len(spans)
+            blocks = self._blocks = (first, count)
+        return blocks
+
     def _one_per_text(self, rows: np.ndarray | None) -> np.ndarray | None:
         """`rows` without the copies whose canonical is among them (None: all rows)."""
         copies = self.__dict__.get("_copies")

@@ -490,6 +490,22 @@ class VectorIndex:
                 return hits[:k]
         return self._chroma_query(vector, k, _where(kind, since, until, own_only, his, doc_ids))
 
+    def sentence_query(self, vector, k: int = 20, *, kind: str | None = None,
+                       since: str | None = None, until: str | None = None,
+                       own_only: bool = False, his: bool | None = None,
+                       doc_ids: Sequence[str] = ()) -> list[VectorHit]:
+        """The k passages whose best quotable stretch is closest to `vector`, with the same
+        filters as `query`; each hit's similarity is the passage's own (what coverage and
+        the quote scoring are calibrated on). Empty without span vectors."""
+        table = self._exact()
+        if table is None or table.spans is None:
+            return []
+        rows = table.mask(kind=kind, since_day=_day(since) if since else None,
+                          until_day=_day(until) if until else None, own_only=own_only,
+                          his=his, doc_ids=doc_ids)
+        return [VectorHit(c, d, round(own, 6))
+                for c, d, _, own in table.search_sentences(vector, k, rows)]
+
     def _chroma_query(self, vector, k: int, where: dict | None) -> list[VectorHit]:
         if k <= 0 or self.collection.count() == 0:
             return []

@@ -121,8 +121,13 @@ class HybridRetriever:
         if self.index is None or self.embedder is None or not evidence:
             return []
         docs = list(dict.fromkeys(e.doc_id for e in evidence))
-        hits = self.index.query(self.question_vector(question), k + len(exclude),
-                                his=_his_filter(speaker), doc_ids=docs)
+        # By each passage's best sentence, not its mean: the passage that answers often
+        # says much else besides (set c of bench/answer_quality.py: +1 answer, +1 passage
+        # holding the answer among the evidence; as a fourth list in the fusion it lost 2).
+        vector, his = self.question_vector(question), _his_filter(speaker)
+        hits = self.index.sentence_query(vector, k + len(exclude), his=his, doc_ids=docs) \
+            if hasattr(self.index, "sentence_query") else []
+        hits = hits or self.index.query(vector, k + len(exclude), his=his, doc_ids=docs)
         hits = [h for h in hits if h.chunk_id not in exclude][:k]
         rows = _dated(self.store.chunk_rows([h.chunk_id for h in hits]))
         f = Filters(speaker=speaker)

@@ -154,3 +154,36 @@ def test_a_build_notices_span_files_gone_though_the_pointer_names_them(indexed, 
     assert build_index(home, store, embedder)["embedded"] == 1
     assert VectorIndex.open(home, embedder).span_vectors("blog:work#0")
     assert build_index(home, store, embedder)["embedded"] == 0
+
+
+def test_sentence_search_ranks_a_passage_by_its_best_stretch():
+    """Passage a is about something else as a whole but holds one stretch that matches; b is
+    closer as a whole with no stretch as close. By sentence a ranks first, and each hit still
+    carries its passage's own cosine; the rows filter and copies hold as in `search`."""
+    from graph.exact_search import VectorTable
+    from graph.span_vectors import SpanVectors
+
+    def unit(*xs):
+        v = np.array(xs, dtype=np.float32)
+        return v / np.linalg.norm(v)
+
+    q = unit(1, 0, 0)
+    metas = [{"doc_id": d, "kind": "blog", "ts": 0, "own": True, "his": True} for d in "abcd"]
+    metas[3]["copy_of"] = "a#0"
+    spans = SpanVectors.from_parts({
+        "a#0": ([(0, 10), (11, 20)], np.stack([unit(0, 1, 0), unit(0.95, 0.05, 0)])),
+        "b#0": ([(0, 10)], np.stack([unit(0.6, 0.8, 0)])),
+        "c#0": ([], np.zeros((0, 3))),  # no stretch: never a sentence hit
+        "d#0": ([(0, 10), (11, 20)], np.stack([unit(0, 1, 0), unit(0.95, 0.05, 0)])),
+    })
+    table = VectorTable(["a#0", "b#0", "c#0", "d#0"],
+                        [unit(0.2, 1, 0), unit(0.7, 0.7, 0), unit(1, 0, 0), unit(0.2, 1, 0)],
+                        metas, spans)
+    assert [h[0] for h in table.search(q, 2)] == ["c#0", "b#0"]
+    found = table.search_sentences(q, 5)
+    assert [h[0] for h in found] == ["a#0", "b#0"]  # the copy d#0 takes no place
+    assert found[0][2] == pytest.approx(0.9986, abs=1e-3)  # its best stretch
+    assert found[0][3] == pytest.approx(float(table.vectors[0] @ q))  # its own cosine
+    only_b = np.array([False, True, True, False])
+    assert [h[0] for h in table.search_sentences(q, 5, only_b)] == ["b#0"]
+
