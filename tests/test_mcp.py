@@ -304,3 +304,36 @@ def test_stdio_writes_nothing_but_the_protocol_to_stdout(small_world):
         "blog:small"
     assert all(json.loads(line)["jsonrpc"] == "2.0" for line in rest.splitlines())
     assert "data home" in err and "open" in err and "Traceback" not in err
+
+
+def test_http_serves_calls_that_arrive_together(http_server):
+    """Calls in flight at once (one client, and a second one) are served one after another
+    on the thread that owns the data home, each with its own answer."""
+    url, _ = http_server
+
+    async def client(n: int):
+        async with http_session(url) as s:
+            return await asyncio.gather(
+                call(s, "search", query="smallest"), call(s, "ask", question=QUESTION),
+                call(s, "framework_item", id="model:loop"), call(s, "retrieve", question="reward"))
+
+    async def both():
+        return await asyncio.gather(client(1), client(2))
+
+    for found, answer, item, evidence in asyncio.run(both()):
+        assert found["results"][0]["doc_id"] == "blog:small"
+        assert answer["all_verified"] and item["id"] == "model:loop"
+        assert evidence["question"] == "reward"
+
+
+def test_without_the_sdk_the_command_says_how_to_install_it(small_world):
+    home = small_world[0]
+    hide = ("import sys\nfor name in ('mcp', 'mcp.server', 'mcp.server.mcpserver'):\n"
+            "    sys.modules[name] = None\nsys.argv = ['ktp', 'mcp']\n"
+            "from ui.cli import main\nmain()\n")
+    env = {**os.environ, **server_env(home)}
+    done = subprocess.run([sys.executable, "-c", hide], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "uv sync --extra mcp" in done.stderr
+    assert "pip install 'karpathy-thinking-partner[mcp]'" in done.stderr
