@@ -4,7 +4,7 @@ his thinking was most about.
     times = framework_in_time(framework, graph, store)
     times["model:decade-of-agents"].first_seen, .last_seen, .per_year   # "2017-06-01", …, {"2017": 2, …}
     eras = eras_in_time(framework, times)       # each era: its most supported items
-    quotes = era_quotes(retriever, framework, eras)      # and a few of his lines from it
+    quotes = era_quotes(home, framework, store, eras)    # and a few of his lines from it
 
 How it is counted:
 - An item's support is its evidence: the passages the graph links to it (those holding its
@@ -17,21 +17,25 @@ How it is counted:
   and are counted apart.
 - An era's items: for each item, how many of its dated passages fall inside the era; the items
   with the most, best first (ties by id).
-- An era's quotes: chosen as `ktp timeline` chooses a period's quotes (`QuotePool` over the
-  best passages, fiction weighed by `with_genres`), from the passages of the era's top items
-  dated inside it, against the era's own description.
+- An era's quotes: from the passages of the era's top items dated inside it, those closest to
+  their common centre in meaning (the build's vectors), one per document, each the sentence
+  closest to that centre; a line of his fiction is never one (`with_genres`). Chosen as
+  `ktp new-ideas` chooses a theme's (simulator/new_ideas.py), not as a timeline's: those embed
+  a dozen sentences per period, seconds on the app's first page.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from corpus.dates import bound
+from corpus.errors import KtpError
 from simulator.dating import day, passage_date
-from simulator.evidence import evidence_from_row, with_genres
 
 TIMED_KINDS = ("axiom", "model", "tension", "prediction", "tradition")
 ERA_ITEMS = 5  # items shown per era
-ERA_PASSAGES = 6  # passages of an era read for its quotes (as a timeline period reads)
+ERA_QUOTES = 2  # his lines shown per era
 
 
 @dataclass(frozen=True)
@@ -127,19 +131,30 @@ def eras_in_time(framework, times: dict[str, ItemTime], top: int = ERA_ITEMS) ->
     return out
 
 
-def era_quotes(retriever, framework, eras: list[EraTime], per_era: int = ERA_PASSAGES) -> dict:
-    """era id -> up to two quotes of his from the era (simulator.timeline.TimelineQuote), read
-    from the era's best passages against the era's description, as a timeline period's are."""
-    from simulator.timeline import _quotes  # the timeline's own choice, not a copy of it
+def era_quotes(home, framework, store, eras: list[EraTime], k: int = ERA_QUOTES) -> dict:
+    """era id -> up to k quotes of his from the era (simulator.new_ideas.ThemeQuote): from its
+    passages closest to their common centre, one per document, each the sentence closest to
+    that centre by the build's span vectors, the era's title and summary saying which sentence
+    is on it. Nothing is embedded, so the Framework page (the app's first page) never waits
+    for the encoder; without an index there are no era quotes ({})."""
+    from simulator.new_ideas import passage_table, theme_quotes
 
-    evidence = []
+    try:
+        table, _ = passage_table(home)
+    except KtpError:
+        return {}
+    out = {}
     for era in eras:
-        rows = retriever.store.chunk_rows(list(era.passages[:per_era]))
-        chosen = [evidence_from_row({**rows[p], "date": passage_date(rows[p])}, 1.0,
-                                    ("era",)) for p in era.passages[:per_era] if p in rows]
-        evidence.append(with_genres([e for e in chosen if e.his_words], framework))
-    quotes = [[] for _ in eras]
-    for n, era in enumerate(eras):  # one query per era: its own words say what it was about
+        ids = [p for p in era.passages if table.row_of(p) is not None]
+        if not ids:
+            out[era.era_id] = []
+            continue
+        x = np.asarray(table.vectors[[table.row_of(p) for p in ids]], dtype=np.float32)
+        centre = x.sum(axis=0)
+        centre /= np.linalg.norm(centre) or 1.0
+        order = sorted(range(len(ids)), key=lambda i: (-float(x[i] @ centre), ids[i]))
+        rows = store.chunk_rows(ids)
         item = framework.items[era.era_id]
-        quotes[n] = _quotes(retriever, f"{item.title}. {item.summary}", [evidence[n]])[0]
-    return {era.era_id: q for era, q in zip(eras, quotes)}
+        out[era.era_id] = theme_quotes(table, rows, [ids[i] for i in order], centre,
+                                       [item.title, item.summary], framework, k)
+    return out

@@ -264,7 +264,8 @@ def _themes(table, rows: dict, chosen: list[int], framework) -> list[Theme]:
         name = _distinctive([words_of[i] for i in inside],
                             [words_of[i] for i in range(len(chosen)) if i not in inside])
         themes.append(Theme(name, tuple(ids), len({rows[c]["doc_id"] for c in ids}), days[0],
-                            days[-1], tuple(_quotes(table, rows, ids, centre, name, framework))))
+                            days[-1], tuple(theme_quotes(table, rows, ids, centre, name,
+                                                         framework))))
     return sorted(themes, key=lambda t: (-len(t.passages), t.passages[0]))
 
 
@@ -299,13 +300,16 @@ def _distinctive(inside: list[set[str]], outside: list[set[str]]) -> tuple[str, 
     return tuple(chosen)
 
 
-def _quotes(table, rows: dict, ids: list[str], centre: np.ndarray, name: tuple[str, ...],
-            framework) -> list[ThemeQuote]:
-    """One quote from each of the passages closest to the centre, from distinct documents."""
-    wanted = content_stems(" ".join(name))
+def theme_quotes(table, rows: dict, ids: list[str], centre: np.ndarray, words, framework,
+                 k: int = QUOTES) -> list[ThemeQuote]:
+    """One quote from each of the first passages of `ids` (closest to the centre first), from
+    distinct documents, up to k: the stretch of each closest to the centre by its build vector,
+    `words` (the theme's name, an era's title) saying which sentence is on it. Nothing is
+    embedded. Also the Eras tab's quotes (simulator/framework_time.py)."""
+    wanted = content_stems(" ".join(words))
     out, documents = [], set()
     for cid in ids:
-        if len(out) == QUOTES:
+        if len(out) == k:
             break
         row = rows[cid]
         if row["doc_id"] in documents:
