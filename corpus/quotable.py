@@ -8,6 +8,8 @@ its quotes from, and the build gives a vector each (`graph.vector_index`).
   "It", "So"… gets the sentence before it as its lead-in, so it reads on its own.
 - In captions without punctuation, windows of words cut before a pause word ("so", "and",
   "um"…), never mid-word.
+- A sentence that goes on into a link ("…if you make the domain narrow enough (ref:
+  [paper](https://…))") is quoted up to the link, with "…" where it was cut.
 - Never: what he quotes from others, code, file trees, shell lines, links, the tail of a
   sentence begun before the passage, the lead into a list ("…as follows:").
 
@@ -19,7 +21,7 @@ import re
 
 from corpus.textnorm import fenced_blocks, is_punctuated, trim_span
 
-RULES = 1
+RULES = 2  # 2: sentences cut before a link
 MAX_WORDS = 45
 PAIR_WORDS = 40  # two sentences quoted together at most this long
 MIN_WORDS = 6
@@ -28,6 +30,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+|\n\s*\n|\n(?=\s*[-*•]
 _LEANS_BACK = re.compile(r"^(?:this|that|these|those|it|they|so|but|and|which|then|here)\b", re.I)
 _NOT_PROSE = re.compile(r"[├└│─]|^\s*[$>#|]|\w+\.\w+\(|[{};]\s*$|`|https?://|\w+_\w+\(|"
                         r"\]\(|\*\*|\b[\w-]+\.(?:com|net|org|io|ai|dev|co)/")
+_LINK = re.compile(r"\[[^\]\n]*\]\(|https?://|\b[\w-]+\.(?:com|net|org|io|ai|dev|co)/")
 _PAUSE = {"so", "and", "um", "uh", "okay", "ok", "now", "but", "because", "basically"}
 _WORD = re.compile(r"\w")
 _INCOMPLETE = re.compile(r"(?::|\b\d+[.)]|\b(?:e\.g|i\.e)\.?|,)$")
@@ -57,8 +60,9 @@ def quotable_spans(text: str, quoted=()) -> list[tuple[int, int, str]]:
     for start, end in spans:
         if any(s < end and start < t for s, t in blocked):
             continue
+        end, cut = _before_link(text, start, end)
         # One line (the verifier compares whitespace-blind), emphasis marks dropped.
-        quote = " ".join(re.sub(r"\*\*|__", "", text[start:end]).split())
+        quote = " ".join(re.sub(r"\*\*|__", "", text[start:end]).split()) + cut
         if quote in seen or _INCOMPLETE.search(quote) or quote.count("(") != quote.count(")"):
             continue  # a lead into a list ("…as follows:"), or half of a parenthesis
         seen.add(quote)
@@ -67,6 +71,23 @@ def quotable_spans(text: str, quoted=()) -> list[tuple[int, int, str]]:
             continue  # (curly quote marks inside would end the quote it is shown in)
         out.append((start, end, quote))
     return out
+
+
+def _before_link(text: str, start: int, end: int) -> tuple[int, str]:
+    """(end, " …") of the prose before the first link in text[start:end], cut at a word
+    and without a parenthesis left open; (end, "") when there is no link, or too little
+    before it to stand as a quote."""
+    link = _LINK.search(text, start, end)
+    if link is None:
+        return end, ""
+    cut = link.start()
+    opened = text.rfind("(", start, cut)
+    if opened > text.rfind(")", start, cut):
+        cut = opened  # "…narrow enough (ref: [paper](…" ends before "(ref:"
+    piece = text[start:cut].rstrip(" \t\n,;:—–-[")
+    if len(piece.split()) < MIN_WORDS + 2:
+        return end, ""
+    return start + len(piece), " …"
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

@@ -131,6 +131,23 @@ def test_a_stray_full_stop_is_not_a_sentence_and_opens_no_quote():
         in quotes
 
 
+def test_a_sentence_that_runs_into_a_link_is_quoted_up_to_it_and_verifies(embed):
+    from corpus.quotable import quotable_spans
+
+    readme = ("Small models are more useful than people think. Tiny language models can write "
+              "fluent short stories if the domain is narrow enough (see [the dataset]"
+              "(https://example.org/stories) for details). Read more at https://example.org.")
+    quotes = [q for _, _, q in quotable_spans(readme)]
+    cut = "Tiny language models can write fluent short stories if the domain is narrow enough …"
+    assert cut in quotes
+    assert not any("http" in q or "](" in q or "(see" in q for q in quotes)
+    assert "Read more at" not in " ".join(quotes)  # too little before its link to stand alone
+    best = choose_quotes("Can tiny language models write stories?", [passage(readme)], embed)
+    assert best[0].text == cut
+    checked = verify_citations(f"“{best[0].text}” [S1]", [passage(readme)])[0]
+    assert checked.status == "quote-verified"
+
+
 def test_a_line_from_his_fiction_is_not_quoted_as_his_view_unless_the_story_is_asked_about(
         embed):
     from corpus.framework_loader import load_framework
