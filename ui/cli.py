@@ -1017,7 +1017,12 @@ def _date_range(since: str | None, until: str | None) -> tuple[str | None, str |
     return low, high
 
 
-from ui.cli_mcp import mcp_command; cli.add_command(mcp_command)  # noqa: E402,E702
+# Commands kept in modules of their own (they import this one for its helpers).
+from ui.cli_mcp import mcp_command  # noqa: E402
+from ui.cli_time import new_ideas_command  # noqa: E402
+
+cli.add_command(mcp_command)
+cli.add_command(new_ideas_command)
 
 
 def main() -> None:
@@ -1026,4 +1031,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-from ui.cli_time import new_ideas_command; cli.add_command(new_ideas_command)  # noqa: E402
