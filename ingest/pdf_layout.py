@@ -246,17 +246,17 @@ def page_text(lines: list[Line]) -> str:
     gaps = [a.y - b.y for a, b in zip(lines, lines[1:]) if a.y - b.y > 0.5 * a.size]
     spacing = statistics.median(gaps) if gaps else lines[0].size * 1.2
     left = min(ln.x0 for ln in lines)
-    text = lines[0].text
+    paragraphs = [lines[0].text]
     for a, b in zip(lines, lines[1:]):
         gap = a.y - b.y
         new_paragraph = gap > 1.6 * spacing or abs(a.size - b.size) > 0.5 or (
             _ENDS_SENTENCE.search(a.text) and b.x0 - _column_left(b, lines, left) > 0.8 * b.size
             and gap > 0)
         if new_paragraph:
-            text += "\n\n" + b.text
+            paragraphs.append(b.text)
         else:
-            text = join_lines(text, b.text)
-    return text
+            paragraphs[-1] = join_lines(paragraphs[-1], b.text)
+    return "\n\n".join(paragraphs)
 
 
 def _column_left(line: Line, lines: list[Line], page_left: float) -> float:
@@ -269,7 +269,7 @@ def join_lines(text: str, following: str) -> str:
     """`text` continued by the next line: "rep-" + "resentation" is "representation"; a
     compound broken at its own hyphen keeps it ("state-of-the-" + "art"), and so does a word
     before a capital or a digit ("GPT-" + "4")."""
-    m = _HYPHENATED.search(text)
+    m = _HYPHENATED.search(text, max(0, len(text) - 100))  # (the end only: a paragraph grows)
     if m and following[:1].islower():
         word_start = text.rfind(" ", 0, m.start()) + 1
         compound = "-" in text[word_start:m.end() - 1] or "\u2010" in text[word_start:m.end() - 1]
