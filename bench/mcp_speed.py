@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/mcp_speed.py --home /tmp/ktp-fs2 [--questions 20]
 
-Starts the real server (`python -m ui.cli mcp`, stdio) with the SDK's client, warms it with one
+Starts the real server (`ktp mcp`, stdio) with the SDK's client, warms it with one
 call of each kind, then times `search` (keyword queries, and questions by meaning) and `ask`
 (the framework reading) over questions from bench/eval_questions.yaml: p50 and p95 from the
 client's side. The baseline is the same calls, in the same order, made in this process on a
@@ -56,7 +56,8 @@ async def measure(home: str, plan) -> tuple[dict, dict]:
     from ui.mcp_partner import Partner
 
     env = {"KTP_HOME": home, "ORT_DISABLE_TELEMETRY": "1", "ANONYMIZED_TELEMETRY": "False"}
-    params = StdioServerParameters(command=sys.executable, args=["-m", "ui.cli", "mcp"],
+    params = StdioServerParameters(command=sys.executable,
+                                   args=["-c", "from ui.cli import main; main()", "mcp"],
                                    env=env, cwd=str(REPO))
     over: dict[str, list[float]] = {}
     direct: dict[str, list[float]] = {}

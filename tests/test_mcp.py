@@ -17,6 +17,8 @@ from servers import audited_env, free_port
 
 pytest.importorskip("mcp", reason="the MCP SDK is not installed (uv sync --extra mcp)")
 
+# `ktp` as the entry point runs it (ui.cli imported as a module, as `python -m` does not).
+KTP = [sys.executable, "-c", "from ui.cli import main; main()"]
 TOOLS = {"search", "retrieve", "ask", "framework_item", "list_framework"}
 QUESTION = "How should I start building something new?"
 
@@ -31,7 +33,7 @@ async def stdio_session(env: dict, *args: str, errlog=None):
     from mcp import ClientSession, StdioServerParameters
     from mcp.client.stdio import stdio_client
 
-    params = StdioServerParameters(command=sys.executable, args=["-m", "ui.cli", "mcp", *args],
+    params = StdioServerParameters(command=KTP[0], args=[*KTP[1:], "mcp", *args],
                                    env=env, cwd=str(REPO))
     async with stdio_client(params, errlog=errlog or sys.stderr) as (read, write):
         async with ClientSession(read, write) as session:
@@ -139,8 +141,7 @@ def http_server(small_world, tmp_path_factory):
     home = small_world[0]
     port = free_port()
     env, net_log = audited_env(tmp_path_factory.mktemp("mcp-http"), **server_env(home))
-    server = subprocess.Popen([sys.executable, "-m", "ui.cli", "mcp", "--http", "--port",
-                               str(port)], cwd=REPO, env=env, stdout=subprocess.PIPE,
+    server = subprocess.Popen([*KTP, "mcp", "--http", "--port", str(port)], cwd=REPO, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}/mcp"
@@ -263,7 +264,7 @@ def test_an_empty_home_is_a_tool_error_that_says_what_to_run(tmp_path, tiny_fram
 
 def test_a_missing_home_fails_at_start_in_one_line(tmp_path):
     env = {**os.environ, "KTP_HOME": str(tmp_path / "nowhere")}
-    done = subprocess.run([sys.executable, "-m", "ui.cli", "mcp"], cwd=REPO, env=env,
+    done = subprocess.run([*KTP, "mcp"], cwd=REPO, env=env,
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.startswith("Error: there is no data home") and "Traceback" not in done.stderr
@@ -277,7 +278,7 @@ def test_stdio_writes_nothing_but_the_protocol_to_stdout(small_world):
 
     home = small_world[0]
     env = {**os.environ, **server_env(home)}
-    server = subprocess.Popen([sys.executable, "-m", "ui.cli", "mcp"], cwd=REPO, env=env,
+    server = subprocess.Popen([*KTP, "mcp"], cwd=REPO, env=env,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
 
