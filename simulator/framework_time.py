@@ -4,7 +4,7 @@ his thinking was most about.
     times = framework_in_time(framework, graph, store)
     times["model:decade-of-agents"].first_seen, .last_seen, .per_year   # "2017-06-01", …, {"2017": 2, …}
     eras = eras_in_time(framework, times)       # each era: its most supported items
-    quotes = era_quotes(home, framework, store, eras)    # and a few of his lines from it
+    quotes = era_quotes(retriever, framework, eras)      # and a few of his lines from it
 
 How it is counted:
 - An item's support is its evidence: the passages the graph links to it (those holding its
@@ -17,25 +17,26 @@ How it is counted:
   and are counted apart.
 - An era's items: for each item, how many of its dated passages fall inside the era; the items
   with the most, best first (ties by id).
-- An era's quotes: from the passages of the era's top items dated inside it, those closest to
-  their common centre in meaning (the build's vectors), one per document, each the sentence
-  closest to that centre; a line of his fiction is never one (`with_genres`). Chosen as
-  `ktp new-ideas` chooses a theme's (simulator/new_ideas.py), not as a timeline's: those embed
-  a dozen sentences per period, seconds on the app's first page.
+- An era's quotes: chosen as `ktp timeline` chooses a period's (`QuotePool` over the best
+  passages, fiction weighed by `with_genres`), from the passages of the era's top items dated
+  inside it (those backing most of them first), against the era's own title and summary; kept
+  on disk once chosen, since choosing embeds a dozen sentences per era.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-import numpy as np
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from corpus.dates import bound
-from corpus.errors import KtpError
+from corpus.home import keep_quietly
 from simulator.dating import day, passage_date
+from simulator.evidence import evidence_from_row, with_genres
 
 TIMED_KINDS = ("axiom", "model", "tension", "prediction", "tradition")
 ERA_ITEMS = 5  # items shown per era
-ERA_QUOTES = 2  # his lines shown per era
+ERA_PASSAGES = 6  # passages of an era read for its quotes (as a timeline period reads)
 
 
 @dataclass(frozen=True)
@@ -131,30 +132,39 @@ def eras_in_time(framework, times: dict[str, ItemTime], top: int = ERA_ITEMS) ->
     return out
 
 
-def era_quotes(home, framework, store, eras: list[EraTime], k: int = ERA_QUOTES) -> dict:
-    """era id -> up to k quotes of his from the era (simulator.new_ideas.ThemeQuote): from its
-    passages closest to their common centre, one per document, each the sentence closest to
-    that centre by the build's span vectors, the era's title and summary saying which sentence
-    is on it. Nothing is embedded, so the Framework page (the app's first page) never waits
-    for the encoder; without an index there are no era quotes ({})."""
-    from simulator.new_ideas import passage_table, theme_quotes
+def era_quotes(retriever, framework, eras: list[EraTime], cache_dir: Path | None = None,
+               key: str = "") -> dict:
+    """era id -> up to two quotes of his from the era (simulator.timeline.TimelineQuote),
+    chosen as a timeline period's are: the era's best ERA_PASSAGES passages (those backing most
+    of its top items) read against the era's own title and summary. That embeds a dozen
+    sentences per era (seconds, with the encoder's start), so with `cache_dir` the choice is
+    kept on disk under `key` (the inputs' fingerprint): once per build, not per start.
+    `retriever` may be a function that makes it: called only when nothing is kept yet (opening
+    one is most of the cost of a kept answer)."""
+    from simulator.timeline import TimelineQuote, _quotes  # the timeline's own choice
 
-    try:
-        table, _ = passage_table(home)
-    except KtpError:
-        return {}
+    path = None
+    if cache_dir is not None:
+        wanted = [key] + [f"{e.era_id}:{','.join(e.passages[:ERA_PASSAGES])}" for e in eras]
+        digest = hashlib.sha256("\x00".join(wanted).encode()).hexdigest()[:20]
+        path = Path(cache_dir) / f"era-quotes-{digest}.json"
+        try:
+            kept = json.loads(path.read_text(encoding="utf-8"))
+            return {era: [TimelineQuote(**q) for q in quotes] for era, quotes in kept.items()}
+        except (OSError, ValueError, TypeError):
+            pass
+    if callable(retriever):
+        retriever = retriever()
     out = {}
     for era in eras:
-        ids = [p for p in era.passages if table.row_of(p) is not None]
-        if not ids:
-            out[era.era_id] = []
-            continue
-        x = np.asarray(table.vectors[[table.row_of(p) for p in ids]], dtype=np.float32)
-        centre = x.sum(axis=0)
-        centre /= np.linalg.norm(centre) or 1.0
-        order = sorted(range(len(ids)), key=lambda i: (-float(x[i] @ centre), ids[i]))
-        rows = store.chunk_rows(ids)
+        rows = retriever.store.chunk_rows(list(era.passages[:ERA_PASSAGES]))
+        evidence = with_genres([evidence_from_row({**rows[p], "date": passage_date(rows[p])},
+                                                  1.0, ("era",))
+                                for p in era.passages[:ERA_PASSAGES] if p in rows
+                                and rows[p]["his_words"]], framework)
         item = framework.items[era.era_id]
-        out[era.era_id] = theme_quotes(table, rows, [ids[i] for i in order], centre,
-                                       [item.title, item.summary], framework, k)
+        out[era.era_id] = _quotes(retriever, f"{item.title}. {item.summary}", [evidence])[0]
+    if path is not None:
+        keep_quietly(path, json.dumps({era: [asdict(q) for q in quotes] for era, quotes in
+                                       out.items()}, sort_keys=True).encode())
     return out

@@ -24,9 +24,11 @@ How it is decided (cheap and deterministic: nothing is embedded, nothing is rand
 - A theme's name: its words that are most over-represented in it against the other themes
   (share of its passages holding the word, minus the share of the others' passages), taken
   from the passages as written; stop words and numbers are not names.
-- A theme's quotes: from its passages closest to its centre, one per document, each the
-  quotable stretch (corpus/quotable.py) whose build vector is closest to the centre; verbatim,
-  with the passage's date and a link to the words (as `ktp timeline` links them).
+- A theme's quotes: in each of its READ passages closest to its centre, the quotable stretch
+  (corpus/quotable.py) whose build vector is closest to the centre, with the theme's words
+  weighed in as an answer's quotes weigh the question's (a question or an unpunctuated caption
+  line counts less); the best of those, one per document; verbatim, with the passage's date
+  and a link to the words (as `ktp timeline` links them).
 """
 from __future__ import annotations
 
@@ -55,6 +57,7 @@ MAX_THEMES = 8
 N_INIT, ROUNDS, SEED = 4, 50, 0
 NAME_WORDS = 4
 QUOTES = 3
+READ = 10  # passages nearest a theme's centre read for its quotes
 # Words that name nothing in talk (fillers of speech, the commonest verbs), beside STOPWORDS.
 FILLERS = frozenset("""
 also actually always another anything around back basically bit cant come comes could dont
@@ -184,18 +187,22 @@ def passage_table(home):
 
 
 def _best_item_similarity(home, embedder_name: str, items, vectors: np.ndarray) -> np.ndarray:
-    """Each passage's best cosine to any item: the items' vectors from the retriever's cache
-    (embedded only when the framework changed since the cache was written)."""
+    """Each passage's best cosine to any item."""
+    if not items or not len(vectors):
+        return np.zeros(len(vectors))
+    return (vectors @ item_vectors(home, embedder_name, items).T).max(axis=1)
+
+
+def item_vectors(home, embedder_name: str, items) -> np.ndarray:
+    """The items' unit vectors from the retriever's cache (embedded only when the framework
+    changed since the cache was written, and then kept for the next process)."""
     from graph.embedder import load_embedder
     from graph.vector_cache import cached_vectors
 
-    if not items or not len(vectors):
-        return np.zeros(len(vectors))
     embedder = load_embedder(embedder_name, home.root / "models")  # loads only to embed
-    item_vectors = np.asarray(cached_vectors(embedder, [item_text(i) for i in items],
-                                             home.root / "cache"), dtype=np.float32)
-    item_vectors /= np.linalg.norm(item_vectors, axis=1, keepdims=True).clip(1e-12)
-    return (vectors @ item_vectors.T).max(axis=1)
+    vectors = np.asarray(cached_vectors(embedder, [item_text(i) for i in items],
+                                        home.root / "cache"), dtype=np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-12)
 
 
 # ---- themes ----------------------------------------------------------------------------------
@@ -302,33 +309,30 @@ def _distinctive(inside: list[set[str]], outside: list[set[str]]) -> tuple[str, 
 
 def theme_quotes(table, rows: dict, ids: list[str], centre: np.ndarray, words, framework,
                  k: int = QUOTES) -> list[ThemeQuote]:
-    """One quote from each of the first passages of `ids` (closest to the centre first), from
-    distinct documents, up to k: the stretch of each closest to the centre by its build vector,
-    `words` (the theme's name, an era's title) saying which sentence is on it. Nothing is
-    embedded. Also the Eras tab's quotes (simulator/framework_time.py)."""
+    """Up to k quotes, from distinct documents, read from the first READ passages of `ids`
+    (closest to the centre first): in each, the stretch closest to the centre by its build
+    vector, `words` (the theme's name, an era's title) saying which sentence is on it; the k
+    best of those. Nothing is embedded. Also the Eras tab's quotes (simulator/framework_time.py)."""
     wanted = content_stems(" ".join(words))
-    out, documents = [], set()
-    for cid in ids:
-        if len(out) == k:
-            break
+    best: dict[str, tuple] = {}  # document -> (score, order, evidence, text): its best line
+    for order, cid in enumerate(ids[:READ]):
         row = rows[cid]
-        if row["doc_id"] in documents:
-            continue
         e = with_genres([evidence_from_row({**row, "date": passage_date(row)}, 1.0,
                                            ("new",))], framework)[0]
         if e.genre == "fiction":
-            continue  # a character's line is not his new view
-        span = _best_span(table, e, centre, wanted)
-        if span is None:
-            continue
+            continue  # a character's line is not his view
+        found = _best_span(table, e, centre, wanted)
+        if found is not None and (e.doc_id not in best or found[0] > best[e.doc_id][0]):
+            best[e.doc_id] = (found[0], order, e, found[1])
+    out = []
+    for _, _, e, span in sorted(best.values(), key=lambda b: (-b[0], b[1]))[:k]:
         text, _ = shorten(span, wanted)
-        documents.add(row["doc_id"])
         out.append(ThemeQuote(text, e.doc_id, e.chunk_id, e.date, quote_link(e, text),
                               e.title, e.badge))
     return out
 
 
-def _best_span(table, e, centre: np.ndarray, wanted: set[str]) -> str | None:
+def _best_span(table, e, centre: np.ndarray, wanted: set[str]) -> tuple[float, str] | None:
     """The quotable stretch of a passage closest to the centre by the build's span vectors;
     without them, the passage's first stretch. Questions and unpunctuated captions rank
     lower, as in the quotes of an answer (simulator/quotes.py)."""
@@ -350,7 +354,8 @@ def _best_span(table, e, centre: np.ndarray, wanted: set[str]) -> str | None:
         if not is_sentenced(e.text) and score > 0:
             score *= 0.6
         scored.append((score, n, text))
-    return max(scored, key=lambda s: (s[0], -s[1]))[2]
+    score, _, text = max(scored, key=lambda s: (s[0], -s[1]))
+    return score, text
 
 
 def _iso(yyyymmdd: int) -> str:

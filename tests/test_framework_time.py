@@ -3,7 +3,7 @@ each era's most supported items and his lines from it; the Framework page's char
 
 The world is built by the real pipeline (store, graph, quote linking); the graph is made before
 any vector index exists, so its evidence is the quotes alone and can be worked out by hand.
-The index is built afterwards, for the era quotes only (chosen by the build's vectors)."""
+The index is built afterwards, for the era quotes only (chosen by meaning, as a timeline's)."""
 import html
 
 import pytest
@@ -88,9 +88,11 @@ THREAD_CHUNKS = [Chunk("thread:2001#0", THREAD.id, 0, 0, len(THREAD_A), THREAD_A
 
 @pytest.fixture(scope="module")
 def timed_world(tmp_path_factory):
-    """(home, framework folder, world): graph from the quotes alone, then an index."""
+    """(home, framework folder, world, retriever): the graph from the quotes alone, then an
+    index (the retriever's, for the era quotes)."""
     from graph.embedder import MiniLMEmbedder
-    from graph.pipeline import build_index, open_world
+    from graph.pipeline import build_index, open_index, open_world
+    from simulator.retrieval import HybridRetriever
 
     root = tmp_path_factory.mktemp("timed")
     folder = write_files(root / "fw", {**TINY_FRAMEWORK, "axioms.yaml": AXIOMS,
@@ -100,8 +102,10 @@ def timed_world(tmp_path_factory):
         store.add_many(DOCS)
         store.add(THREAD, THREAD_CHUNKS)
     world = open_world(home, folder)  # no index yet: evidence = the quotes found
-    build_index(home, world.store, MiniLMEmbedder())
-    return home, folder, world
+    embedder = MiniLMEmbedder()
+    build_index(home, world.store, embedder)
+    return home, folder, world, HybridRetriever(world.store, embedder, open_index(home)[0],
+                                                world.graph, world.framework)
 
 
 def test_textbook_framework_in_time(timed_world):
@@ -126,7 +130,7 @@ def test_textbook_framework_in_time(timed_world):
     (axiom:small) and tweet:42#0 (axiom:verify): [axiom:small 1, axiom:verify 1]; the undated
     README is in no era.
     """
-    _, _, world = timed_world
+    _, _, world, _ = timed_world
     times = framework_in_time(world.framework, world.graph, world.store)
     small = times["axiom:small"]
     assert (small.first_seen, small.last_seen) == ("2018-06-01", "2023-01-01")
@@ -148,10 +152,10 @@ def test_textbook_framework_in_time(timed_world):
 
 
 def test_era_quotes_are_his_verbatim_words_dated_inside_the_era(timed_world, tmp_path):
-    home, _, world = timed_world
+    _, _, world, retriever = timed_world
     times = framework_in_time(world.framework, world.graph, world.store)
     eras = eras_in_time(world.framework, times)
-    quotes = era_quotes(home, world.framework, world.store, eras)
+    quotes = era_quotes(retriever, world.framework, eras, tmp_path, "inputs")
     assert set(quotes) == {"era:early", "era:late"}
     assert quotes["era:early"], "the early era's passage says something on building small"
     for era in eras:
@@ -160,13 +164,13 @@ def test_era_quotes_are_his_verbatim_words_dated_inside_the_era(timed_world, tmp
             assert q.quote in row["text"] and row["his_words"]
             assert era.start <= q.date[:10] and (era.end is None or q.date[:10] <= era.end)
             assert q.url and q.url.startswith("http")
-    assert era_quotes(DataHome(tmp_path / "no-index").ensure(), world.framework, world.store,
-                      eras) == {}  # no index: no era quotes, and no error
+    assert list(tmp_path.glob("era-quotes-*.json")), "kept for the next start"
+    assert era_quotes(None, world.framework, eras, tmp_path, "inputs") == quotes  # from disk
 
 
 def test_the_framework_page_charts_each_card_and_the_eras_tab_shows_items_and_quotes(
         timed_world, monkeypatch):
-    home, folder, _ = timed_world
+    home, folder, _, _ = timed_world
     monkeypatch.setenv("KTP_HOME", str(home.root))
     monkeypatch.setenv("KTP_FRAMEWORK", str(folder))
     st.cache_resource.clear()

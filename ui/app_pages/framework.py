@@ -9,6 +9,7 @@ from corpus.framework_model import Item
 from corpus.ids import deep_link
 from corpus.store import CorpusStore
 from simulator.framework_time import ItemTime, era_quotes, eras_in_time, framework_in_time
+from ui.app_state import retriever_for
 from ui.graph_evidence import show_passages
 from ui.markup import esc, md_code, md_link
 
@@ -19,15 +20,21 @@ CHARTED = ("axiom", "model")  # the kinds whose cards chart their support per ye
 
 @st.cache_resource(show_spinner="Dating the framework's evidence…", max_entries=2)
 def framework_times(home: str, inputs: str):
-    """(item id -> ItemTime, the eras with their items, era id -> his quotes from it), once
-    per change of the inputs; nothing in it runs the encoder."""
+    """(item id -> ItemTime, the eras with their items), once per change of the inputs."""
     with CorpusStore(world.home.corpus_db) as store:
         times = framework_in_time(fw, graph, store)
-        eras = eras_in_time(fw, times)
-        return times, eras, era_quotes(world.home, fw, store, eras)
+    return times, eras_in_time(fw, times)
 
 
-times, eras_timed, era_lines = framework_times(str(world.home.root), world.inputs)
+@st.cache_resource(show_spinner="Choosing his lines of each era (once after each build)…",
+                   max_entries=2)
+def quotes_of_eras(home: str, inputs: str) -> dict:
+    """era id -> his quotes from it; chosen once per build (kept in the home's cache/)."""
+    return era_quotes(lambda: retriever_for(home, inputs), fw,
+                      framework_times(home, inputs)[1], world.home.root / "cache", inputs)
+
+
+times, eras_timed = framework_times(str(world.home.root), world.inputs)
 
 
 def titles(ids) -> str:
@@ -216,7 +223,9 @@ def era_extra(era_id: str, quotes: dict):
 
 with tabs[5]:
     say_if_nothing_matches("Eras")
-    for era in shown(fw.of_kind("era")):
+    era_items = shown(fw.of_kind("era"))
+    era_lines = quotes_of_eras(str(world.home.root), world.inputs) if era_items else {}
+    for era in era_items:
         span = f"{era.attrs['start']} – {era.attrs.get('end') or 'now'}"
         highlights = "; ".join(esc(h) for h in era.attrs.get("highlights") or [])
         card(era, f"{esc(span)}: {esc(era.title)}", [("Highlights", highlights or "—")],
