@@ -95,6 +95,8 @@ def test_stdio_server_lists_calls_reads_and_refuses(small_world, tmp_path):
             item = await call(s, "framework_item", id="axiom:small")
             assert item["title"] == "Small things first"
             assert item["quotes"][0]["text"] == "the smallest thing that works"
+            shown = item["evidence"]["shown"]
+            assert shown and all("axiom:small" in p["supports"] and p["url"] for p in shown)
             assert (item["evidence"]["passages"], item["evidence"]["sources"]) == \
                 world.graph.support_counts("axiom:small")
             listed = await call(s, "list_framework")

@@ -194,10 +194,11 @@ class Partner:
 
         item = self.item(item_id)
         linked, sources = self.world.graph.support_counts(item.id)
-        chunk_ids = self.world.graph.item_passages(item.id)[:passages]
+        chunk_ids = self.world.graph.item_passages(item.id)[:passages]  # quoted ones first
         rows = self.world.store.chunk_rows(chunk_ids)
-        shown = [evidence_from_row(rows[c], 0.0, ("graph",)).as_row() for c in chunk_ids
-                 if c in rows]
+        graph = self.world.graph
+        shown = [evidence_from_row(rows[c], 0.0, ("graph",), graph.supports(c)).as_row()
+                 for c in chunk_ids if c in rows]
         return {"id": item.id, "kind": item.kind, "label": item.label, "title": item.title,
                 "summary": item.summary, "description": item.description,
                 "quotes": [_quote(q) for q in item.quotes],
