@@ -340,3 +340,25 @@ def test_without_the_sdk_the_command_says_how_to_install_it(small_world):
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and "uv sync --extra mcp" in done.stderr
     assert "pip install 'karpathy-thinking-partner[mcp]'" in done.stderr
+
+
+def test_started_with_an_llm_ask_returns_its_answer_with_the_citations_checked(small_world):
+    """`ktp mcp --llm`: the model (a scripted OpenAI-compatible server on 127.0.0.1) writes
+    the answer, and its quote is verified against his words all the same."""
+    from llm_server import ChatServer
+    from test_llm import faithful
+
+    home = small_world[0]
+    with ChatServer(faithful) as llm:
+        env = {**server_env(home), "KTP_LLM_BASE_URL": llm.url}
+
+        async def work():
+            async with stdio_session(env, "--llm", "compat:test-model") as s:
+                return await call(s, "ask", question=QUESTION)
+
+        answer = asyncio.run(work())
+        asked = llm.requests[-1]["body"]["messages"]
+    assert answer["mode"] == "llm" and answer["answer"].startswith("He put it this way:")
+    assert answer["all_verified"]
+    assert [c["status"] for c in answer["citations"]][:1] == ["quote-verified"]
+    assert asked[0]["role"] == "system" and QUESTION in asked[-1]["content"]
