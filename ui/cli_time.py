@@ -1,10 +1,9 @@
 """`ktp new-ideas`: what he now talks about that the framework does not cover (simulator/new_ideas.py).
-Registered on the `ktp` group at the end of ui/cli.py."""
+Registered on the `ktp` group in ui/cli.py, which this module imports only when the command
+runs (ui/cli.py imports this one while it loads)."""
 from __future__ import annotations
 
 import click
-
-from ui.cli import _date_bound, _emit, _home, shown
 
 
 @click.command("new-ideas")
@@ -28,6 +27,7 @@ def new_ideas_command(ctx: click.Context, since: str | None, as_json: bool) -> N
     """
     from graph.pipeline import open_world
     from simulator.new_ideas import new_ideas
+    from ui.cli import _date_bound, _emit, _home
 
     _date_bound(since, "since")  # a mistyped date is a usage error, said before any work
     home = _home(ctx)
@@ -40,6 +40,8 @@ def new_ideas_command(ctx: click.Context, since: str | None, as_json: bool) -> N
 
 
 def _print(found) -> None:
+    from ui.cli import shown
+
     click.echo(click.style(
         f"New in his words since {found.since}: {found.uncovered} of {found.recent} recent "
         f"passages of his are covered by no framework item", bold=True))
