@@ -362,3 +362,20 @@ def test_started_with_an_llm_ask_returns_its_answer_with_the_citations_checked(s
     assert answer["all_verified"]
     assert [c["status"] for c in answer["citations"]][:1] == ["quote-verified"]
     assert asked[0]["role"] == "system" and QUESTION in asked[-1]["content"]
+
+
+def test_http_refuses_a_page_that_rebinds_a_name_to_the_loopback(http_server):
+    """A web page cannot reach the server through DNS rebinding: a request whose Host is not
+    the loopback address is refused before it reaches the partner."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    url, _ = http_server
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).encode()
+    request = urllib.request.Request(url, data=body, method="POST", headers={
+        "Host": "attacker.example", "Content-Type": "application/json",
+        "Accept": "application/json, text/event-stream"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 421

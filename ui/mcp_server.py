@@ -92,7 +92,9 @@ class Runner:
         self.partner: Partner | None = None
 
     def open(self) -> Partner | None:
-        """Open the home now (on the partner's thread); log what happened, never raise."""
+        """Open the home now, on the partner's thread. What the user can fix (a home not
+        built, a broken framework file) is logged and left for the tools to say; anything
+        else reaches the CLI's one error handler."""
         def opening():
             with contextlib.redirect_stdout(sys.stderr):  # a stray print must miss the wire
                 return self._partner()
