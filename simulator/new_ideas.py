@@ -230,7 +230,7 @@ def cluster(vectors: np.ndarray, k: int, seed: int = SEED) -> np.ndarray:
 def _plus_plus(x: np.ndarray, k: int, rng) -> np.ndarray:
     centres = [x[int(rng.integers(len(x)))]]
     for _ in range(1, k):
-        gap = np.clip(1.0 - (x @ np.array(centres).T).max(axis=1), 0.0, None)
+        gap = np.clip(1.0 - _cosines(x, np.array(centres)).max(axis=1), 0.0, None)
         if gap.sum() <= 0:
             break
         centres.append(x[int(rng.choice(len(x), p=gap / gap.sum()))])
@@ -240,7 +240,7 @@ def _plus_plus(x: np.ndarray, k: int, rng) -> np.ndarray:
 def _kmeans(x: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, float]:
     labels = None
     for _ in range(ROUNDS):
-        new = np.argmax(x @ centres.T, axis=1)
+        new = np.argmax(_cosines(x, centres), axis=1)
         if labels is not None and np.array_equal(new, labels):
             break
         labels = new
@@ -250,6 +250,13 @@ def _kmeans(x: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, float]:
                 mean = members.sum(axis=0)
                 centres[c] = mean / (np.linalg.norm(mean) or 1.0)
     return labels, float((x * centres[labels]).sum())
+
+
+def _cosines(x: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """x @ centres.T in this thread: a small product handed to BLAS's worker threads waits
+    for a core whenever the machine is busy (measured: 4 k-means runs over 219 passages took
+    0.39 s through BLAS on a loaded machine; see graph/exact_search._products)."""
+    return np.einsum("ij,kj->ik", x, centres)
 
 
 def _themes(table, rows: dict, chosen: list[int], framework) -> list[Theme]:
