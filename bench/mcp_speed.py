@@ -102,7 +102,8 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=20)
     args = parser.parse_args()
     home = Path(args.home or "").expanduser()
-    if not args.home or not (home / "corpus.sqlite3").is_file() or not (home / "index.json").exists():
+    built = (home / "corpus.sqlite3").is_file() and (home / "index.json").exists()
+    if not args.home or not built:
         print("skipped: no built data home (pass --home DIR, a home after `ktp up`)")
         return
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")

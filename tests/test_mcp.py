@@ -143,8 +143,9 @@ def http_server(small_world, tmp_path_factory):
     home = small_world[0]
     port = free_port()
     env, net_log = audited_env(tmp_path_factory.mktemp("mcp-http"), **server_env(home))
-    server = subprocess.Popen([*KTP, "mcp", "--http", "--port", str(port)], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, start_new_session=True)
+    server = subprocess.Popen([*KTP, "mcp", "--http", "--port", str(port)], cwd=REPO, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              start_new_session=True)
     try:
         url = f"http://127.0.0.1:{port}/mcp"
         wait_for_port(port, server)
