@@ -57,7 +57,7 @@ MAX_THEMES = 8
 N_INIT, ROUNDS, SEED = 4, 50, 0
 NAME_WORDS = 4
 QUOTES = 3
-READ = 10  # passages nearest a theme's centre read for its quotes
+READ = 20  # passages nearest a theme's centre read for its quotes
 # Words that name nothing in talk (fillers of speech, the commonest verbs), beside STOPWORDS.
 FILLERS = frozenset("""
 also actually always another anything around back basically bit cant come comes could dont
