@@ -42,6 +42,7 @@ from ingest.authorship import by_registry, first
 from ingest.base import Loaded, Skipped, SkipItem
 from ingest.http_fetch import Fetcher, FetchError
 from ingest.known import known
+from ingest.pdf_words import repair_words
 from ingest.pdf_layout import (Line, PageLines, numbered_edges, page_lines, page_text,
                                reading_order, running_lines, without_running)
 
@@ -192,8 +193,9 @@ def _read_pages(reader, origin: str, cut_short: bool) -> PagesRead:
                                  "the rest"))
     running = running_lines([p.lines for _, p in laid_out])
     numbered = numbered_edges([(n, p.lines) for n, p in laid_out])
-    pages = [(n, page_text(reading_order(without_running(p.lines, running, numbered, n))))
-             for n, p in laid_out]
+    texts = repair_words([page_text(reading_order(without_running(p.lines, running, numbered,
+                                                                  n))) for n, p in laid_out])
+    pages = [(n, text) for (n, _), text in zip(laid_out, texts)]
     empty = [n for n, text in pages if not text.strip()]
     if len(empty) < len(pages):  # (none with text: the whole file is skipped, and says why)
         problems += [(f"{origin}#page={n}", f"page {n} has no text layer (a scanned image or a "

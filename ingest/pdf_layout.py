@@ -14,9 +14,9 @@ half; it is then read in horizontal bands: a line that spans the gutter (the tit
 abstract of a first page, a wide figure's caption) with nothing beside it is read where it
 stands, and between such lines the left column is read before the right.
 
-pypdf gives no widths, so a piece's end is estimated from its length (half the font size a
-character: close for Times and Helvetica). That is enough to tell a column line from one that
-spans the gutter: a column ends a gutter's width short of the middle.
+A piece's end comes from its font's widths (read by pypdf), or is estimated from its length
+(half the font size a character) where the font has none: enough to tell a column line from
+one that spans the gutter, and a word gap from the gutter between columns.
 """
 from __future__ import annotations
 
@@ -57,8 +57,9 @@ class PageLines:
 def page_lines(page) -> PageLines:
     """The upright lines of a pypdf page (in drawing order grouped into lines), and its
     sideways text apart."""
-    pieces: list[tuple[float, float, float, str]] = []
+    pieces: list[tuple[float, float, float, str, float]] = []
     rotated: list[str] = []
+    widths = _Widths()
 
     def visit(text, cm, tm, font, size) -> None:
         if not text or not text.strip("\n"):
@@ -68,14 +69,44 @@ def page_lines(page) -> PageLines:
             rotated.append(text)
             return
         scale = math.hypot(a, b) or 1.0
+        size = (size or 10) * scale
         for k, part in enumerate(text.split("\n")):
             if part.strip():
-                pieces.append((e, f - k * size * scale * 1.2, (size or 10) * scale, part))
+                pieces.append((e, f - k * size * 1.2, size, part, widths.of(part, font, size)))
 
     page.extract_text(visitor_text=visit)
     width = float(page.mediabox.width)
     return PageLines(tuple(sorted(_join_pieces(pieces), key=lambda ln: (-ln.y, ln.x0))),
                      " ".join(rotated), width)
+
+
+class _Widths:
+    """How wide a piece of text is drawn: from its font's widths (pypdf reads them), else
+    estimated at CHAR_WIDTH of the font size a character."""
+
+    def __init__(self):
+        self._fonts: dict[int, object] = {}
+
+    def of(self, text: str, font, size: float) -> float:
+        metrics = self._font(font)
+        if metrics is not None:
+            try:
+                return metrics.get_text_width(text) * size / 1000
+            except Exception:  # noqa: BLE001 - a font pypdf half understands: estimate
+                pass
+        return len(text) * size * CHAR_WIDTH
+
+    def _font(self, font):
+        if font is None:
+            return None
+        if id(font) not in self._fonts:
+            try:
+                from pypdf.generic._font import Font  # (pypdf's own reading of /Widths)
+
+                self._fonts[id(font)] = Font.from_font_resource(font)
+            except Exception:  # noqa: BLE001 - no usable widths: estimate them
+                self._fonts[id(font)] = None
+        return self._fonts[id(font)]
 
 
 def _times(tm, cm) -> tuple[float, ...]:
@@ -94,24 +125,20 @@ def _join_pieces(pieces) -> list[Line]:
     line. A jump across a gap wider than two characters starts a new one (the other column
     drawn at the same height); lines that belong together are joined again per column."""
     lines: list[Line] = []
-    for x, y, size, text in pieces:
+    for x, y, size, text, width in pieces:
         last = lines[-1] if lines else None
         if last and abs(y - last.y) <= 0.4 * max(size, last.size) and \
-                last.x0 - 1 <= x <= last.x1 + 2 * size:
-            joiner = "" if text[:1].isspace() or last.text[-1:].isspace() or x <= last.x1 \
-                else " "
+                last.x0 - 1 <= x <= last.x1 + 1.5 * size:
+            joiner = "" if text[:1].isspace() or last.text[-1:].isspace() or \
+                x <= last.x1 + 0.15 * size else " "
             last.text += joiner + text
-            last.x1 = max(last.x1, x + _width(text, size))
+            last.x1 = max(last.x1, x + width)
             last.size = max(last.size, size)
         else:
-            lines.append(Line(x, x + _width(text, size), y, size, text))
+            lines.append(Line(x, x + width, y, size, text))
     for line in lines:
         line.text = " ".join(line.text.split())
     return [ln for ln in lines if ln.text]
-
-
-def _width(text: str, size: float) -> float:
-    return len(text) * size * CHAR_WIDTH
 
 
 # ---- running headers, footers, page numbers --------------------------------------------------
@@ -228,7 +255,8 @@ def _merged(lines: list[Line]) -> list[Line]:
     out: list[Line] = []
     for ln in sorted(lines, key=lambda ln: (-ln.y, ln.x0)):
         last = out[-1] if out else None
-        if last and abs(last.y - ln.y) <= 0.4 * max(ln.size, last.size):
+        if last and abs(last.y - ln.y) <= 0.4 * max(ln.size, last.size) and \
+                ln.x0 - last.x1 < 1.5 * ln.size:
             out[-1] = Line(last.x0, max(last.x1, ln.x1), last.y, max(last.size, ln.size),
                            f"{last.text} {ln.text}")
         else:
@@ -245,13 +273,13 @@ def page_text(lines: list[Line]) -> str:
         return ""
     gaps = [a.y - b.y for a, b in zip(lines, lines[1:]) if a.y - b.y > 0.5 * a.size]
     spacing = statistics.median(gaps) if gaps else lines[0].size * 1.2
-    left = min(ln.x0 for ln in lines)
+    usual = statistics.median(len(ln.text) for ln in lines)
     paragraphs = [lines[0].text]
     for a, b in zip(lines, lines[1:]):
         gap = a.y - b.y
+        ends = _ENDS_SENTENCE.search(a.text) or len(a.text) < 0.6 * usual  # (or a heading)
         new_paragraph = gap > 1.6 * spacing or abs(a.size - b.size) > 0.5 or (
-            _ENDS_SENTENCE.search(a.text) and b.x0 - _column_left(b, lines, left) > 0.8 * b.size
-            and gap > 0)
+            ends and gap > 0 and _indented(b, lines))
         if new_paragraph:
             paragraphs.append(b.text)
         else:
@@ -259,23 +287,27 @@ def page_text(lines: list[Line]) -> str:
     return "\n\n".join(paragraphs)
 
 
-def _column_left(line: Line, lines: list[Line], page_left: float) -> float:
-    """Where the column holding `line` starts (its leftmost line)."""
-    side = [ln.x0 for ln in lines if abs(ln.middle - line.middle) < (line.x1 - line.x0)]
-    return min(side) if side else page_left
+def _indented(line: Line, lines: list[Line]) -> bool:
+    """Whether other lines start a little (one to four characters' widths) left of this one:
+    a paragraph's first line. The first line of the next column is not indented."""
+    return any(0.8 * line.size < line.x0 - ln.x0 < 4 * line.size for ln in lines)
+
+
+BREAK = "\ue000"  # where a line ended in a hyphen that may be a word's own: see pdf_words.py
 
 
 def join_lines(text: str, following: str) -> str:
-    """`text` continued by the next line: "rep-" + "resentation" is "representation"; a
-    compound broken at its own hyphen keeps it ("state-of-the-" + "art"), and so does a word
-    before a capital or a digit ("GPT-" + "4")."""
-    m = _HYPHENATED.search(text, max(0, len(text) - 100))  # (the end only: a paragraph grows)
-    if m and following[:1].islower():
-        word_start = text.rfind(" ", 0, m.start()) + 1
-        compound = "-" in text[word_start:m.end() - 1] or "\u2010" in text[word_start:m.end() - 1]
-        if compound and text[-1] != "\u00ad":
-            return text + following
-        return text[:-1] + following
+    """`text` continued by the next line. "rep-" + "resentation" is one word, but "long-" +
+    "range" is a compound: which one only the document's other words can tell, so the break
+    is marked (BREAK) for ingest/pdf_words.py to decide. A compound broken at one of its own
+    hyphens keeps it ("state-of-the-" + "art", "state-" + "of-the-art"); before a capital or a
+    digit the hyphen stays ("GPT-" + "4"); a soft hyphen always goes."""
     if text.endswith("\u00ad"):
         return text[:-1] + following
+    m = _HYPHENATED.search(text, max(0, len(text) - 100))  # (the end only: a paragraph grows)
+    if m and following[:1].islower():
+        word = text[text.rfind(" ", 0, m.start()) + 1:m.end() - 1]
+        if "-" in word or "\u2010" in word or "-" in following.split(" ", 1)[0]:
+            return text + following
+        return text[:-1] + BREAK + following
     return f"{text} {following}"

@@ -6,7 +6,6 @@ import datetime as dt
 import random
 import sqlite3
 
-import pytest
 from click.testing import CliRunner
 from fpdf import FPDF
 
@@ -407,3 +406,32 @@ def test_a_damaged_pdf_says_so_without_pypdf_s_own_warnings(tmp_path, data_home)
     out = CliRunner().invoke(cli, ["ingest", str(tmp_path / "cut.pdf")])
     assert out.exit_code == 0, out.output
     assert "cut short" in out.output and "EOF marker" not in out.output
+
+
+def test_a_compound_broken_at_its_hyphen_keeps_it_when_the_paper_writes_it_so_elsewhere(
+        tmp_path, store):
+    pdf = new_pdf(title="Compounds")
+    left = column("L", 1, 12)
+    left[3] += " long-range structure and long-"
+    left[4] = "range memory, then a rep-"
+    left[5] = "resentation " + left[5]
+    page(pdf, 1, left, header=None)
+    pdf.output(str(tmp_path / "c.pdf"))
+    ingest_paths([tmp_path / "c.pdf"], store)
+    text = store.get("paper:compounds").text
+    assert "long-range memory" in text and "a representation" in text
+
+
+def test_words_split_by_kerning_are_joined_where_the_pdf_splits_many():
+    """pypdf reads some justified PDFs (groff's, for one) with spaces inside words: where that
+    is common, a split word the paper also writes whole is joined; two real words never."""
+    from ingest.pdf_words import repair_words
+
+    clean = ("we train networks in the lab, turn to the data, look in to the night and "
+             "into the day ") * 20
+    assert repair_words([clean]) == [clean]
+    broken = ("these netw orks learn; the networks are small. the y said in to the model "
+              "they know. ") * 5
+    fixed = repair_words([broken])[0]
+    assert "netw orks" not in fixed and "these networks learn" in fixed
+    assert "they said in to the model" in fixed
