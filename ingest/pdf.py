@@ -222,7 +222,7 @@ def build_paper(read: PagesRead, origin: str, info: dict, page_count: int,
     registered = known(f"paper:{arxiv_id}") if arxiv_id else None
     title = (registered.title if registered else None) or info.get("title") or \
         _title_from(first_lines) or Path(origin).stem
-    authors = info.get("authors") or _byline(first_lines, title)
+    authors = info.get("authors") or _byline(first_lines)
     author, how = _attribution(authors, registered, info)
     doc_id = f"paper:{arxiv_id}" if arxiv_id else f"paper:{slugify(title)[:80]}"
     url = f"https://arxiv.org/pdf/{arxiv_id}" if arxiv_id else None
@@ -275,7 +275,7 @@ def _title_from(lines: list) -> str | None:
     return title[:300] or None
 
 
-def _byline(lines: list, title: str) -> list[str]:
+def _byline(lines: list) -> list[str]:
     """Names from the lines between the title and the abstract of the first page."""
     top = lines[:12]
     if not top:
