@@ -92,14 +92,10 @@ def framework_in_time(framework, graph, store, kinds=TIMED_KINDS) -> dict[str, I
 
 
 def _located_quotes(graph, items) -> set[str]:
-    """The ids of the items' quotes that the graph found in the corpus (FOUND_IN)."""
-    located = set()
-    for item in items:
-        for quote in item.quotes:
-            if any(kind == "FOUND_IN" and way == "out"
-                   for kind, way, _ in graph.neighbours(quote.id)):
-                located.add(quote.id)
-    return located
+    """The ids of the items' quotes that the graph found in the corpus (FOUND_IN): one question
+    for all of them (on Neo4j, one query instead of one per quote)."""
+    mine = {q.id for item in items for q in item.quotes}
+    return {e.source for e in graph.list_edges(("FOUND_IN",)) if e.source in mine}
 
 
 def _per_year(days: list[str]) -> dict[str, int]:

@@ -221,3 +221,10 @@ def test_the_search_page_says_how_many_undated_matches_the_dates_left_out(env):
                    for c in at.caption)
     finally:
         st.cache_resource.clear()
+
+
+def test_readme_documents_new_ideas_and_its_json():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for needle in ("ktp new-ideas [--since D] [--json]", '"copies_left_out"', '"themes"',
+                   "The framework in time", "What's new"):
+        assert needle in readme
