@@ -228,3 +228,24 @@ def test_readme_documents_new_ideas_and_its_json():
     for needle in ("ktp new-ideas [--since D] [--json]", '"copies_left_out"', '"themes"',
                    "The framework in time", "What's new"):
         assert needle in readme
+
+
+def test_the_whats_new_page_on_an_empty_home_and_without_an_index(tmp_path, monkeypatch):
+    monkeypatch.setenv("KTP_HOME", str(tmp_path / "empty"))
+    st.cache_resource.clear()
+    try:
+        at = AppTest.from_file(str(REPO / "ui" / "app.py"), default_timeout=90).run()
+        at.switch_page("app_pages/new_ideas.py").run()
+        assert_no_failure(at)
+        assert any("ktp ingest" in i.value for i in at.info)
+        home = DataHome(tmp_path / "bare").ensure()
+        with CorpusStore(home.corpus_db) as store:
+            store.add_many(DOCS[:2])
+        monkeypatch.setenv("KTP_HOME", str(home.root))
+        st.cache_resource.clear()
+        at = AppTest.from_file(str(REPO / "ui" / "app.py"), default_timeout=90).run()
+        at.switch_page("app_pages/new_ideas.py").run()
+        assert_no_failure(at)
+        assert any("ktp build" in w.value for w in at.warning)
+    finally:
+        st.cache_resource.clear()
