@@ -28,13 +28,15 @@ _LEANS_BACK = re.compile(
     r"tell me more|go on|can you|could you|give me|any|example|for example)\b", re.I)
 _GENERIC = {"exampl", "tweets", "tweet", "more", "explai", "detail", "give", "mean", "talk",
             "talks", "say", "said", "think", "view", "about", "also", "again", "please",
-            "source", "elabor", "post", "posts", "blog", "lectur", "podcas", "readme"}
+            "source", "elabor", "post", "posts", "blog", "lectur", "podcas", "readme", "paper",
+            "papers"}
 _SOURCE_FILTER = [
     (re.compile(r"\b(?:from|in|on) (?:his )?(?:tweets?|twitter|x)\b", re.I), "tweet"),
     (re.compile(r"\b(?:from|in|on) (?:his )?(?:blog|blog posts?|posts)\b", re.I), "blog"),
     (re.compile(r"\b(?:from|in) (?:his )?(?:talks?|lectures?|videos?|podcasts?|interviews?)\b",
                 re.I), "transcript"),
     (re.compile(r"\b(?:from|in) (?:his )?(?:readmes?|repos?)\b", re.I), "readme"),
+    (re.compile(r"\b(?:from|in) (?:his )?(?:papers?|publications?)\b", re.I), "paper"),
 ]
 REWRITE = ("Rewrite the user's last question so that it stands on its own, naming what "
            "\"that\", \"it\" or an omitted subject refers to in the conversation. Answer with "
