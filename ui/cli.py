@@ -206,9 +206,10 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], from_registry: bool, forc
     Each input's format is detected from its content: an X archive (zip, folder or
     tweets.js, with long posts joined from note-tweet.js), tweet exports (CSV, JSON, JSON
     Lines), captions and transcripts (WebVTT, SRT, json3, timed JSON, [m:ss] text), Jekyll
-    posts, READMEs, web pages, Markdown and text. A URL is fetched (politely, cached under
-    the data home): a post, a blog's index or feed (every post on it), or a GitHub repo (its
-    README), a YouTube video, playlist or channel (its subtitles, never the media). With
+    posts, READMEs, web pages, Markdown and text, PDFs (papers, each passage knowing its
+    page). A URL is fetched (politely, cached under the data home): a post, a blog's index
+    or feed (every post on it), a GitHub repo (its README), an arXiv paper (its PDF), a
+    YouTube video, playlist or channel (its subtitles, never the media). With
     --registry, every source in the framework's registry is fetched. Unusable items are
     skipped with their reason and the rest kept; re-ingesting unchanged material changes
     nothing; offline, each fetch fails with a one-line reason.
@@ -224,6 +225,7 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], from_registry: bool, forc
       ktp ingest ~/src/karpathy.github.io/_posts/ talks/*.vtt --json
       ktp ingest my-tweets.txt --kind tweets
       ktp ingest http://karpathy.github.io/ https://github.com/karpathy/nanoGPT
+      ktp ingest papers/ https://arxiv.org/abs/1506.02078
       ktp ingest --registry
       ktp ingest notes-of-his-talks/ --author "Andrej Karpathy"
     """
