@@ -5,6 +5,7 @@ each era, the ideas most supported in it and a few of his lines from it
 (simulator/framework_time.py)."""
 import streamlit as st
 
+from corpus.errors import KtpError
 from corpus.framework_model import Item
 from corpus.ids import deep_link
 from corpus.store import CorpusStore
@@ -29,9 +30,14 @@ def framework_times(home: str, inputs: str):
 @st.cache_resource(show_spinner="Choosing his lines of each era (once after each build)…",
                    max_entries=2)
 def quotes_of_eras(home: str, inputs: str) -> dict:
-    """era id -> his quotes from it; chosen once per build (kept in the home's cache/)."""
-    return era_quotes(lambda: retriever_for(home, inputs), fw,
-                      framework_times(home, inputs)[1], world.home.root / "cache", inputs)
+    """era id -> his quotes from it; chosen once per build (kept in the home's cache/). An
+    index that cannot be opened (`ktp doctor` says why) costs the eras their quotes, not the
+    page: the Ask page says what to do about it."""
+    try:
+        return era_quotes(lambda: retriever_for(home, inputs), fw,
+                          framework_times(home, inputs)[1], world.home.root / "cache", inputs)
+    except KtpError:
+        return {}
 
 
 times, eras_timed = framework_times(str(world.home.root), world.inputs)
