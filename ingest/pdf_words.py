@@ -30,10 +30,10 @@ def repair_words(texts: list[str]) -> list[str]:
                          for w in _WORD.findall(text.replace(BREAK, " ")))
     texts = [_MARKED.sub(lambda m: _hyphen(m, vocabulary), text) for text in texts]
     pairs = Counter(pair for text in texts for pair in _pairs(text))
-    joins = sum(_join_splits(text, vocabulary, pairs)[1] for text in texts)
-    if joins <= SPLIT_SHARE * max(1, sum(vocabulary.values())):
+    repaired = [_join_splits(text, vocabulary, pairs) for text in texts]
+    if sum(joins for _, joins in repaired) <= SPLIT_SHARE * max(1, sum(vocabulary.values())):
         return texts
-    return [_join_splits(text, vocabulary, pairs)[0] for text in texts]
+    return [text for text, _ in repaired]
 
 
 def _pairs(text: str):
