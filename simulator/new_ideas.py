@@ -146,10 +146,11 @@ def new_ideas(home, framework, store, graph, since: str | None = None) -> NewIde
     # A thread's tweets have their own dates, later than the thread's: read every thread.
     thread = table.kind == table.kinds.index("thread") if "thread" in table.kinds else False
     maybe = his & ((table.ts >= int(low.replace("-", ""))) | thread)
-    rows = store.chunk_rows([table.ids[r] for r in np.flatnonzero(maybe & ~copy)])
-    recent = [table.row_of(cid) for cid, row in sorted(rows.items())
-              if row["his_words"] and day(passage_date(row)) >= low]
-    copies = int((maybe & copy).sum())  # copies among the candidates (thread copies included)
+    rows = store.chunk_rows([table.ids[r] for r in np.flatnonzero(maybe)])
+    said = {cid for cid, row in rows.items()
+            if row["his_words"] and day(passage_date(row)) >= low}
+    recent = [table.row_of(cid) for cid in sorted(said) if not copy[table.row_of(cid)]]
+    copies = len(said) - len(recent)
     long_enough = [r for r in recent if len(rows[table.ids[r]]["text"].split()) >= MIN_WORDS]
     items = [i for kind in LINKED_KINDS for i in framework.of_kind(kind)]
     vectors = np.asarray(table.vectors[long_enough], dtype=np.float32) if long_enough else \
