@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 CHAR_WIDTH = 0.5  # of the font size: the average width of a character of running text
 EDGE_LINES = 2  # lines at the top and at the bottom of a page where headers and footers sit
-_PAGE_NUMBER = re.compile(r"^\W*(?:page\s+)?(?:\d{1,4}|[ivxlc]{1,6})(?:\s*(?:of|/)\s*\d{1,4})?\W*$",
-                          re.I)
+_PAGE_NUMBER = re.compile(r"^\W*(?:page\s+)?(?:\d{1,4}|(?=[ivx])x{0,3}(?:ix|iv|v?i{0,3}))"
+                          r"(?:\s*(?:of|/)\s*\d{1,4})?\W*$", re.I)  # 12, "Page 3 of 9", xiv
 _DIGITS = re.compile(r"\d+")
 _HYPHENATED = re.compile(r"([A-Za-z]+)[-\u2010\u00ad]$")
 _ENDS_SENTENCE = re.compile(r"[.!?:]['\")\]]?$")
@@ -37,7 +37,7 @@ _ENDS_SENTENCE = re.compile(r"[.!?:]['\")\]]?$")
 @dataclass
 class Line:
     x0: float  # left edge, points from the page's left
-    x1: float  # estimated right edge
+    x1: float  # right edge (from the font's widths, or estimated)
     y: float  # baseline, points from the page's bottom
     size: float  # font size as drawn
     text: str
@@ -51,7 +51,6 @@ class Line:
 class PageLines:
     lines: tuple[Line, ...]  # upright text, top to bottom
     rotated: str  # text drawn sideways (the arXiv stamp in a first page's margin)
-    width: float
 
 
 def page_lines(page) -> PageLines:
@@ -75,9 +74,8 @@ def page_lines(page) -> PageLines:
                 pieces.append((e, f - k * size * 1.2, size, part, widths.of(part, font, size)))
 
     page.extract_text(visitor_text=visit)
-    width = float(page.mediabox.width)
     return PageLines(tuple(sorted(_join_pieces(pieces), key=lambda ln: (-ln.y, ln.x0))),
-                     " ".join(rotated), width)
+                     " ".join(rotated))
 
 
 class _Widths:
@@ -122,8 +120,9 @@ def _times(tm, cm) -> tuple[float, ...]:
 
 def _join_pieces(pieces) -> list[Line]:
     """Consecutive pieces on one baseline, each starting about where the last ended, make a
-    line. A jump across a gap wider than two characters starts a new one (the other column
-    drawn at the same height); lines that belong together are joined again per column."""
+    line. A jump across a gap wider than one and a half font sizes starts a new one (the
+    other column drawn at the same height); a line drawn in pieces is joined again within its
+    column (_merged)."""
     lines: list[Line] = []
     for x, y, size, text, width in pieces:
         last = lines[-1] if lines else None
