@@ -222,8 +222,9 @@ def build_paper(read: PagesRead, origin: str, info: dict, page_count: int,
     registered = known(f"paper:{arxiv_id}") if arxiv_id else None
     title = (registered.title if registered else None) or info.get("title") or \
         _title_from(first_lines) or Path(origin).stem
-    authors = info.get("authors") or _byline(first_lines)
-    author, how = _attribution(authors, registered, info)
+    byline = _byline(first_lines)
+    authors = info.get("authors") or _names(byline)
+    author, how = _attribution(authors, registered, info, " ".join(byline))
     doc_id = f"paper:{arxiv_id}" if arxiv_id else f"paper:{slugify(title)[:80]}"
     url = f"https://arxiv.org/pdf/{arxiv_id}" if arxiv_id else None
     meta = {"pages": spans, "page_count": page_count, "authors": authors,
@@ -276,18 +277,22 @@ def _title_from(lines: list) -> str | None:
 
 
 def _byline(lines: list) -> list[str]:
-    """Names from the lines between the title and the abstract of the first page."""
+    """The lines between the title and the abstract of the first page: names, affiliations."""
     top = lines[:12]
     if not top:
         return []
     biggest = max(ln.size for ln in top)
-    after = [ln.text for ln in top if ln.size < biggest - 0.5]
-    names: list[str] = []
-    for text in after:
-        if text.lower().startswith(("abstract", "introduction", "1 ")):
+    found = []
+    for line in top:
+        if line.text.lower().startswith(("abstract", "introduction", "1 ")):
             break
-        names += [n for n in split_names(text) if _looks_like_name(n)]
-    return names[:30]
+        if line.size < biggest - 0.5:
+            found.append(line.text)
+    return found
+
+
+def _names(byline: list[str]) -> list[str]:
+    return [n for text in byline for n in split_names(text) if _looks_like_name(n)][:30]
 
 
 def _looks_like_name(text: str) -> bool:
@@ -297,9 +302,11 @@ def _looks_like_name(text: str) -> bool:
         for w in words)
 
 
-def _attribution(authors: list[str], registered, info: dict) -> tuple[str, str]:
-    """His words (co-authored) when he is an author or the registry lists the paper as his;
-    else the first author's; else unknown."""
+def _attribution(authors: list[str], registered, info: dict, byline: str
+                 ) -> tuple[str, str]:
+    """His words (co-authored) when he is an author (the PDF's author list or the first page's
+    byline names him) or the registry lists the paper as his; else the first author's; else
+    unknown."""
     subject = current_subject()
     listed = "PDF metadata" if info.get("authors") else "the first page's byline"
     if any(subject.is_named(name) for name in authors):
@@ -309,6 +316,8 @@ def _attribution(authors: list[str], registered, info: dict) -> tuple[str, str]:
                                  else ")"))
     if registered is not None:
         return by_registry(registered)
+    if subject.name.lower() in " ".join(byline.split()).lower():  # names run together
+        return subject.name, "an author of the paper (named in the first page's byline)"
     if authors:
         return authors[0], f"first author of the paper ({listed})"
     return first()

@@ -435,3 +435,21 @@ def test_words_split_by_kerning_are_joined_where_the_pdf_splits_many():
     fixed = repair_words([broken])[0]
     assert "netw orks" not in fixed and "these networks learn" in fixed
     assert "they said in to the model" in fixed
+
+
+def test_a_byline_of_names_run_together_still_names_him(tmp_path, store):
+    """A first page that sets its authors on one line without commas ("Justin Johnson  Andrej
+    Karpathy  Li Fei-Fei"): his name in it is enough; no metadata says more."""
+    pdf = new_pdf()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=16)
+    pdf.text(40, 20, "Densely Captioned Small Images")
+    pdf.set_font("Helvetica", size=10)
+    pdf.text(40, 30, "Justin Johnson Andrej Karpathy Li Fei-Fei")
+    for i, line in enumerate(column("L", 1, 10)):
+        pdf.text(20, 45 + i * 5, line)
+    pdf.output(str(tmp_path / "d.pdf"))
+    ingest_paths([tmp_path / "d.pdf"], store)
+    doc, chunks = loaded(store, "paper:densely-captioned-small-images")
+    assert doc.author == "Andrej Karpathy" and "byline" in doc.authorship
+    assert {c.speaker for c in chunks} == {"Andrej Karpathy"}
