@@ -233,14 +233,19 @@ def test_http_tool_errors_say_how_to_fix_them(http_server):
 
 
 def test_http_reads_a_framework_resource(http_server):
+    from mcp import MCPError
+
     url, _ = http_server
 
     async def work(s):
         listed = (await s.list_resources()).resources
         page = (await s.read_resource("ktp://framework/tension:small-vs-verify")).contents[0]
-        return listed, page.text
+        with pytest.raises(MCPError) as typo:
+            await s.read_resource("ktp://framework/axiom:smal")
+        return listed, page.text, typo.value
 
-    listed, text = over_http(url, work)
+    listed, text, typo = over_http(url, work)
+    assert "no framework item 'axiom:smal'" in str(typo) and "axiom:small" in str(typo)
     assert {str(r.uri) for r in listed} >= {"ktp://framework/axiom:small",
                                             "ktp://framework/era:early"}
     assert text.startswith("# Small versus checked")

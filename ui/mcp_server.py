@@ -254,7 +254,7 @@ def _one_paragraph(doc: str) -> str:
 def add_item_resources(server, runner: Runner) -> None:
     """ktp://framework/<id> for every item, listed; read as Markdown on the partner's thread.
     Nothing to list while the home cannot be opened (the tools say why)."""
-    from mcp.server.mcpserver.exceptions import ResourceError
+    from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
     from mcp.server.mcpserver.resources import FunctionResource
 
     if runner.partner is None:
@@ -269,6 +269,15 @@ def add_item_resources(server, runner: Runner) -> None:
             uri=item_uri(item.id), name=item.id, title=f"{item.label}: {item.title}",
             description=item.summary, mime_type="text/markdown", fn=read,
             meta={"kind": item.kind, "quotes": len(item.quotes)}))
+
+    # Any other id: the template answers, with the partner's "did you mean …" for a typo.
+    @server.resource(item_uri("{+item_id}"), name="framework-item", mime_type="text/markdown",
+                     description="An item of his framework by id (list_framework has them).")
+    async def any_item(item_id: str) -> str:
+        try:
+            return await runner.call("item_markdown", item_id)
+        except Exception as e:
+            raise ResourceNotFoundError(str(e)) from None
 
 
 def serve(home, llm=None, k: int = 8, http_port: int | None = None) -> None:
