@@ -4,7 +4,11 @@ headers should give is known exactly. The arXiv URL is served by a local server,
 internet."""
 import datetime as dt
 import random
+import shutil
 import sqlite3
+import subprocess
+
+import pytest
 
 from click.testing import CliRunner
 from fpdf import FPDF
@@ -453,3 +457,31 @@ def test_a_byline_of_names_run_together_still_names_him(tmp_path, store):
     doc, chunks = loaded(store, "paper:densely-captioned-small-images")
     assert doc.author == "Andrej Karpathy" and "byline" in doc.authorship
     assert {c.speaker for c in chunks} == {"Andrej Karpathy"}
+
+
+def test_a_paper_set_by_a_real_typesetter_reads_in_order(tmp_path, store):
+    """groff's two-column `ms` layout: justified, hyphenated, a running head and "Page N"
+    footers, each line drawn in several pieces. Skipped where groff's PDF output is not
+    installed (`apt-get install groff`)."""
+    if not shutil.which("groff") or not shutil.which("gropdf"):
+        pytest.skip("groff with its PDF output (gropdf) is not installed")
+    rng = random.Random(3)
+    vocabulary = ("networks learn representations of characters and words while cells keep "
+                  "track of quotes brackets and line lengths across long-range structure in "
+                  "the text").split()
+    paragraphs = "".join(f".PP\n{' '.join(rng.choice(vocabulary) for _ in range(70))} M{k:02d}.\n"
+                         for k in range(30))
+    source = (".ds CH\n.ds CF Page %\n.ds LH Notes on small models\n.nr HY 1\n.TL\n"
+              "Reading Order Check\n.AU\nAndrej Karpathy\n.AU\nSomeone Else\n.AB\n"
+              "A short abstract.\n.AE\n.2C\n" + paragraphs)
+    pdf = subprocess.run(["groff", "-ms", "-Tpdf"], input=source.encode(), capture_output=True,
+                         check=True, timeout=60).stdout
+    (tmp_path / "groff.pdf").write_bytes(pdf)
+    ingest_paths([tmp_path / "groff.pdf"], store)
+    doc, _ = loaded(store, "paper:reading-order-check")
+    assert doc.meta["page_count"] > 2
+    assert [w.strip(".") for w in doc.text.split() if w.startswith("M") and w[1:3].isdigit()] \
+        == [f"M{k:02d}" for k in range(30)]
+    assert "Page" not in doc.text and "Notes on small models" not in doc.text
+    assert "longrange" not in doc.text and "long-range" in doc.text
+    assert doc.author == "Andrej Karpathy"
