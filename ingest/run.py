@@ -231,8 +231,8 @@ def _walk_folder(folder: Path, summary: IngestSummary) -> Iterator[Path]:
         elif child.is_file() and sidecar_of(child):
             continue  # it describes the file beside it, which reads it; not a document
         elif child.is_file() and child.suffix.lower() in MEDIA:
-            summary.skipped.append({"path": str(child), "reason": f"a media file "
-                                    f"({child.suffix}); only text, tweets, captions and PDFs are read"})
+            summary.skipped.append({"path": str(child), "reason": (
+                f"a media file ({child.suffix}); only text, tweets, captions and PDFs are read")})
         elif child.is_file():
             yield child
 
