@@ -20,7 +20,8 @@ How it is counted:
 - An era's quotes: chosen as `ktp timeline` chooses a period's (`QuotePool` over the best
   passages, fiction weighed by `with_genres`), from the passages of the era's top items dated
   inside it (those backing most of them first), against the era's own title and summary; kept
-  on disk once chosen, since choosing embeds a dozen sentences per era.
+  on disk once chosen, since choosing embeds a dozen sentences per era (`kept_era_quotes`
+  reads them back without the encoder).
 """
 from __future__ import annotations
 
@@ -137,18 +138,11 @@ def era_quotes(retriever, framework, eras: list[EraTime], cache_dir: Path | None
     kept on disk under `key` (the inputs' fingerprint): once per build, not per start.
     `retriever` may be a function that makes it: called only when nothing is kept yet (opening
     one is most of the cost of a kept answer)."""
-    from simulator.timeline import TimelineQuote, _quotes  # the timeline's own choice
+    from simulator.timeline import _quotes  # the timeline's own choice, not a copy of it
 
-    path = None
-    if cache_dir is not None:
-        wanted = [key] + [f"{e.era_id}:{','.join(e.passages[:ERA_PASSAGES])}" for e in eras]
-        digest = hashlib.sha256("\x00".join(wanted).encode()).hexdigest()[:20]
-        path = Path(cache_dir) / f"era-quotes-{digest}.json"
-        try:
-            kept = json.loads(path.read_text(encoding="utf-8"))
-            return {era: [TimelineQuote(**q) for q in quotes] for era, quotes in kept.items()}
-        except (OSError, ValueError, TypeError):
-            pass
+    kept = kept_era_quotes(eras, cache_dir, key)
+    if kept is not None:
+        return kept
     if callable(retriever):
         retriever = retriever()
     out = {}
@@ -160,7 +154,29 @@ def era_quotes(retriever, framework, eras: list[EraTime], cache_dir: Path | None
                                 and rows[p]["his_words"]], framework)
         item = framework.items[era.era_id]
         out[era.era_id] = _quotes(retriever, f"{item.title}. {item.summary}", [evidence])[0]
-    if path is not None:
-        keep_quietly(path, json.dumps({era: [asdict(q) for q in quotes] for era, quotes in
-                                       out.items()}, sort_keys=True).encode())
+    if cache_dir is not None:
+        keep_quietly(_kept_path(eras, cache_dir, key), json.dumps(
+            {era: [asdict(q) for q in quotes] for era, quotes in out.items()},
+            sort_keys=True).encode())
     return out
+
+
+def kept_era_quotes(eras: list[EraTime], cache_dir: Path | None, key: str = "") -> dict | None:
+    """The era quotes `era_quotes` kept for these eras under `key`, or None when there are none
+    (never chosen for these inputs, or the file is unreadable)."""
+    from simulator.timeline import TimelineQuote
+
+    if cache_dir is None:
+        return None
+    try:
+        kept = json.loads(_kept_path(eras, cache_dir, key).read_text(encoding="utf-8"))
+        return {era: [TimelineQuote(**q) for q in quotes] for era, quotes in kept.items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
+
+
+def _kept_path(eras: list[EraTime], cache_dir: Path, key: str) -> Path:
+    """Named by the inputs and by the passages each era reads, so any change makes a new one."""
+    wanted = [key] + [f"{e.era_id}:{','.join(e.passages[:ERA_PASSAGES])}" for e in eras]
+    digest = hashlib.sha256("\x00".join(wanted).encode()).hexdigest()[:20]
+    return Path(cache_dir) / f"era-quotes-{digest}.json"

@@ -9,7 +9,8 @@ from corpus.errors import KtpError
 from corpus.framework_model import Item
 from corpus.ids import deep_link
 from corpus.store import CorpusStore
-from simulator.framework_time import ItemTime, era_quotes, eras_in_time, framework_in_time
+from simulator.framework_time import (ItemTime, era_quotes, eras_in_time, framework_in_time,
+                                      kept_era_quotes)
 from ui.app_state import retriever_for
 from ui.graph_evidence import show_passages
 from ui.markup import esc, md_code, md_link
@@ -30,14 +31,24 @@ def framework_times(home: str, inputs: str):
 @st.cache_resource(show_spinner="Choosing his lines of each era (once after each build)…",
                    max_entries=2)
 def quotes_of_eras(home: str, inputs: str) -> dict:
-    """era id -> his quotes from it; chosen once per build (kept in the home's cache/). An
-    index that cannot be opened (`ktp doctor` says why) costs the eras their quotes, not the
-    page: the Ask page says what to do about it."""
+    """era id -> his quotes from it, chosen now and kept in the home's cache/ for every later
+    start. An index that cannot be opened (`ktp doctor` says why) costs the eras their quotes,
+    not the page."""
     try:
         return era_quotes(lambda: retriever_for(home, inputs), fw,
                           framework_times(home, inputs)[1], world.home.root / "cache", inputs)
     except KtpError:
         return {}
+
+
+def era_lines_now() -> dict | None:
+    """His lines of each era when they are chosen already (this process, or kept on disk by an
+    earlier one); None when choosing them would start the encoder: the tab offers a button
+    then, so the app's first page never waits seconds for it."""
+    if st.session_state.get("era_quotes_go") or st.session_state.get("era_quotes_chosen"):
+        st.session_state["era_quotes_chosen"] = True  # a read-only home keeps them per session
+        return quotes_of_eras(str(world.home.root), world.inputs)
+    return kept_era_quotes(eras_timed, world.home.root / "cache", world.inputs)
 
 
 times, eras_timed = framework_times(str(world.home.root), world.inputs)
@@ -230,7 +241,12 @@ def era_extra(era_id: str, quotes: dict):
 with tabs[5]:
     say_if_nothing_matches("Eras")
     era_items = shown(fw.of_kind("era"))
-    era_lines = quotes_of_eras(str(world.home.root), world.inputs) if era_items else {}
+    era_lines = era_lines_now() if era_items else {}
+    if era_lines is None:
+        st.button("Show his lines from each era", key="era_quotes_go",
+                  help="Chooses two quotes of his per era as a timeline does (a few seconds, "
+                       "once after each `ktp build`; kept for every later visit).")
+        era_lines = {}
     for era in era_items:
         span = f"{era.attrs['start']} – {era.attrs.get('end') or 'now'}"
         highlights = "; ".join(esc(h) for h in era.attrs.get("highlights") or [])
