@@ -52,7 +52,8 @@ MAX_SECONDS = 60.0  # reading one file: a pathological page must not hold up the
 PDF_MAGIC = b"%PDF-"
 _ARXIV_URL = re.compile(r"^https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/"
                         r"(\d{4}\.\d{4,5})(v\d+)?(?:\.pdf)?/?$")
-_ARXIV_ID = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(v\d+)?(?![\d])")
+# New-style arXiv ids (since April 2007): yymm.nnnn(n), the month a real one
+_ARXIV_ID = re.compile(r"(?<![\d.])((?:0[7-9]|[1-9]\d)(?:0[1-9]|1[0-2])\.\d{4,5})(v\d+)?(?!\d)")
 _STAMP = re.compile(r"arXiv:(\d{4}\.\d{4,5})(v\d+)?")
 _NAME_SPLIT = re.compile(r"\s*(?:,|;|\band\b|&|\n)\s*")
 _NAME_NOISE = re.compile(r"[\d*†‡§¶∗]+|\S+@\S+")
