@@ -8,8 +8,10 @@ its quotes from, and the build gives a vector each (`graph.vector_index`).
   "It", "So"… gets the sentence before it as its lead-in, so it reads on its own.
 - In captions without punctuation, windows of words cut before a pause word ("so", "and",
   "um"…), never mid-word.
-- A sentence that goes on into a link ("…if you make the domain narrow enough (ref:
-  [paper](https://…))") is quoted up to the link, with "…" where it was cut.
+- A sentence that goes on into a link in an aside ("…if you make the domain narrow enough
+  (ref: [paper](https://…))") is quoted up to the aside, with "…" where it was cut. A link
+  that is what the sentence says ("the best place to start is [here](…)") is not cut off: the
+  sentence is left out, as before.
 - Never: what he quotes from others, code, file trees, shell lines, links, the tail of a
   sentence begun before the passage, the lead into a list ("…as follows:").
 
@@ -21,7 +23,7 @@ import re
 
 from corpus.textnorm import fenced_blocks, is_punctuated, trim_span
 
-RULES = 2  # 2: sentences cut before a link
+RULES = 2  # 2: sentences cut before a link in an aside
 MAX_WORDS = 45
 PAIR_WORDS = 40  # two sentences quoted together at most this long
 MIN_WORDS = 6
@@ -80,10 +82,12 @@ def _before_link(text: str, start: int, end: int) -> tuple[int, str]:
     link = _LINK.search(text, start, end)
     if link is None:
         return end, ""
-    cut = link.start()
-    opened = text.rfind("(", start, cut)
-    if opened > text.rfind(")", start, cut):
-        cut = opened  # "…narrow enough (ref: [paper](…" ends before "(ref:"
+    opened = text.rfind("(", start, link.start())
+    if opened <= text.rfind(")", start, link.start()):
+        # The link is what the sentence says ("the best place to start is [here](…)"):
+        # cut before it, the quote would only tease.
+        return end, ""
+    cut = opened  # an aside: "…narrow enough (ref: [paper](…" ends before "(ref:"
     piece = text[start:cut].rstrip(" \t\n,;:—–-[")
     if len(piece.split()) < MIN_WORDS + 2:
         return end, ""

@@ -136,12 +136,13 @@ def test_a_sentence_that_runs_into_a_link_is_quoted_up_to_it_and_verifies(embed)
 
     readme = ("Small models are more useful than people think. Tiny language models can write "
               "fluent short stories if the domain is narrow enough (see [the dataset]"
-              "(https://example.org/stories) for details). Read more at https://example.org.")
+              "(https://example.org/stories) for details). The best place to start reading "
+              "about all of this is probably [this post](https://example.org/post).")
     quotes = [q for _, _, q in quotable_spans(readme)]
     cut = "Tiny language models can write fluent short stories if the domain is narrow enough …"
     assert cut in quotes
     assert not any("http" in q or "](" in q or "(see" in q for q in quotes)
-    assert "Read more at" not in " ".join(quotes)  # too little before its link to stand alone
+    assert "best place" not in " ".join(quotes)  # the link is what it says: no teaser
     best = choose_quotes("Can tiny language models write stories?", [passage(readme)], embed)
     assert best[0].text == cut
     checked = verify_citations(f"“{best[0].text}” [S1]", [passage(readme)])[0]
