@@ -29,7 +29,7 @@ from corpus.framework_model import KINDS, Item
 from corpus.ids import deep_link
 
 PASSAGES_SHOWN = 5  # evidence passages a framework item comes with, unless asked for more
-UNDATED_SCAN = 1000  # as `ktp search`: matches looked through for the undated ones
+UNDATED_SCAN = 1000  # = ui.cli.UNDATED_SCAN: matches looked through for the undated ones
 
 
 @dataclass
@@ -205,7 +205,7 @@ class Partner:
                 "quotes": [_quote(q) for q in item.quotes],
                 "links": {name: list(ids) for name, ids in item.links.items()},
                 "referenced_by": sorted(i.id for i in self.framework.referencing(item.id)),
-                "attrs": {k: v for k, v in item.attrs.items()},
+                "attrs": dict(item.attrs),
                 "evidence": {"passages": linked, "sources": sources, "shown": shown},
                 "uri": item_uri(item.id)}
 
