@@ -23,7 +23,7 @@ import re
 
 from corpus.textnorm import fenced_blocks, is_punctuated, trim_span
 
-RULES = 2  # 2: sentences cut before a link in an aside
+RULES = 2  # 2: sentences cut before a link in an aside; caption windows end at the end
 MAX_WORDS = 45
 PAIR_WORDS = 40  # two sentences quoted together at most this long
 MIN_WORDS = 6
@@ -34,6 +34,9 @@ _NOT_PROSE = re.compile(r"[├└│─]|^\s*[$>#|]|\w+\.\w+\(|[{};]\s*$|`|https
                         r"\]\(|\*\*|\b[\w-]+\.(?:com|net|org|io|ai|dev|co)/")
 _LINK = re.compile(r"\[[^\]\n]*\]\(|https?://|\b[\w-]+\.(?:com|net|org|io|ai|dev|co)/")
 _PAUSE = {"so", "and", "um", "uh", "okay", "ok", "now", "but", "because", "basically"}
+# A pause word right after one of these belongs to it ("from now", "right now", "and so"):
+# no cut there.
+_HOLDS_ON = {"from", "until", "till", "right", "just", "even", "by", "for", "and", "or", "so"}
 _WORD = re.compile(r"\w")
 _INCOMPLETE = re.compile(r"(?::|\b\d+[.)]|\b(?:e\.g|i\.e)\.?|,)$")
 
@@ -135,13 +138,17 @@ def _join_abbreviations(text: str, spans: list[tuple[int, int]]) -> list[tuple[i
 def caption_spans(text: str) -> list[tuple[int, int]]:
     """Windows of an unpunctuated caption passage, cut before a pause word, never mid-word."""
     words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
-    cuts = [i for i, (s, e) in enumerate(words) if i == 0 or text[s:e].lower() in _PAUSE]
+    lower = [text[s:e].lower() for s, e in words]
+    cuts = [i for i, w in enumerate(lower) if i == 0 or w in _PAUSE and
+            lower[i - 1] not in _HOLDS_ON]
     low, high = CAPTION_WORDS
     out = []
     for a in cuts:
-        ends = [b for b in cuts if low <= b - a <= high] or [min(a + high, len(words))]
-        b = ends[-1] if len(ends) == 1 else ends[len(ends) // 2]
-        b = min(b, len(words))
+        if len(words) - a <= high:  # the rest fits: never leave its last words behind
+            b = len(words)
+        else:
+            ends = [b for b in cuts if low <= b - a <= high] or [a + high]
+            b = ends[-1] if len(ends) == 1 else ends[len(ends) // 2]
         if b - a >= low or b == len(words):
             out.append((words[a][0], words[b - 1][1]))
     return out

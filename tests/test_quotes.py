@@ -72,6 +72,13 @@ def test_a_caption_passage_without_punctuation_is_cut_at_pauses_never_mid_word()
         "quote-verified"
 
 
+def test_a_caption_window_keeps_the_last_words_and_does_not_cut_inside_from_now():
+    text = ("so i think the thing is that we are going to see a lot of change in the next few "
+            "years and it is hard to say what the world will look like thirty years from now")
+    ends = {text[s:e].split()[-1] for s, e in caption_spans(text)}
+    assert ends == {"now"}  # not "…thirty years from", with "now" left over
+
+
 def test_a_long_sentence_keeps_its_best_clauses_with_an_ellipsis_that_verifies():
     long = ("When you start a project, after you have collected the data, cleaned it, looked at "
             "the label distribution, checked for duplicates, and spent a long afternoon with "
