@@ -79,7 +79,7 @@ class MiniLMEmbedder:
         folder = Path(self.model_dir) if self.model_dir else bundled_model_dir()
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=MAX_TOKENS)
-        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # to the longest in batch
+        self.tokenizer.no_padding()  # its file pads to 128; embed_spans pads each batch itself
         if self.backend == "onnx":
             from graph.minilm_cache import ParityError, compiled_model
             from graph.minilm_onnx import session
@@ -106,19 +106,22 @@ class MiniLMEmbedder:
         if self.w is None:
             self._load()
         texts = [t if t.strip() else " " for t in texts]
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        # Tokenized once, then batched by token count (not characters): a batch is padded
+        # to its longest text, and texts of one length in characters vary in tokens.
+        encodings = self.tokenizer.encode_batch(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         pooled: list[list] = [[] for _ in texts]
         for start in range(0, len(order), batch_size):
             batch = order[start:start + batch_size]
-            encodings = self.tokenizer.encode_batch([texts[i] for i in batch])
-            ids = np.array([e.ids for e in encodings], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in encodings], dtype=np.float32)
+            ids, mask = _padded([encodings[i].ids for i in batch])
             hidden = self._hidden(ids, mask)
             out[batch] = pooled_vectors(hidden, mask)
             if spans is not None:
                 for row, i in enumerate(batch):
-                    pooled[i] = pooled_spans(hidden[row], encodings[row].offsets, spans[i])
+                    tokens = len(encodings[i].ids)  # its states without the batch's padding
+                    pooled[i] = pooled_spans(hidden[row, :tokens], encodings[i].offsets,
+                                             spans[i])
         return out, pooled
 
     def _hidden(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -157,6 +160,16 @@ def session_for(model: bytes, make):
     if key not in _SESSIONS:
         _SESSIONS[key] = make(model)
     return _SESSIONS[key]
+
+
+def _padded(token_ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, mask) of a batch, padded with [PAD] (id 0) to its longest text."""
+    ids = np.zeros((len(token_ids), max(len(t) for t in token_ids)), dtype=np.int64)
+    mask = np.zeros(ids.shape, dtype=np.float32)
+    for row, t in enumerate(token_ids):
+        ids[row, :len(t)] = t
+        mask[row, :len(t)] = 1
+    return ids, mask
 
 
 def pooled_vectors(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -97,12 +97,10 @@ def quantize(model: bytes) -> bytes:
 def check_parity(fp32: bytes, int8: bytes, tokenizer) -> float:
     """The lowest cosine between the two graphs' vectors of CHECK_SENTENCES; ParityError
     below PARITY."""
-    from graph.embedder import pooled_vectors
+    from graph.embedder import _padded, pooled_vectors
     from graph.minilm_onnx import session
 
-    encodings = tokenizer.encode_batch(list(CHECK_SENTENCES))
-    ids = np.array([e.ids for e in encodings], dtype=np.int64)
-    mask = np.array([e.attention_mask for e in encodings], dtype=np.float32)
+    ids, mask = _padded([e.ids for e in tokenizer.encode_batch(list(CHECK_SENTENCES))])
     a, b = (pooled_vectors(session(m).run(["hidden"], {"input_ids": ids,
                                                         "attention_mask": mask})[0], mask)
             for m in (fp32, int8))
