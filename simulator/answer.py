@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from corpus.framework_model import Framework
+from corpus.model import UNIDENTIFIED
 from simulator.citations import OK_STATUSES, Citation, summary_line, verify_citations
 from simulator.evidence import Evidence, with_genres
 from simulator.persona import render_persona
@@ -99,6 +100,8 @@ def answer(question: str, retriever, framework: Framework, llm=None, *, k: int =
         evidence = _with_years(retriever, query, evidence, filters)
     covered = is_covered(evidence)
     evidence = with_genres(evidence, framework) if covered else []
+    unlabelled = [] if covered or filters["speaker"] != "his" or llm is not None else \
+        _unlabelled(retriever, query, filters)
     items = in_play(query, evidence, retriever, framework) if covered else []
     if as_of:  # an idea he first voiced after the cut is not one of his ideas then
         items = [i for i in items if not i.quotes
@@ -111,7 +114,7 @@ def answer(question: str, retriever, framework: Framework, llm=None, *, k: int =
             retriever.question_vector(query) if embedder else None,
             nearby=with_genres(nearby_passages(retriever, query, evidence, filters), framework)
             if covered else (),
-            span_vectors=getattr(retriever, "span_vectors", None))
+            span_vectors=getattr(retriever, "span_vectors", None), unlabelled=unlabelled)
     elif change:  # the LLM reads the sources oldest first, to say what moved
         evidence = sorted(evidence, key=lambda e: day(e.date) or "9999")
     messages = build_prompt(question, evidence, memory_notes, history, persona,
@@ -188,6 +191,18 @@ def nearby_passages(retriever, query: str, evidence: Sequence[Evidence],
             query, [e for e in evidence if e.doc_id in best_docs],
             exclude=seen | {e.chunk_id for e in found}, k=WITHIN_K, speaker=speaker)
     return found
+
+
+UNLABELLED_K = 3
+
+
+def _unlabelled(retriever, query: str, filters: dict) -> list[Evidence]:
+    """Passages close to the question whose speaker is not identified (an interview's turns
+    unlabelled), when they would have covered it: leads for a question his attributed words
+    do not cover, never quoted as his."""
+    found = retriever.retrieve(query, UNLABELLED_K, **{**filters, "speaker": UNIDENTIFIED})
+    # by meaning only: a keyword match alone ("pizza" said once in a podcast) is no lead
+    return [e for e in found if e.similarity is not None and e.similarity >= COVERED]
 
 
 def is_covered(evidence: Sequence[Evidence]) -> bool:

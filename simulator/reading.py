@@ -36,6 +36,11 @@ LABEL = ("*Framework reading: composed from his sources and his framework by rul
          "written by a language model. Choose a language model for a written answer.*")
 NOT_COVERED = ("The sources I have don't cover this question, so there is nothing of his to "
                "quote on it. Try other words, or ingest more of his material.")
+UNLABELLED = ("None of his attributed words cover this question, but the passages below, "
+              "where the speaker is not identified, are close to it: they may hold his words "
+              "(an interview he gave, with its turns unlabelled). They are not quoted as his. "
+              "Labelling the speakers of such transcripts (the README's section Who said it) "
+              "would tell.")
 QUOTES = 5
 MIN_QUOTE_SCORE = 0.3  # a quote's blend of meaning and words must reach this to be shown,
 MORE_QUOTE_SCORE = 0.40  # and past the first two, this (with span vectors: as many answering, 7 % fewer)
@@ -58,13 +63,17 @@ CHANGE = re.compile(
 
 def framework_reading(question: str, evidence: Sequence[Evidence], items: Sequence[Item],
                       framework: Framework, embed=None, question_vector=None,
-                      nearby: Sequence[Evidence] = (),
-                      span_vectors=None) -> tuple[str, list[Evidence]]:
+                      nearby: Sequence[Evidence] = (), span_vectors=None,
+                      unlabelled: Sequence[Evidence] = ()) -> tuple[str, list[Evidence]]:
     """(the reading, the evidence it cites as [S1]…). `embed(texts) -> unit vectors` (the
     retriever's embedder) scores by meaning; without it quotes and steps are chosen by shared
     words. `nearby`: passages next to the best ones (the answer often sits one passage on);
     those a quote is taken from join the evidence, after the retrieved ones. `span_vectors`:
-    the build's vectors of each passage's sentences (`simulator.quotes.QuotePool`)."""
+    the build's vectors of each passage's sentences (`simulator.quotes.QuotePool`).
+    `unlabelled`: when nothing of his covers the question, passages close to it whose speaker
+    is not identified, listed as leads (never quoted as his)."""
+    if not evidence and unlabelled:
+        return "\n\n".join([LABEL, UNLABELLED, _sources(unlabelled)]), list(unlabelled)
     if not evidence:
         return f"{LABEL}\n\n{NOT_COVERED}", []
     pool = QuotePool(question, [*evidence, *nearby], embed, question_vector, span_vectors)
@@ -92,11 +101,15 @@ def framework_reading(question: str, evidence: Sequence[Evidence], items: Sequen
         parts.append("**How he would approach it**\n" + _approach(steps, backing, evidence))
     if items or steps:
         parts.append(_extrapolation(items, steps))
-    parts.append("**Sources**\n" + "\n".join(
+    parts.append(_sources(evidence))
+    return "\n\n".join(parts), list(evidence)
+
+
+def _sources(evidence: Sequence[Evidence]) -> str:
+    return "**Sources**\n" + "\n".join(
         f"[S{n}] {e.title} ({e.badge}, {(e.date or 'undated')[:10]}) "
         f"{e.url or _file_name(e.origin)}"
-        for n, e in enumerate(evidence, 1)))
-    return "\n\n".join(parts), list(evidence)
+        for n, e in enumerate(evidence, 1))
 
 
 def _renumber(evidence, nearby, quotes, backing):

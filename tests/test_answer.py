@@ -74,3 +74,44 @@ def test_a_missing_key_says_what_to_set(monkeypatch):
     result = CliRunner().invoke(cli, ["ask", "anything", "--llm", "openai:gpt-4o-mini"])
     assert result.exit_code == 1
     assert "set OPENAI_API_KEY" in result.output or "uv sync --extra llm" in result.output
+
+
+def test_unlabelled_interview_turns_are_leads_when_his_words_do_not_cover_it(tmp_path):
+    """His attributed words say nothing on sensors, but an interview whose turns are not
+    labelled does: the reading declines to quote him and lists that passage as a lead, marked
+    as an unidentified speaker's. A question nothing covers gets the plain decline."""
+    from conftest import HIM, TINY_FRAMEWORK, write_files
+    from corpus.home import DataHome
+    from corpus.model import UNIDENTIFIED, Chunk
+    from corpus.store import CorpusStore
+    from graph.embedder import MiniLMEmbedder
+    from graph.pipeline import build_index, open_index, open_world
+
+    talk = ("so why did the company take the radar sensors out of the cars well the radar was "
+            "adding noise to the vision stack and cameras alone carry enough information")
+    home = DataHome(tmp_path / "home").ensure()
+    with CorpusStore(home.corpus_db) as store:
+        store.add(Document(id="blog:bpe", kind="blog", title="Tokenizers", date="2024-02-02",
+                           author=HIM, text="Byte pair encoding merges the most frequent pair "
+                                            "of tokens again and again until the vocabulary "
+                                            "is full."))
+        interview = Document(id="yt:interview01", kind="transcript", title="An interview",
+                             date="2022-10-29", author=HIM, text=talk,
+                             url="https://www.youtube.com/watch?v=interview01")
+        store.add(interview, [Chunk("yt:interview01#0", interview.id, 0, 0, len(talk), talk,
+                                    None, speaker=UNIDENTIFIED)])
+        embedder = MiniLMEmbedder()
+        build_index(home, store, embedder)
+    world = open_world(home, write_files(tmp_path / "fw", TINY_FRAMEWORK))
+    index, _ = open_index(home, embedder)
+    retriever = HybridRetriever(world.store, embedder, index, world.graph, world.framework)
+
+    lead = answer("Why were the radar sensors taken out of the cars?", retriever,
+                  world.framework)
+    assert not lead.covered and [e.chunk_id for e in lead.evidence] == ["yt:interview01#0"]
+    assert "speaker is not identified" in lead.text and "(speaker unidentified," in lead.text
+    assert "“" not in lead.text  # nothing quoted, as his or otherwise
+    assert not any(c.status == "quote-verified" for c in lead.citations)
+    plain = answer("Which knitting needles suit a beginner?", retriever, world.framework)
+    assert not plain.covered and plain.evidence == ()
+    assert "The sources I have don't cover this question" in plain.text
