@@ -10,8 +10,9 @@ client's side. The baseline is the same calls, in the same order, made in this p
 protocol's overhead (JSON-RPC over pipes, validation, serialising the result). Aims: search
 under 100 ms, ask under 1 s. Without a built home it says so and exits 0.
 
-The home is only read (the server records no memory); point --home at a copy if it must stay
-byte-identical (a home built by an older ktp may rebuild its graph on opening).
+The server records no memory, but opening a home built by another version of the code writes
+caches into it (the compiled int8 encoder in models/, the framework items' vectors) and may
+rebuild its graph: point --home at a copy if it must stay byte-identical.
 """
 from __future__ import annotations
 
