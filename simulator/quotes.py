@@ -67,9 +67,11 @@ class QuotePool:
     """Every quotable stretch of the best passages of his, scored against the question."""
 
     def __init__(self, question: str, evidence: Sequence[Evidence], embed,
-                 question_vector=None, span_vectors=None):
+                 question_vector=None, span_vectors=None, rescored: int = RESCORED):
         """`span_vectors(chunk_id) -> {(start, end): vector} | None`: the vectors the build
-        made for a passage's stretches (`graph.span_vectors`), same embedder as `embed`."""
+        made for a passage's stretches (`graph.span_vectors`), same embedder as `embed`;
+        `rescored`: how many of the best of those are also embedded alone."""
+        self.rescored = rescored
         self.evidence, self.embed = evidence, embed
         self.wanted = content_stems(question)
         found = [(i, c) for i, e in enumerate(evidence) if e.his_words
@@ -116,7 +118,7 @@ class QuotePool:
         sentence leans toward what the passage is about; alone, toward what it says. Either by
         itself found fewer answering sentences on the bench (set c: 25 and 28 of 58) than the
         mean (29)."""
-        top = sorted(built, key=lambda j: -self.scores[j])[:RESCORED]
+        top = sorted(built, key=lambda j: -self.scores[j])[:self.rescored]
         if not top:
             return
         alone = _embed_by_sentence(self.embed, [self.candidates[j][1][2] for j in top])
