@@ -27,13 +27,13 @@ import click
 from corpus.dates import DateError, bound, check_range
 from corpus.errors import KtpError
 from corpus.model import DOC_KINDS
+from simulator.search import UNDATED_SCAN
 
 APP = Path(__file__).resolve().parent / "app.py"
 FORMATS = ("x-archive", "tweets", "transcript", "text")  # = ingest.detect.FORMATS, kept light
 DEFAULT_PORT = 8501
 PORT = click.IntRange(1, 65535)
 KIND = click.Choice(DOC_KINDS)
-UNDATED_SCAN = 1000  # matches looked through for the undated ones a date filter leaves out
 UNDATED_HELP = ("With --since/--until, keep passages that have no date (left out by "
                 "default, and counted).")
 
@@ -408,6 +408,7 @@ def search(ctx: click.Context, query: str, kind: str | None, since: str | None,
     from corpus.ids import deep_link
     from corpus.query import QueryError, parse_query
     from corpus.store import CorpusStore
+    from simulator.search import find_passages
 
     try:
         parsed = parse_query(query)
@@ -416,20 +417,10 @@ def search(ctx: click.Context, query: str, kind: str | None, since: str | None,
     low, high = _date_range(since, until)
     home = _home(ctx)
     with CorpusStore(home.corpus_db) as store:
-        bounds = {"kind": kind, "since": low, "until": high}
-        hits = _semantic(home, store, query, limit, bounds, speaker) if semantic \
-            else store.search(parsed, limit=limit, speaker=speaker, **bounds)
-        left_out = 0
-        if low or high:  # what the dates left out: undated matches, kept when asked
-            open_ = {**bounds, "since": None, "until": None}
-            undated = [h for h in (_semantic(home, store, query, UNDATED_SCAN, open_, speaker)
-                                   if semantic else store.search(parsed, limit=UNDATED_SCAN,
-                                                                 speaker=speaker, **open_))
-                       if not h.date]
-            if include_undated:
-                hits = sorted([*hits, *undated[:limit]], key=lambda h: -h.score)[:limit]
-            else:
-                left_out = len(undated)
+        index, vector = _semantic_index(home, query) if semantic else (None, None)
+        hits, left_out = find_passages(store, parsed, index=index, vector=vector, kind=kind,
+                                       since=low, until=high, speaker=speaker, limit=limit,
+                                       include_undated=include_undated)
         empty = store.counts()["documents"] == 0
 
     def human(rows: list) -> None:
@@ -805,27 +796,14 @@ def _print_timeline(tl) -> None:
                    " said).")
 
 
-def _semantic(home, store, query: str, limit: int, bounds: dict, speaker: str) -> list:
-    """Nearest passages by meaning, as search hits (score: cosine similarity)."""
-    from corpus.store import SearchHit
+def _semantic_index(home, query: str):
+    """(the vector index, the query embedded by its embedder), for a search by meaning."""
     from graph.pipeline import open_index
 
     index, embedder = open_index(home)
     if index is None:
         raise KtpError("no vector index yet", fix="run `ktp build` first")
-    his = {"his": True, "others": False}.get(speaker)
-    named = speaker not in ("his", "others", "any", "all", "")
-    hits = index.query(embedder.embed([query])[0], limit * (4 if named else 1), his=his,
-                       **bounds)
-    rows = store.chunk_rows([h.chunk_id for h in hits])
-    found = [SearchHit(id=h.chunk_id, doc_id=h.doc_id, kind=r["kind"], title=r["title"],
-                       date=r["date"], url=r["url"], text=r["text"], score=h.similarity,
-                       snippet=r["text"][:300], start_time=r["start_time"], meta=r["meta"],
-                       author=r["author"], speaker=r["speaker"], his_words=r["his_words"],
-                       authorship=r["authorship"])
-             for h in hits if (r := rows.get(h.chunk_id)) and (not named or
-                                                                 r["speaker"] == speaker)]
-    return found[:limit]
+    return index, embedder.embed([query])[0]
 
 
 def _hit_badge(hit) -> str:

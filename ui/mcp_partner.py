@@ -29,7 +29,6 @@ from corpus.framework_model import KINDS, Item
 from corpus.ids import deep_link
 
 PASSAGES_SHOWN = 5  # evidence passages a framework item comes with, unless asked for more
-UNDATED_SCAN = 1000  # = ui.cli.UNDATED_SCAN: matches looked through for the undated ones
 
 
 @dataclass
@@ -66,52 +65,27 @@ class Partner:
                semantic: bool = False, include_undated: bool = False) -> dict:
         """`ktp search`: ranked keyword search (its query syntax), or by meaning."""
         from corpus.query import parse_query
+        from simulator.search import find_passages
 
         parsed = parse_query(query)  # QueryError says how to write it
         low, high = _dates(since, until)
         self._require_documents()
-        store = self.world.store
-        bounds = {"kind": kind, "since": low, "until": high}
-
-        def find(limit_: int, bounds_: dict) -> list:
-            if semantic:
-                return self._semantic(query, limit_, bounds_, speaker)
-            return store.search(parsed, limit=limit_, speaker=speaker, **bounds_)
-
-        hits, left_out = find(limit, bounds), 0
-        if low or high:  # undated matches: the dates leave them out, counted, kept when asked
-            undated = [h for h in find(UNDATED_SCAN, {**bounds, "since": None, "until": None})
-                       if not h.date]
-            if include_undated:
-                hits = sorted([*hits, *undated[:limit]], key=lambda h: -h.score)[:limit]
-            else:
-                left_out = len(undated)
+        index, vector = self._semantic_index(query) if semantic else (None, None)
+        hits, left_out = find_passages(self.world.store, parsed, index=index, vector=vector,
+                                       kind=kind, since=low, until=high, speaker=speaker,
+                                       limit=limit, include_undated=include_undated)
         return {"query": query, "mode": "semantic" if semantic else "keyword",
                 "results": self._with_links(hits), "undated_left_out": left_out}
 
-    def _semantic(self, query: str, limit: int, bounds: dict, speaker: str) -> list:
-        """`ktp search --semantic`'s hits (ui.cli._semantic) from the warm index and encoder:
-        that helper opens the index on each call, which is right for one command and costs a
-        server ~1 s a search."""
-        from corpus.store import SearchHit
-
+    def _semantic_index(self, query: str):
+        """(the warm index, the query embedded by the warm encoder): `ktp search --semantic`
+        opens the index on each call, which is right for one command and costs a server ~1 s
+        a search."""
         index = self.retriever.index
         if index is None:
             raise KtpError("no vector index yet", fix="run `ktp build` first, then restart "
                                                       "the MCP server")
-        his = {"his": True, "others": False}.get(speaker)
-        named = speaker not in ("his", "others", "any", "all", "")
-        hits = index.query(self.retriever.question_vector(query), limit * (4 if named else 1),
-                           his=his, **bounds)
-        rows = self.world.store.chunk_rows([h.chunk_id for h in hits])
-        found = [SearchHit(id=h.chunk_id, doc_id=h.doc_id, kind=r["kind"], title=r["title"],
-                           date=r["date"], url=r["url"], text=r["text"], score=h.similarity,
-                           snippet=r["text"][:300], start_time=r["start_time"], meta=r["meta"],
-                           author=r["author"], speaker=r["speaker"], his_words=r["his_words"],
-                           authorship=r["authorship"])
-                 for h in hits if (r := rows.get(h.chunk_id))
-                 and (not named or r["speaker"] == speaker)]
-        return found[:limit]
+        return index, self.retriever.question_vector(query)
 
     def _with_links(self, hits: list) -> list[dict]:
         """`ktp search --json` rows, plus each passage's deep link (the tweet, the second of
