@@ -185,7 +185,7 @@ def up(ctx: click.Context, port: int, no_serve: bool, as_json: bool) -> None:
 @cli.command()
 @click.argument("paths", nargs=-1)
 @click.option("--registry", "from_registry", is_flag=True,
-              help="Fetch every known source in the registry (posts, talks, READMEs).")
+              help="Fetch every known source in the registry (posts, talks, READMEs, papers).")
 @click.option("--kind", "forced", type=click.Choice(FORMATS),
               help="Read every input as this format instead of detecting it.")
 @click.option("--delay", default=1.0, show_default=True, type=click.FloatRange(0),
