@@ -44,6 +44,9 @@ UNLABELLED = ("None of his attributed words cover this question, but the passage
 QUOTES = 5
 MIN_QUOTE_SCORE = 0.3  # a quote's blend of meaning and words must reach this to be shown,
 MORE_QUOTE_SCORE = 0.40  # and past the first two, this (with span vectors: as many answering, 7 % fewer)
+# and no further behind the best than this (bench/answer_quality.py: 15 of 331 quotes fewer,
+# none of them answering; 0.10 lost one answer)
+BEHIND_BEST = 0.15
 STEPS = (2, 4)  # how many protocol steps, at least and at most
 STEP_MATCH = 0.25  # question-to-step similarity for a step beyond the first two
 STEP_BACKING = 0.3  # how well a quote must fit a step (and the question) to back it
@@ -78,9 +81,7 @@ def framework_reading(question: str, evidence: Sequence[Evidence], items: Sequen
         return f"{LABEL}\n\n{NOT_COVERED}", []
     pool = QuotePool(question, [*evidence, *nearby], embed, question_vector, span_vectors)
     change, eras = is_change_question(question), framework.of_kind("era")
-    quotes = _across_eras(pool, eras) if change else \
-        [q for n, q in enumerate(pool.best(QUOTES))
-         if q.score >= (MIN_QUOTE_SCORE if n < 2 else MORE_QUOTE_SCORE)]
+    quotes = _across_eras(pool, eras) if change else _shown(pool.best(QUOTES))
     steps = choose_steps(question, framework, embed, question_vector)
     backing = _backing(steps, pool, quotes)
     evidence, quotes, backing = _renumber(evidence, nearby, quotes, backing)
@@ -103,6 +104,14 @@ def framework_reading(question: str, evidence: Sequence[Evidence], items: Sequen
         parts.append(_extrapolation(items, steps))
     parts.append(_sources(evidence))
     return "\n\n".join(parts), list(evidence)
+
+
+def _shown(best: Sequence[Quote]) -> list[Quote]:
+    """The best two that reach MIN_QUOTE_SCORE; past them, those that reach MORE_QUOTE_SCORE
+    and stay within BEHIND_BEST of the best (a far weaker third quote is filler)."""
+    top = best[0].score if best else 0.0
+    return [q for n, q in enumerate(best) if q.score >= MIN_QUOTE_SCORE and
+            (n < 2 or q.score >= max(MORE_QUOTE_SCORE, top - BEHIND_BEST))]
 
 
 def _sources(evidence: Sequence[Evidence]) -> str:
