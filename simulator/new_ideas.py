@@ -48,7 +48,7 @@ from graph.evidence_links import LINKED_KINDS, SUPPORT_THRESHOLD, item_text
 from simulator.dating import day, passage_date
 from simulator.evidence import evidence_from_row, with_genres
 from simulator.quotes import MEANING, WORDS, _overlap, candidate_spans, shorten
-from simulator.timeline import quote_link
+from simulator.timeline import TimelineQuote, quote_link
 
 WINDOW_DAYS = 365  # "recent" by default: this long before his newest dated passage
 MIN_WORDS = 8  # a passage shorter than this ("lol", "+1") carries no idea of its own
@@ -69,28 +69,13 @@ thing things way well yeah yes youre youll youve want will just thats also able 
 
 
 @dataclass(frozen=True)
-class ThemeQuote:
-    quote: str
-    doc_id: str
-    chunk_id: str
-    date: str | None
-    url: str | None
-    title: str
-    badge: str
-
-    def as_json(self) -> dict:
-        return {"quote": self.quote, "doc_id": self.doc_id, "chunk_id": self.chunk_id,
-                "date": day(self.date) or None, "url": self.url, "title": self.title}
-
-
-@dataclass(frozen=True)
 class Theme:
     words: tuple[str, ...]  # its most distinctive words, most first
     passages: tuple[str, ...]  # chunk ids, closest to the theme's centre first
     documents: int
     start: str  # YYYY-MM-DD of its oldest passage
     end: str  # and of its newest
-    quotes: tuple[ThemeQuote, ...]
+    quotes: tuple[TimelineQuote, ...]
 
     @property
     def name(self) -> str:
@@ -316,7 +301,7 @@ def _distinctive(inside: list[set[str]], outside: list[set[str]]) -> tuple[str, 
 
 
 def theme_quotes(table, rows: dict, ids: list[str], centre: np.ndarray, words, framework,
-                 k: int = QUOTES) -> list[ThemeQuote]:
+                 k: int = QUOTES) -> list[TimelineQuote]:
     """Up to k quotes, from distinct documents, read from the first READ passages of `ids`
     (closest to the centre first): in each, the stretch closest to the centre by its build
     vector, `words` (the theme's name, an era's title) saying which sentence is on it; the k
@@ -335,7 +320,7 @@ def theme_quotes(table, rows: dict, ids: list[str], centre: np.ndarray, words, f
     out = []
     for _, _, e, span in sorted(best.values(), key=lambda b: (-b[0], b[1]))[:k]:
         text, _ = shorten(span, wanted)
-        out.append(ThemeQuote(text, e.doc_id, e.chunk_id, e.date, quote_link(e, text),
+        out.append(TimelineQuote(text, e.doc_id, e.chunk_id, e.date, quote_link(e, text),
                               e.title, e.badge))
     return out
 

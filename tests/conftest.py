@@ -40,6 +40,22 @@ def write_files(folder: Path, files: dict[str, str]) -> Path:
     return folder
 
 
+def thread_across_new_year(first: str, second: str):
+    """A thread of his whose two tweets fall in two years (2022-12-31 and 2023-01-01): each
+    passage is dated by its own tweet. (document, its two chunks)."""
+    text, b0 = f"{first}\n\n{second}", len(first) + 2
+    thread = Document(
+        id="thread:2001", kind="thread", title="thread", date="2022-12-31T23:00:00Z",
+        author=HIM, url="https://x.com/karpathy/status/2001", text=text,
+        meta={"tweets": [
+            {"id": "2001", "url": "https://x.com/karpathy/status/2001",
+             "date": "2022-12-31T23:00:00Z", "start": 0, "end": len(first)},
+            {"id": "2002", "url": "https://x.com/karpathy/status/2002",
+             "date": "2023-01-01T01:00:00Z", "start": b0, "end": len(text)}]})
+    return thread, [Chunk("thread:2001#0", thread.id, 0, 0, len(first), first, speaker=HIM),
+                    Chunk("thread:2001#1", thread.id, 1, b0, len(text), second, speaker=HIM)]
+
+
 # A framework small enough to work out by hand (see tests/test_textbook.py).
 TINY_FRAMEWORK = {
     "axioms.yaml": """

@@ -10,9 +10,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from conftest import HIM, REPO, TINY_FRAMEWORK, write_files
+from conftest import HIM, REPO, TINY_FRAMEWORK, thread_across_new_year, write_files
 from corpus.home import DataHome
-from corpus.model import Chunk, Document
+from corpus.model import Document
 from corpus.store import CorpusStore
 from simulator.framework_time import era_quotes, eras_in_time, framework_in_time
 from test_app import assert_no_failure
@@ -59,8 +59,6 @@ ERAS = """
     """
 THREAD_A = "Byte-level tokenizers still split long numbers into strange pieces."
 THREAD_B = "Honestly, small is where I start again every single time."
-THREAD_TEXT = f"{THREAD_A}\n\n{THREAD_B}"
-B0 = len(THREAD_A) + 2
 DOCS = [
     Document(id="blog:small", kind="blog", title="Small post", date="2020-01-01", author=HIM,
              url="http://karpathy.github.io/2020/01/01/small/",
@@ -73,17 +71,7 @@ DOCS = [
              url="https://github.com/karpathy/check",
              text="A tiny checker. Honestly, checking the output is the whole game here."),
 ]
-THREAD = Document(
-    id="thread:2001", kind="thread", title="thread", date="2022-12-31T23:00:00Z", author=HIM,
-    url="https://x.com/karpathy/status/2001", text=THREAD_TEXT,
-    meta={"tweets": [
-        {"id": "2001", "url": "https://x.com/karpathy/status/2001",
-         "date": "2022-12-31T23:00:00Z", "start": 0, "end": len(THREAD_A)},
-        {"id": "2002", "url": "https://x.com/karpathy/status/2002",
-         "date": "2023-01-01T01:00:00Z", "start": B0, "end": len(THREAD_TEXT)}]})
-THREAD_CHUNKS = [Chunk("thread:2001#0", THREAD.id, 0, 0, len(THREAD_A), THREAD_A, speaker=HIM),
-                 Chunk("thread:2001#1", THREAD.id, 1, B0, len(THREAD_TEXT), THREAD_B,
-                       speaker=HIM)]
+THREAD, THREAD_CHUNKS = thread_across_new_year(THREAD_A, THREAD_B)
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,9 @@ import streamlit as st
 from click.testing import CliRunner
 from streamlit.testing.v1 import AppTest
 
-from conftest import HIM, REPO, TINY_FRAMEWORK, write_files
+from conftest import HIM, REPO, TINY_FRAMEWORK, thread_across_new_year, write_files
 from corpus.home import DataHome
-from corpus.model import Chunk, Document
+from corpus.model import Document
 from corpus.store import CorpusStore
 from simulator.answer import answer
 from simulator.dating import AsOf, era_of, passage_date
@@ -42,8 +42,6 @@ ERAS = """
     """
 THREAD_A = "Byte-level tokenizers still split long numbers into strange pieces."
 THREAD_B = "By now I think tokenizers should be learned end to end with the model."
-THREAD_TEXT = f"{THREAD_A}\n\n{THREAD_B}"
-B0 = len(THREAD_A) + 2
 DOCS = [
     Document(id="blog:tok", kind="blog", title="Tokens", date="2019-03-01", author=HIM,
              url="http://karpathy.github.io/2019/03/01/tok/",
@@ -62,18 +60,7 @@ DOCS = [
              url="http://karpathy.github.io/2023/02/02/soup/",
              text="Leek and potato soup needs leeks, potatoes, butter and a good stock."),
 ]
-# A thread whose two tweets fall in two years: each passage is dated by its own tweet.
-THREAD = Document(
-    id="thread:2001", kind="thread", title="thread", date="2022-12-31T23:00:00Z", author=HIM,
-    url="https://x.com/karpathy/status/2001", text=THREAD_TEXT,
-    meta={"tweets": [
-        {"id": "2001", "url": "https://x.com/karpathy/status/2001",
-         "date": "2022-12-31T23:00:00Z", "start": 0, "end": len(THREAD_A)},
-        {"id": "2002", "url": "https://x.com/karpathy/status/2002",
-         "date": "2023-01-01T01:00:00Z", "start": B0, "end": len(THREAD_TEXT)}]})
-THREAD_CHUNKS = [Chunk("thread:2001#0", THREAD.id, 0, 0, len(THREAD_A), THREAD_A, speaker=HIM),
-                 Chunk("thread:2001#1", THREAD.id, 1, B0, len(THREAD_TEXT), THREAD_B,
-                       speaker=HIM)]
+THREAD, THREAD_CHUNKS = thread_across_new_year(THREAD_A, THREAD_B)
 
 
 @pytest.fixture(scope="module")
