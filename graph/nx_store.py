@@ -36,15 +36,15 @@ class NetworkxGraphStore:
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, self.path)  # never leave a half-written graph in place of a good one
-        self._write_head(fingerprint, rows.counts(), supports_of(
-            (e.source, e.kind, e.target) for e in rows.sorted_edges()))
+        self._write_head(fingerprint, rows.counts(), side_maps(
+            (e.source, e.kind, e.target, e.props) for e in rows.sorted_edges()))
 
     def remember(self, graph, fingerprint: str) -> None:
         """Write the head of a graph just loaded from this file (a file saved before heads
         existed, or copied, which changes its time), so the next start need not read it."""
         try:
-            self._write_head(fingerprint, graph_counts(graph), supports_of(
-                (u, k, v) for u, v, k in graph.edges(keys=True)))
+            self._write_head(fingerprint, graph_counts(graph), side_maps(
+                (u, k, v, d) for u, v, k, d in graph.edges(keys=True, data=True)))
         except OSError:
             pass  # a read-only home: the graph is read in full next time, nothing lost
 
@@ -56,30 +56,32 @@ class NetworkxGraphStore:
 
     @property
     def supports_path(self) -> Path:
-        """Beside the head: which framework items each passage backs, so that retrieval, which
-        asks only that, need not read the graph (nor import networkx) on a cold start."""
+        """Beside the head: which framework items each passage backs, and each item's passages,
+        so that retrieval, which asks only those, need not read the graph (nor import
+        networkx, 0.5 s) on a cold start."""
         return self.path.with_name(self.path.stem + ".supports.json")
 
-    def _write_head(self, fingerprint: str, counts: dict,
-                    supports: dict[str, list[str]] | None = None) -> None:
+    def _write_head(self, fingerprint: str, counts: dict, maps: dict | None = None) -> None:
         stat = self.path.stat()
         stamp = {"format": FORMAT, "fingerprint": fingerprint, "size": stat.st_size,
                  "mtime_ns": stat.st_mtime_ns}
-        if supports is not None:  # first, so a head never vouches for an older map
-            _write_json(self.supports_path, {**stamp, "supports": supports})
+        if maps is not None:  # first, so a head never vouches for older maps
+            _write_json(self.supports_path, {**stamp, **maps})
         _write_json(self.head_path, {**stamp, "counts": counts})
 
-    def supports_map(self, head: dict) -> dict[str, list[str]] | None:
-        """The passage -> items map written with the graph `head` describes, or None."""
+    def side_map(self, head: dict, name: str) -> dict[str, list[str]] | None:
+        """One of the maps ("supports": passage -> items; "item_passages": item -> passages)
+        written with the graph `head` describes, or None (missing, stale, or written before
+        that map existed)."""
         try:
             saved = json.loads(self.supports_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
         if not isinstance(saved, dict) or any(saved.get(k) != head.get(k) for k in
                                               ("format", "fingerprint", "size", "mtime_ns")) \
-                or not isinstance(saved.get("supports"), dict):
+                or not isinstance(saved.get(name), dict):
             return None
-        return saved["supports"]
+        return saved[name]
 
     def head(self) -> dict | None:
         """The saved graph's fingerprint and counts without reading the graph, or None when the
@@ -138,21 +140,38 @@ def _write_json(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
-def supports_of(edges) -> dict[str, list[str]]:
-    """Passage -> the framework items it backs, from (source, kind, target) edges: an item's
-    EVIDENCED_BY link to it, or the item's quote (SUPPORTED_BY) FOUND_IN it."""
+def side_maps(edges) -> dict[str, dict[str, list[str]]]:
+    """From (source, kind, target, props) edges: "supports", passage -> the framework items it
+    backs (an item's EVIDENCED_BY link to it, or the item's quote (SUPPORTED_BY) FOUND_IN
+    it); and "item_passages", item -> its passages in `NetworkxGraph.item_passages`' order."""
     edges = list(edges)
-    quoted_by: dict[str, set[str]] = {}
-    for source, kind, target in edges:
+    quotes_of: dict[str, set[str]] = {}  # item -> its quotes
+    quoted_by: dict[str, set[str]] = {}  # quote -> its items
+    found_in: dict[str, set[str]] = {}  # quote -> the passages holding it
+    linked: dict[str, list[tuple[float, str]]] = {}  # item -> (-similarity, passage)
+    for source, kind, target, props in edges:
         if kind == "SUPPORTED_BY":
+            quotes_of.setdefault(source, set()).add(target)
             quoted_by.setdefault(target, set()).add(source)
-    found: dict[str, set[str]] = {}
-    for source, kind, target in edges:
-        if kind == "EVIDENCED_BY":
-            found.setdefault(target, set()).add(source)
         elif kind == "FOUND_IN":
-            found.setdefault(target, set()).update(quoted_by.get(source, ()))
-    return {p: sorted(items) for p, items in sorted(found.items()) if items}
+            found_in.setdefault(source, set()).add(target)
+        elif kind == "EVIDENCED_BY":
+            linked.setdefault(source, []).append((-(props or {}).get("similarity", 0.0),
+                                                  target))
+    found: dict[str, set[str]] = {}
+    for item, pairs in linked.items():
+        for _, passage in pairs:
+            found.setdefault(passage, set()).add(item)
+    for quote, passages in found_in.items():
+        for passage in passages:
+            found.setdefault(passage, set()).update(quoted_by.get(quote, ()))
+    supports = {p: sorted(items) for p, items in sorted(found.items()) if items}
+    item_passages = {}
+    for item in sorted(set(quotes_of) | set(linked)):
+        quoted = sorted((q, p) for q in quotes_of.get(item, ()) for p in found_in.get(q, ()))
+        ranked = [p for _, p in quoted] + [p for _, p in sorted(linked.get(item, []))]
+        item_passages[item] = list(dict.fromkeys(ranked))
+    return {"supports": supports, "item_passages": item_passages}
 
 
 def shape_problem(payload) -> str | None:
@@ -216,7 +235,7 @@ class NetworkxGraph:
         self.store = NetworkxGraphStore(path) if path is not None else None
         self.where = str(path) if path is not None else "memory"
         self._graph, self._fingerprint, self._head = graph, None, None
-        self._supports: dict[str, list[str]] | bool | None = None
+        self._maps: dict[str, dict | bool] = {}  # side maps read; False: none in step
         self._lock = threading.Lock()
 
     @classmethod
@@ -255,6 +274,10 @@ class NetworkxGraph:
             with self._lock:
                 if self._graph is None:
                     self._graph = self._read()
+                    if False in self._maps.values() and self._fingerprint is not None:
+                        # a side map was missing (a file from before it existed): write
+                        # it now, so the next start need not read the graph for it
+                        self.store.remember(self._graph, self._fingerprint)
         return self._graph
 
     def _read(self):
@@ -270,8 +293,20 @@ class NetworkxGraph:
                                  fix="run `ktp build` to make the graph again")
         return graph
 
+    def _side_map(self, name: str) -> dict | None:
+        """A side map of the saved graph, when the graph itself is not read yet and the map
+        is in step with it; else None (ask the graph)."""
+        if self._graph is not None or self.fingerprint() is None or self._head is None:
+            return None
+        if name not in self._maps:
+            found = self.store.side_map(self._head, name)
+            self._maps[name] = False if found is None else found
+        return None if self._maps[name] is False else self._maps[name]
+
     # ---- the product's questions --------------------------------------------------------
     def item_passages(self, item_id: str) -> list[str]:
+        if (mapped := self._side_map("item_passages")) is not None:
+            return list(mapped.get(item_id, ()))
         g = self.networkx()
         if item_id not in g:
             return []
@@ -282,11 +317,8 @@ class NetworkxGraph:
         return list(dict.fromkeys([p for _, p in quoted] + [p for _, p in linked]))
 
     def supports(self, passage_id: str) -> tuple[str, ...]:
-        if self._graph is None and self.fingerprint() is not None and self._head is not None:
-            if self._supports is None:  # False: no map in step with this graph
-                self._supports = self.store.supports_map(self._head) or False
-            if self._supports is not False:
-                return tuple(self._supports.get(passage_id, ()))
+        if (mapped := self._side_map("supports")) is not None:
+            return tuple(mapped.get(passage_id, ()))
         g = self.networkx()
         if passage_id not in g:
             return ()

@@ -89,8 +89,9 @@ def test_a_graph_file_changed_behind_its_head_is_read_in_full(data_home):
 
 def test_retrieval_asks_what_a_passage_supports_without_reading_the_graph(small_world,
                                                                          tmp_path):
-    """A cold `ktp ask` needs only each passage's framework items: they come from a small file
-    written with the graph, the same answers as the graph gives once read."""
+    """A cold `ktp ask` needs only each passage's framework items and each item's passages:
+    they come from a small file written with the graph, the same answers as the graph gives
+    once read."""
     import shutil
 
     import graph.nx_store as nx_store
@@ -98,16 +99,25 @@ def test_retrieval_asks_what_a_passage_supports_without_reading_the_graph(small_
     home, _, _ = small_world
     copy = DataHome(shutil.copytree(home.root, tmp_path / "home"))
     folder = home.root.parent / "fw"
-    built = open_world(copy, folder).graph
+    world = open_world(copy, folder)
+    built = world.graph
+    built.networkx()  # the answers below come from the graph itself
     passages = [n.id for n in built.list_nodes(("Passage",))]
+    items = sorted(world.framework.items)
     expected = {p: built.supports(p) for p in passages}
-    assert any(expected.values())
+    expected_items = {i: built.item_passages(i) for i in items}
+    assert any(expected.values()) and any(expected_items.values())
     reads = nx_store.LOADS
     cold = open_world(copy, folder).graph
     assert {p: cold.supports(p) for p in passages} == expected
-    assert cold.supports("no such passage") == ()
+    assert {i: cold.item_passages(i) for i in items} == expected_items
+    assert cold.supports("no such passage") == () and cold.item_passages("axiom:none") == []
     assert nx_store.LOADS == reads  # the graph file was not read
-    cold.store.supports_path.unlink()  # without the map: read from the graph, same answers
+    cold.store.supports_path.unlink()  # without the maps: read from the graph, same answers
     again = open_world(copy, folder).graph
     assert {p: again.supports(p) for p in passages} == expected
+    assert {i: again.item_passages(i) for i in items} == expected_items
+    assert nx_store.LOADS == reads + 1
+    later = open_world(copy, folder).graph  # the maps were written back when it was read
+    assert {i: later.item_passages(i) for i in items} == expected_items
     assert nx_store.LOADS == reads + 1
