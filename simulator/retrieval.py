@@ -177,7 +177,7 @@ class HybridRetriever:
             return []
         return [h.id for h in self.store.search(query, kind=f.kind, since=f.since, until=f.until,
                                                 limit=DEPTH, own_only=f.own_only,
-                                                speaker=f.speaker)]
+                                                speaker=f.speaker, marks=False)]
 
     def _graph_passages(self, vector: np.ndarray) -> list[str]:
         """Passages linked to the framework items the question is about, best items first."""

@@ -34,6 +34,16 @@ def test_more_matches_rank_higher(filled):
     assert ids(filled.search("agents")) == ["tweet:2", "tweet:3"]
 
 
+def test_ranking_alone_gives_the_same_order_without_snippets(filled):
+    """Retrieval ranks only: without marks the hits and their order are the same, and the
+    snippets and highlights (costly per hit) are left empty."""
+    for query in ("agents", "agents OR data", "coding"):
+        full, bare = filled.search(query), filled.search(query, marks=False)
+        assert [(h.id, h.score) for h in bare] == [(h.id, h.score) for h in full]
+        assert all(h.snippet == h.marked == "" for h in bare)
+        assert all("\x02" in h.marked for h in full)
+
+
 def test_stemming_matches_other_forms(filled):
     assert ids(filled.search("agent")) == ["tweet:2", "tweet:3"]
     assert "blog:recipe" in ids(filled.search("network"))
