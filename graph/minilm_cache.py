@@ -23,8 +23,6 @@ from pathlib import Path
 
 from corpus.home import keep_quietly
 
-import numpy as np
-
 BUILDER_VERSION = 2  # bump when graph.minilm_onnx.build_model changes what it builds (2: fused)
 VARIANTS = ("fp32", "int8")
 PARITY = 0.98  # the lowest cosine between an int8 and the fp32 vector of a check sentence
