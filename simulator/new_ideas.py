@@ -47,7 +47,7 @@ from corpus.textnorm import content_stems
 from graph.evidence_links import LINKED_KINDS, SUPPORT_THRESHOLD, item_text
 from simulator.dating import day, passage_date
 from simulator.evidence import evidence_from_row, with_genres
-from simulator.quotes import MEANING, WORDS, _overlap, candidate_spans, shorten
+from simulator.quotes import MEANING, WORDS, candidate_spans, shorten, word_overlap
 from simulator.timeline import TimelineQuote, quote_link
 
 WINDOW_DAYS = 365  # "recent" by default: this long before his newest dated passage
@@ -340,7 +340,7 @@ def _best_span(table, e, centre: np.ndarray, wanted: set[str]) -> tuple[float, s
             else 0.0
         # A stretch's build vector leans toward its whole passage; the theme's own words
         # say which sentence of it is on the theme (the blend the answer's quotes use).
-        score = MEANING * meaning + WORDS * _overlap(wanted, text) if v is not None \
+        score = MEANING * meaning + WORDS * word_overlap(wanted, text) if v is not None \
             else -1.0 - n
         if text.rstrip("\"”’) ").endswith("?"):
             score *= 0.5 if score > 0 else 1.0

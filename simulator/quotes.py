@@ -80,11 +80,11 @@ class QuotePool:
         # Scoring the others by meaning costs an embedding each: keep the likeliest EMBEDDED,
         # by shared words and by how close their passage is to the question.
         rest = [n for n in range(len(found)) if n not in made]
-        prior = {n: _overlap(self.wanted, found[n][1][2]) +
+        prior = {n: word_overlap(self.wanted, found[n][1][2]) +
                  0.5 * _passage_prior(evidence[found[n][0]], found[n][0]) for n in rest}
         keep = sorted([*made, *sorted(rest, key=lambda n: -prior[n])[:EMBEDDED]])
         self.candidates = [found[n] for n in keep]
-        lexical = [_overlap(self.wanted, text) for _, (_, _, text) in self.candidates]
+        lexical = [word_overlap(self.wanted, text) for _, (_, _, text) in self.candidates]
         self.vectors = None
         if embed is not None and self.candidates:
             now = [n for n in keep if n not in made]
@@ -166,7 +166,7 @@ def shorten(quote: str, wanted: set[str]) -> tuple[str, bool]:
             n = len(piece.split())
             if n > MAX_WORDS:
                 break
-            score = _overlap(wanted, piece) + n / 1000
+            score = word_overlap(wanted, piece) + n / 1000
             if n >= MIN_WORDS and score > best_score:
                 best, best_score = (a, b, piece), score
     if best is None:  # no clause breaks to cut at: its first MAX_WORDS words
@@ -176,7 +176,8 @@ def shorten(quote: str, wanted: set[str]) -> tuple[str, bool]:
     return ("… " if a else "") + piece + (" …" if b < len(clauses) else ""), False
 
 
-def _overlap(wanted: set[str], text: str) -> float:
+def word_overlap(wanted: set[str], text: str) -> float:
+    """The share of the question's content stems (`wanted`) that occur in `text`."""
     return len(wanted & content_stems(text)) / len(wanted) if wanted else 0.0
 
 
