@@ -187,7 +187,7 @@ def synthetic(n: int, with_defaults: bool, seed: int = 1) -> None:
         index = vi.VectorIndex.open(DataHome(Path(tmp)), Given())
         _, insert_s = timed(lambda: insert(index.collection, ids, vectors, metas))
         index._publish(index.collection.name, "synthetic", SUBJECT,
-                       VectorTable(ids, vectors, metas))
+                       VectorTable(ids, vectors, metas), copies="")
         extra = {}
         if with_defaults:
             defaults = index.client.create_collection(
