@@ -60,6 +60,18 @@ def by_channel(channel: str | None) -> Attribution | None:
     return None
 
 
+def by_provenance(found) -> Attribution | None:
+    """A file that a provenance manifest traces, by its checksum, to a repo of his (a file of
+    his repo is his, as its README is). A copy found in someone else's repo says nothing."""
+    if found is None:
+        return None
+    if found.owner.lower() in {o.lower() for o in current_subject().github_owners}:
+        return (current_subject().name,
+                f"a file of his repo {found.repo} ({found.manifest.name} lists it with this "
+                "file's checksum)")
+    return None
+
+
 def by_registry(source) -> Attribution | None:
     """A registered source is one of his by definition (a podcast: he is the guest)."""
     if source is None:

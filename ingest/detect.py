@@ -16,6 +16,7 @@ from ingest.base import Loaded, Skipped, SkipItem
 from ingest.github import is_repo_url, read_github_readme
 from ingest.http_fetch import Fetcher
 from ingest.pdf import is_arxiv_url, is_pdf, not_a_pdf, read_arxiv, read_pdf_file
+from ingest.provenance import is_manifest
 from ingest.textfile import decode, read_text_file, split_front_matter, utf16_text
 from ingest.transcript_files import read_transcript_file
 from ingest.transcripts import looks_stamped
@@ -186,6 +187,9 @@ def _tweets(path: Path) -> Iterator[Loaded | Skipped]:
                 return
             raise SkipItem(f"not valid JSON ({e.msg} at line {e.lineno}); if it is cut short, "
                            "export it again") from None
+        if is_manifest(data, path):
+            raise SkipItem("a provenance manifest, not a source: it is read for the files it "
+                           "lists (which repo each came from)")
         yield from read_json_tweets(data, origin)
     elif _csv_header(text):
         yield from read_csv_tweets(text, origin)

@@ -12,17 +12,18 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from corpus.dates import DateError, iso_date
 from corpus.ids import doc_id_for_url, slugify
 from corpus.textnorm import fenced_blocks
 from corpus.model import DOC_KINDS, ID_PREFIXES, Document
 from corpus.subject import is_his
-from ingest.authorship import (Attribution, by_domain, by_name, by_registry, by_repo_owner,
-                               first)
+from ingest.authorship import (Attribution, by_domain, by_name, by_provenance, by_registry,
+                               by_repo_owner, first)
 from ingest.errors import SkipItem
 from ingest.known import known, repo_named
+from ingest.provenance import Provenance, provenance_of
 from ingest.quoted import quoted_spans
 from ingest.safe_yaml import YAMLProblem, load_yaml
 
@@ -43,7 +44,11 @@ def read_text_file(path: Path) -> Document:
         raise SkipItem("no text after the front matter")
     stem = path.stem
     dated = _DATED_NAME.match(stem)
+    provenance = provenance_of(path)
+    site = _site_of(path, provenance)
     url = meta.get("url") or meta.get("permalink")
+    if url and not str(url).startswith("http"):  # a Jekyll permalink: a page of the site
+        url = urljoin(site.rstrip("/") + "/", str(url).lstrip("/")) if site else None
     from_url = doc_id_for_url(str(url)) if url and str(url).startswith("http") else None
     if from_url and from_url.startswith("url:"):
         from_url = None  # an unknown site: the file name names it better than its URL
@@ -51,8 +56,10 @@ def read_text_file(path: Path) -> Document:
     registered = known(doc_id)
     if not url and registered:
         url = registered.url
-    elif not url and dated and kind == "blog":
-        url = _jekyll_url(path, dated.group(1), dated.group(2))
+    elif not url and dated and kind == "blog" and site:
+        url = _jekyll_url(site, dated.group(1), dated.group(2))
+    if not url and provenance:
+        url = provenance.link
     title = str(meta.get("title") or _first_heading(body) or (registered.title if registered
                                                               else None)
                 or (dated.group(2) if dated else stem))
@@ -65,7 +72,7 @@ def read_text_file(path: Path) -> Document:
     excerpt = extra.pop("excerpt", None)
     if isinstance(excerpt, str) and " ".join(excerpt.split()) not in " ".join(text.split()):
         text = f"{excerpt.strip()}\n\n{text}"  # a post's summary, in the author's own words
-    author, how = attribute_text(path, meta, doc_id, url)
+    author, how = attribute_text(path, meta, doc_id, url, provenance)
     if is_his(author) and (spans := quoted_spans(text)):
         extra["quoted"] = spans
     try:
@@ -129,16 +136,19 @@ def _without_hidden(text: str) -> str:
     return "".join(out)
 
 
-def attribute_text(path: Path, meta: dict, doc_id: str, url) -> Attribution:
+def attribute_text(path: Path, meta: dict, doc_id: str, url,
+                   provenance: Provenance | None = None) -> Attribution:
     """Who wrote a text file: its front matter `author`, a URL on his site, the owner of the
-    repo a README belongs to, a Jekyll site of his, or the registry; else unknown."""
-    site = _jekyll_site(path) if doc_id.startswith("blog:") else None
+    repo a README belongs to, a Jekyll site of his, a provenance manifest tracing it to a repo
+    of his, or the registry; else unknown."""
+    site = _site_of(path, provenance) if doc_id.startswith("blog:") else None
     owner = doc_id.split(":", 1)[1].split("/")[0] if doc_id.startswith("repo:") else None
     return first(
         by_name(meta.get("author"), "the file's front matter names its author"),
         by_domain(urlsplit(str(url)).hostname) if url else None,
         by_repo_owner(owner),
         by_domain(urlsplit(site).hostname) if site else None,
+        by_provenance(provenance),
         by_registry(known(doc_id)))
 
 
@@ -192,10 +202,15 @@ def _repo_of(readme: Path) -> str | None:
     return source.id if source else None
 
 
-def _jekyll_url(path: Path, date: str, slug: str) -> str | None:
-    """The post's public URL from the site's `_config.yml` (url + /YYYY/MM/DD/slug/)."""
-    site = _jekyll_site(path)
-    return f"{site.rstrip('/')}/{date.replace('-', '/')}/{slug}/" if site else None
+def _jekyll_url(site: str, date: str, slug: str) -> str:
+    """A post's public URL on its Jekyll site (url + /YYYY/MM/DD/slug/)."""
+    return f"{site.rstrip('/')}/{date.replace('-', '/')}/{slug}/"
+
+
+def _site_of(path: Path, provenance: Provenance | None) -> str | None:
+    """The site a page or post is published on: the `url:` of its Jekyll `_config.yml`, else
+    the GitHub Pages site of the repo its provenance manifest names (`<owner>.github.io`)."""
+    return _jekyll_site(path) or (provenance.pages_site if provenance else None)
 
 
 def _jekyll_site(path: Path) -> str | None:

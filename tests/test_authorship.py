@@ -92,6 +92,55 @@ def test_posts_and_readmes_are_his_only_with_evidence(store, tmp_path):
                                                      "nothing in the source says who wrote it")
 
 
+def test_a_provenance_manifest_traces_files_to_his_repos_only_when_the_checksum_matches(
+        store, tmp_path):
+    import hashlib
+    files = {
+        "docs/llm.c_doc_layernorm.md": "# LayerNorm\n\nA walk through the backward pass.\n",
+        "docs/minbpe_lecture.md": "# Lecture\n\nHow byte pair encoding merges.\n",
+        "site/guide.md": "---\ntitle: Guide\npermalink: /guide/\n---\nA page of the site.\n",
+        "scraped/talks.md": "# Talks\n\nWords copied from somewhere.\n",
+        "docs/edited.md": "# Edited\n\nChanged after the manifest was written.\n",
+    }
+    folder = write_files(tmp_path / "in", files)
+
+    def entry(path, repo, repo_path, text=None):
+        digest = hashlib.sha256((text or files[path]).encode()).hexdigest()
+        return {"path": path, "repo": repo, "commit": "0c39d94ec1a2", "sha256": digest,
+                "repo_path": repo_path}
+    (folder / "manifest.json").write_text(json.dumps([
+        entry("docs/llm.c_doc_layernorm.md", "karpathy/llm.c",
+              "doc/layernorm/layernorm.md, dev/data/README.md"),
+        entry("docs/minbpe_lecture.md", "karpathy/minbpe", "lecture.md, exercise.md"),
+        entry("site/guide.md", "karpathy/karpathy.github.io", "*.md"),
+        entry("scraped/talks.md", "someone/scrapes", "talks.md"),
+        entry("docs/edited.md", "karpathy/llm.c", "doc/edited.md", text="the old text\n"),
+    ]))
+    summary = ingest_paths([folder], store)
+    assert [s["reason"].split(":")[0] for s in summary.skipped] == [
+        "a provenance manifest, not a source"]
+    layernorm = store.get("doc:llm-c-doc-layernorm")
+    assert layernorm.author == HIM
+    assert layernorm.authorship.startswith("a file of his repo karpathy/llm.c")
+    assert layernorm.url == ("https://github.com/karpathy/llm.c/blob/0c39d94ec1a2/"
+                             "doc/layernorm/layernorm.md")
+    assert store.get("doc:minbpe-lecture").url.endswith("/minbpe/blob/0c39d94ec1a2/lecture.md")
+    guide = store.get("doc:guide")  # his GitHub Pages repo: the permalink is a page of his site
+    assert (guide.author, guide.url) == (HIM, "https://karpathy.github.io/guide/")
+    assert guide.authorship == "published on his site karpathy.github.io"
+    assert store.get("doc:talks").author == "unknown"  # a copy in another account's repo
+    edited = store.get("doc:edited")  # the checksum no longer matches: the entry says nothing
+    assert (edited.author, edited.url) == ("unknown", None)
+
+
+def test_a_broken_manifest_is_ignored_and_the_files_are_read_on_their_own(store, tmp_path):
+    folder = write_files(tmp_path / "in", {"notes.md": "# Notes\n\nSome notes.\n",
+                                           "manifest.json": '[{"path": "notes.md", "repo": '})
+    summary = ingest_paths([folder], store)
+    assert store.get("doc:notes").author == "unknown"
+    assert [Path(s["path"]).name for s in summary.skipped] == ["manifest.json"]
+
+
 def test_author_given_by_the_user_fills_in_only_what_the_source_left_unknown(store, tmp_path):
     folder = write_files(tmp_path / "in", {
         "talk-notes.md": "# Talk notes\n\nSomething he said at a meetup.\n",

@@ -28,7 +28,8 @@ def test_everything_ingests_with_only_explained_skips(real):
         ("alrocar_x_2024:tweets.js", "listed in manifest.js but missing from the archive"),
         ("btd_catalog_andrej-karpathy-youtube.json",
          "JSON that holds neither tweets nor a transcript"),
-        ("manifest.json", "JSON that holds neither tweets nor a transcript"),
+        ("manifest.json", "a provenance manifest, not a source: it is read for the files it "
+                          "lists"),
         ("nitter_karpathy_tweets_490__dania1011.csv:1682",
          "tweet 1819490455664685297 has no text"),
         ("nitter_karpathy_tweets_835__gourikrishna03.csv:1669",
@@ -160,6 +161,18 @@ def test_his_own_posts_are_his_and_say_how_that_is_known(real):
     assert store.get("blog:recipe").author == HIM
     assert "karpathy.github.io" in store.get("blog:recipe").authorship
     assert store.get("repo:karpathy/nanoGPT").author == HIM
+
+
+def test_the_manifest_traces_his_repos_docs_and_pages_to_him_and_a_scrape_to_nobody(real):
+    store, _ = real
+    layernorm = store.get("doc:llm-c-doc-layernorm")  # llm.c's doc/layernorm/layernorm.md
+    assert layernorm.author == HIM and "his repo karpathy/llm.c" in layernorm.authorship
+    assert layernorm.url.startswith("https://github.com/karpathy/llm.c/blob/")
+    assert layernorm.url.endswith("/doc/layernorm/layernorm.md")
+    guide = store.get("doc:nntutorial")  # a page of his GitHub Pages site, by its permalink
+    assert (guide.author, guide.url) == (HIM, "https://karpathy.github.io/neuralnets/")
+    lectures = store.get("doc:nn-zero-to-hero-lectures-transcript-tiny-karpathy")
+    assert lectures.author == "unknown"  # the manifest names another account's repo
 
 
 def test_files_that_are_not_his_words_are_not_attributed_to_him(real):
