@@ -112,7 +112,7 @@ def measure(label: str, home: Path, runs: int, tmp: Path, old_code: Path | None)
     note.write_text(NEW_DOCUMENT)
     ingest_s, _ = ktp(now_home, "ingest", str(note), "--author", "Andrej Karpathy")
     added, data = build(now_home)
-    copies = data.get("index", {}).get("copies", {})
+    copies = data.get("index", {}).get("copy_finding", {})
     say(f"{label}: one document ingested ({ingest_s:.2f} s), then build {added:.2f} s "
         f"(embedded {data.get('index', {}).get('embedded')}, copy finder: {copies})")
     after, _ = build(now_home)

@@ -63,14 +63,18 @@ def measure(ways: dict, questions, truth) -> dict:
 
 
 def exact_truth(table, questions, keep=None) -> list[list[str]]:
-    """The exact top K by a full sort (independent of the table's own top-k code)."""
+    """The exact top K by a full sort (independent of the table's own top-k code), among the
+    rows the index may return: those passing the filters, less each copy whose canonical
+    passes them too (one place per text: a copy has its canonical's very vector, so counting
+    both would make the truth hold the same text twice)."""
     vectors = np.asarray(table.vectors)
+    allowed = table._one_per_text(keep)
     out = []
     for q in questions:
         q = q / np.linalg.norm(q)
         order = np.argsort(-(vectors @ q), kind="stable")
-        if keep is not None:
-            order = order[keep[order]]
+        if allowed is not None:
+            order = order[allowed[order]]
         out.append([table.ids[i] for i in order[:K]])
     return out
 

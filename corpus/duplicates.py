@@ -1,7 +1,8 @@
 """One canonical passage per text: near-duplicate passages found at build time.
 
     copies = find_copies(passages)       # {copy chunk id: canonical chunk id}
-    update_copies(store)                 # `ktp build`: recompute when the corpus changed
+    update_copies(store)                 # `ktp build`: recompute when the corpus changed,
+                                         # comparing only the new passages (copy_signatures.py)
 
 Why: the same words reach the corpus more than once. His lectures exist as caption files and
 again inside one long transcript, a thread carries the text of a tweet that was also exported
@@ -28,6 +29,7 @@ import hashlib
 import re
 import unicodedata
 from collections import defaultdict
+from pathlib import Path
 from typing import Iterable, Mapping
 
 import numpy as np
@@ -53,18 +55,32 @@ def normalise(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
+_WORD_CODES: dict[str, int] = {}
+
+
+def word_code(word: str) -> int:
+    """A word's 64-bit code, the same in every process (Python's own string hash is not), so
+    the shingles of passages seen by an earlier build can be kept on disk and compared with
+    new ones (`corpus.signatures`). Remembered per word: a corpus has few distinct words."""
+    code = _WORD_CODES.get(word)
+    if code is None:
+        code = _WORD_CODES[word] = int.from_bytes(
+            hashlib.blake2b(word.encode(), digest_size=8).digest(), "little", signed=True)
+    return code
+
+
 def shingle_sets(texts: list[str]) -> list[np.ndarray]:
-    """Each text's distinct shingles, as sorted 64-bit codes: a shingle is the string hashes
-    of its SHINGLE words mixed into one (Python's hash: the same within one process, which is
-    all a comparison needs; two different runs of words mix alike about once in 2^64). Texts
-    under MIN_WORDS words get none."""
+    """Each text's distinct shingles, as sorted 64-bit codes: a shingle is the codes of its
+    SHINGLE words mixed into one (two different runs of words mix alike about once in 2^64).
+    Texts under MIN_WORDS words get none."""
     out = []
     for text in texts:
         words = normalise(text)
         if len(words) < MIN_WORDS:
             out.append(np.zeros(0, dtype=np.uint64))
             continue
-        ids = np.fromiter(map(hash, words), dtype=np.int64, count=len(words)).view(np.uint64)
+        ids = np.fromiter(map(word_code, words), dtype=np.int64,
+                          count=len(words)).view(np.uint64)
         code = np.zeros(len(ids) - SHINGLE + 1, dtype=np.uint64)
         with np.errstate(over="ignore"):  # wrapping around 2^64 is the point
             for k in range(SHINGLE):
@@ -108,17 +124,20 @@ def shared_shingles(sets: list[np.ndarray]) -> dict[tuple[int, int], int]:
             for k, n in zip(key.tolist(), shared.tolist())}
 
 
-def find_copies(passages: Iterable[Mapping]) -> dict[str, tuple[str, float]]:
+def find_copies(passages: Iterable[Mapping], sets: list[np.ndarray] | None = None
+                ) -> dict[str, tuple[str, float]]:
     """{copy id: (canonical id, share of the copy's shingles found in canonical passages)}.
-    `passages`: dicts with id, text, kind, start_time and his_words.
+    `passages`: dicts with id, text, kind, start_time and his_words. `sets`: their shingles
+    (`shingle_sets`), when the caller has them: then `passages` must be sorted by `preference`.
 
     Passages are taken most preferred first. One is a copy when it is nearly the same text as
     a canonical passage (Jaccard at least JACCARD), or when at least COVERED of its shingles
     are already in canonical passages (the long transcript cut elsewhere than the captions it
     repeats: each of its passages straddles two caption passages); its canonical is then the
     canonical passage it shares most with. A copy never points at another copy."""
-    passages = sorted(passages, key=preference)
-    sets = shingle_sets([p["text"] for p in passages])
+    if sets is None:
+        passages = sorted(passages, key=preference)
+        sets = shingle_sets([p["text"] for p in passages])
     partners: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for (i, j), n in shared_shingles(sets).items():
         partners[j].append((n, i))  # i < j: i is the more preferred of the two
@@ -154,13 +173,63 @@ def digest(copies: Mapping[str, str]) -> str:
 
 def update_copies(store) -> dict:
     """Recompute the store's copy map when the corpus changed since it was last computed, or
-    the map lost entries since (a repair that chunked documents again).
-    Returns {"copies": N, "passages": N, "recomputed": bool}."""
+    the map lost entries since (a repair that chunked documents again). With the signatures
+    the last computation kept beside the store (`signatures_path`), only the new passages and
+    those their arrival or others' leaving reaches are decided again (corpus/copy_signatures.py);
+    without them, or when passages changed their order, every passage is.
+    Returns {"copies", "passages", "recomputed": bool, "decided": passages decided again,
+    "from_scratch": bool}."""
+    from corpus.copy_signatures import Signatures, from_scratch, refresh
+
     corpus = store.fingerprint()
     if store.copies_state() == (corpus, store.copies_digest()):
         return {"copies": store.copy_count(), "passages": store.chunk_count(),
-                "recomputed": False}
-    passages = store.passages_for_copies()
-    copies = find_copies(passages)
+                "recomputed": False, "decided": 0, "from_scratch": False}
+    path = signatures_path(store)
+    kept = Signatures.load(path)
+    found = None
+    if kept is not None and kept.corpus == store.copies_fingerprint():
+        found = refresh(kept, _ordering_rows(store), corpus, lambda ids: _texts(store, ids))
+    if found is not None:
+        copies, signatures, decided = found.copies, found.signatures, found.decided
+    else:
+        rows = _ordering_rows(store, with_text=True)
+        copies, signatures = from_scratch(rows, corpus)
+        decided = len(rows)
     store.set_copies(copies, corpus)
-    return {"copies": len(copies), "passages": len(passages), "recomputed": True}
+    try:  # after the map: kept signatures always describe the map the store holds
+        signatures.save(path)
+    except OSError:  # a read-only home: found from scratch again next time
+        pass
+    return {"copies": len(copies), "passages": len(signatures.ids), "recomputed": True,
+            "decided": decided, "from_scratch": found is None}
+
+
+def signatures_path(store) -> Path:
+    """Where the shingles and decisions of the last copy finding are kept: beside the store."""
+    return Path(store.path).with_name("copy-signatures.npz")
+
+
+def _ordering_rows(store, with_text: bool = False) -> list[dict]:
+    """Every passage with what orders it (kind, start time, his words) and its key: its
+    document's hash and its offsets, which change whenever its text can."""
+    text = ", c.text" if with_text else ""
+    rows = store.db.execute("SELECT c.id, d.hash, c.start, c.\"end\", d.kind, c.start_time,"
+                            f" c.speaker{text} FROM chunks c JOIN documents d ON d.id = c.doc_id")
+    out = []
+    for r in rows:
+        row = {"id": r[0], "key": f"{r[1]}:{r[2]}:{r[3]}", "kind": r[4], "start_time": r[5],
+               "his_words": r[6] == store.subject}
+        if with_text:
+            row["text"] = r[7]
+        out.append(row)
+    return out
+
+
+def _texts(store, ids: list[str]) -> dict[str, str]:
+    found = {}
+    for start in range(0, len(ids), 500):
+        part = ids[start:start + 500]
+        found.update(store.db.execute(
+            f"SELECT id, text FROM chunks WHERE id IN ({','.join('?' * len(part))})", part))
+    return found

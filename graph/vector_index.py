@@ -206,13 +206,13 @@ class VectorIndex:
         map and the number of passages) is not read at all."""
         self.remove_orphans()
         self._tune()
-        update_copies(store)
+        finding = _finding(update_copies(store))
         corpus = store.fingerprint()  # before reading: a change made meanwhile shows next time
         copies = store.copies_digest()
         total = _chunk_count(store)
         if self._in_step(corpus, store.subject, total, copies) and \
                 self.collection.count() == total:
-            return _nothing_to_do(total)
+            return {**_nothing_to_do(total), "copy_finding": finding}
         wanted = _chunk_rows(store)
         have = self._indexed_meta()
         stale = [cid for cid in have if cid not in wanted]
@@ -239,7 +239,7 @@ class VectorIndex:
         self._publish(self.collection.name, corpus, store.subject, table, copies)
         return {"embedded": len(embed), "copied": len(copied), "removed": len(stale),
                 "relabelled": len(relabel), "unchanged": len(wanted) - len(todo),
-                "total": len(wanted)}
+                "total": len(wanted), "copy_finding": finding}
 
     def rebuild(self, store: CorpusStore,
                 progress: Callable[[int, int], None] | None = None) -> dict:
@@ -573,6 +573,13 @@ def _quotable(row: dict, lead: int | None = None) -> list[tuple[int, int]]:
 
 def _chunk_count(store: CorpusStore) -> int:
     return store.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+
+
+def _finding(found: dict) -> dict:
+    """What finding copies cost this sync: passages decided again (all of them from scratch;
+    after a change, the new ones and those they reach: corpus/copy_signatures.py)."""
+    return {"recomputed": found["recomputed"], "decided": found["decided"],
+            "from_scratch": found["from_scratch"]}
 
 
 def _nothing_to_do(total: int) -> dict:

@@ -52,12 +52,15 @@ def ids(hits):
 def test_sync_embeds_only_what_changed(filled, embedder, tmp_path):
     index = VectorIndex.open(DataHome(tmp_path), embedder)
     assert index.sync(filled) == {"embedded": 4, "copied": 0, "removed": 0, "relabelled": 0,
-                                  "unchanged": 0, "total": 4}
+                                  "unchanged": 0, "total": 4, "copy_finding": {
+                                      "recomputed": True, "decided": 4, "from_scratch": True}}
     assert index.sync(filled)["embedded"] == 0
     filled.add(Document(id="blog:soup", kind="blog", title="Soup", date="2024-01-01",
                         text="A new recipe: tomato soup with basil."))
+    # Copies are looked for among the new passage alone (no others come after it).
     assert index.sync(filled) == {"embedded": 1, "copied": 0, "removed": 0, "relabelled": 0,
-                                  "unchanged": 3, "total": 4}
+                                  "unchanged": 3, "total": 4, "copy_finding": {
+                                      "recomputed": True, "decided": 1, "from_scratch": False}}
     filled.remove("tweet:2")
     assert index.sync(filled)["removed"] == 1 and index.count() == 3
 
