@@ -91,13 +91,34 @@ class HybridRetriever:
         if "graph" in modes and self.graph is not None and vector is not None:
             ranked["graph"] = self._graph_passages(vector)
         scores, why = self._fuse(ranked)
-        rows = _dated(self.store.chunk_rows(list(scores)))
-        rows = {cid: row for cid, row in rows.items() if _passes(row, filters)}
+        rows, chosen = self._best_rows(scores, filters, k)
         self.undated_left_out = self._undated_matches(question, filters, vector, modes) \
             if dated and not include_undated else 0
-        chosen = self._dedupe(sorted(rows, key=lambda c: (-scores[c], c)), rows, k)
         return [evidence_from_row(rows[c], scores[c], tuple(why[c]), self._supports(c),
                                   similarity.get(c)) for c in chosen]
+
+    def _best_rows(self, scores: dict[str, float], filters: Filters, k: int):
+        """(rows that pass the filters, the k chosen) reading the store's rows best first, a
+        page at a time, until k are chosen: the fused lists hold ~140 candidates for k = 8,
+        and reading them all cost a fifth of a warm query. A copy brings its canonical's row
+        along, so the choice is the one made over every candidate."""
+        order = sorted(scores, key=lambda c: (-scores[c], c))
+        rows: dict[str, dict] = {}
+        page = max(3 * k, 24)
+        for start in range(0, len(order), page):
+            fetched = self.store.chunk_rows(order[start:start + page])
+            wanted = [row["copy_of"] for row in fetched.values()
+                      if row.get("copy_of") in scores and row["copy_of"] not in rows
+                      and row["copy_of"] not in fetched]
+            fetched.update(self.store.chunk_rows(wanted) if wanted else {})
+            rows.update((cid, row) for cid, row in _dated(fetched).items()
+                        if _passes(row, filters))
+            chosen = self._dedupe([c for c in order if c in rows], rows, k)
+            if len(chosen) == k:
+                break
+        else:
+            chosen = self._dedupe([c for c in order if c in rows], rows, k)
+        return rows, chosen
 
     def neighbours(self, evidence, exclude: set[str], speaker: str | None = "his") -> list:
         """The chunks on either side of each passage, as evidence found "nearby"."""
