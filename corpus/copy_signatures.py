@@ -26,6 +26,7 @@ A change of order (a passage's speaker or timing relabelled) is found from scrat
 """
 from __future__ import annotations
 
+import bisect
 import heapq
 import os
 from dataclasses import dataclass
@@ -36,17 +37,19 @@ import numpy as np
 
 from corpus import duplicates as dup
 
-VERSION = 1  # of the file's layout and of the shingle codes (duplicates.word_code)
+VERSION = 2  # of the file's layout and of the shingle codes (duplicates.word_code)
 CANONICAL = -1
 
 
 @dataclass
 class Signatures:
-    """Per passage, in one fixed order: id, key (its document's hash and offsets: a passage
-    whose key is unchanged has the same text), what orders it (timed, kind rank, his words),
-    its shingles, and its decision (`canon`: the index of its canonical, or CANONICAL; `cover`:
-    the share of its shingles in canonical passages before it). `corpus`: the corpus
-    fingerprint the decisions were taken for."""
+    """Per passage, best canonical first (`duplicates.preference`: a passage's place is its
+    rank): id, key (its document's hash and offsets: a passage whose key is unchanged has the
+    same text), what orders it (timed, kind rank, his words), its shingles, and its decision
+    (`canon`: the rank of its canonical, or CANONICAL; `cover`: the share of its shingles in
+    canonical passages before it). `index_codes`/`index_owner`: every shingle with its passage,
+    sorted by shingle, so that who holds a shingle is found without sorting the corpus again.
+    `corpus`: the corpus fingerprint the decisions were taken for."""
     ids: list[str]
     keys: list[str]
     timed: np.ndarray  # bool
@@ -56,7 +59,12 @@ class Signatures:
     codes: np.ndarray  # uint64, every passage's sorted shingles, one after another
     canon: np.ndarray  # int64
     cover: np.ndarray  # float64
+    index_codes: np.ndarray  # uint64, sorted
+    index_owner: np.ndarray  # int64
     corpus: str
+
+    FIELDS = ("timed", "kind_rank", "his", "sizes", "codes", "canon", "cover", "index_codes",
+              "index_owner")
 
     @classmethod
     def load(cls, path: Path) -> "Signatures | None":
@@ -66,16 +74,15 @@ class Signatures:
             with np.load(path, allow_pickle=False) as f:
                 if int(f["version"]) != VERSION:
                     return None
-                found = cls(ids=f["ids"].tolist(), keys=f["keys"].tolist(), timed=f["timed"],
-                            kind_rank=f["kind_rank"], his=f["his"], sizes=f["sizes"],
-                            codes=f["codes"], canon=f["canon"], cover=f["cover"],
-                            corpus=str(f["corpus"]))
-        except (OSError, ValueError, KeyError):
+                found = cls(ids=f["ids"].tolist(), keys=f["keys"].tolist(),
+                            corpus=str(f["corpus"]), **{k: f[k] for k in cls.FIELDS})
+        except (OSError, ValueError, KeyError, EOFError):
             return None
         n = len(found.ids)
         if not all(len(a) == n for a in (found.keys, found.timed, found.kind_rank, found.his,
                                          found.sizes, found.canon, found.cover)) or \
-                int(found.sizes.sum()) != len(found.codes):
+                not int(found.sizes.sum()) == len(found.codes) == len(found.index_codes) == \
+                len(found.index_owner):
             return None
         return found
 
@@ -85,22 +92,43 @@ class Signatures:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         with open(tmp, "wb") as out:
             np.savez(out, version=np.int64(VERSION), ids=np.array(self.ids, dtype=str),
-                     keys=np.array(self.keys, dtype=str), timed=self.timed,
-                     kind_rank=self.kind_rank, his=self.his, sizes=self.sizes,
-                     codes=self.codes, canon=self.canon, cover=self.cover,
-                     corpus=np.array(self.corpus))
+                     keys=np.array(self.keys, dtype=str), corpus=np.array(self.corpus),
+                     **{k: getattr(self, k) for k in self.FIELDS})
         os.replace(tmp, path)
 
     def copies(self) -> dict[str, tuple[str, float]]:
         """{copy id: (canonical id, cover)}, as `find_copies` returns it."""
-        return {self.ids[j]: (self.ids[int(c)], float(self.cover[j]))
-                for j, c in enumerate(self.canon.tolist()) if c != CANONICAL}
+        return {self.ids[j]: (self.ids[c], float(self.cover[j]))
+                for j in np.flatnonzero(self.canon != CANONICAL).tolist()
+                for c in (int(self.canon[j]),)}
+
+    def classes(self) -> np.ndarray:
+        return order_class(self.timed, self.kind_rank, self.his)
 
 
 def order_of(row: Mapping) -> tuple[bool, int, bool]:
     """(timed, kind rank, his words): what `duplicates.preference` orders by, besides the id."""
     return (row.get("start_time") is not None, dup._KIND_RANK.get(row.get("kind"), 2),
             bool(row.get("his_words")))
+
+
+def order_class(timed, kind_rank, his):
+    """`preference` without the id, as one number (smaller first): passages of one class are
+    ordered by id."""
+    return (1 - np.asarray(timed, dtype=np.int64)) * 6 + \
+        np.asarray(kind_rank, dtype=np.int64) * 2 + (1 - np.asarray(his, dtype=np.int64))
+
+
+def ranges(starts: np.ndarray, widths: np.ndarray) -> np.ndarray:
+    """The positions start, start+1, ... start+width-1 of every (start, width), one after
+    another."""
+    widths = np.asarray(widths, dtype=np.int64)
+    total = int(widths.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    shift = np.repeat(np.asarray(starts, dtype=np.int64) -
+                      np.concatenate(([0], np.cumsum(widths)[:-1])), widths)
+    return shift + np.arange(total)
 
 
 def from_scratch(rows: Sequence[Mapping], corpus: str) -> tuple[dict, Signatures]:
@@ -114,19 +142,17 @@ def from_scratch(rows: Sequence[Mapping], corpus: str) -> tuple[dict, Signatures
     cover = np.zeros(len(ordered), dtype=np.float64)
     for copy, (canonical, share) in copies.items():
         canon[at[copy]], cover[at[copy]] = at[canonical], share
-    return copies, _signatures(ordered, sets, canon, cover, corpus)
-
-
-def _signatures(rows, sets, canon, cover, corpus) -> Signatures:
-    orders = [order_of(r) for r in rows]
-    return Signatures(
-        ids=[r["id"] for r in rows], keys=[r["key"] for r in rows],
+    orders = [order_of(r) for r in ordered]
+    sizes = np.array([len(s) for s in sets], dtype=np.int64)
+    codes = np.concatenate(sets) if sets else np.zeros(0, dtype=np.uint64)
+    by_code = np.argsort(codes, kind="stable")
+    owner = np.repeat(np.arange(len(ordered), dtype=np.int64), sizes)
+    return copies, Signatures(
+        ids=[r["id"] for r in ordered], keys=[r["key"] for r in ordered],
         timed=np.array([o[0] for o in orders], dtype=bool),
         kind_rank=np.array([o[1] for o in orders], dtype=np.int8),
-        his=np.array([o[2] for o in orders], dtype=bool),
-        sizes=np.array([len(s) for s in sets], dtype=np.int64),
-        codes=np.concatenate(sets) if sets else np.zeros(0, dtype=np.uint64),
-        canon=np.asarray(canon, dtype=np.int64), cover=np.asarray(cover, dtype=np.float64),
+        his=np.array([o[2] for o in orders], dtype=bool), sizes=sizes, codes=codes,
+        canon=canon, cover=cover, index_codes=codes[by_code], index_owner=owner[by_code],
         corpus=corpus)
 
 
@@ -143,28 +169,30 @@ def refresh(kept: Signatures, rows: Sequence[Mapping], corpus: str,
     text), from `kept` and the texts of the new passages only (`texts_of(ids)`). None when
     the order of passages kept changed (then: from scratch)."""
     at = {cid: i for i, cid in enumerate(kept.ids)}
-    retained, new_rows = [], []
+    retained, new_rows, orders = [], [], []
     for row in rows:
         i = at.get(row["id"])
         if i is not None and kept.keys[i] == row["key"]:
-            if order_of(row) != (bool(kept.timed[i]), int(kept.kind_rank[i]), bool(kept.his[i])):
-                return None
             retained.append(i)
+            orders.append(order_of(row))
         else:
             new_rows.append(row)
+    if orders:
+        now = np.array(orders, dtype=np.int64)
+        if not (np.array_equal(now[:, 0], kept.timed[retained]) and
+                np.array_equal(now[:, 1], kept.kind_rank[retained]) and
+                np.array_equal(now[:, 2], kept.his[retained])):
+            return None  # a speaker or a timing relabelled: the order itself changed
+    retained = np.array(sorted(retained), dtype=np.int64)  # in the kept order
     gone = np.ones(len(kept.ids), dtype=bool)
     gone[retained] = False
-    ghosts = np.flatnonzero(gone).tolist()
-    if not new_rows and not ghosts:
-        return Refreshed(kept.copies(), _with_corpus(kept, corpus), 0)
+    ghosts = np.flatnonzero(gone)
+    if not new_rows and not len(ghosts):
+        kept.corpus = corpus
+        return Refreshed(kept.copies(), kept, 0)
     texts = texts_of([r["id"] for r in new_rows])
     new_sets = dup.shingle_sets([texts[r["id"]] for r in new_rows])
     return _Refresh(kept, retained, ghosts, new_rows, new_sets).run(corpus)
-
-
-def _with_corpus(kept: Signatures, corpus: str) -> Signatures:
-    kept.corpus = corpus
-    return kept
 
 
 class _Refresh:
@@ -172,61 +200,72 @@ class _Refresh:
     the new ones, then the removed ones ("ghosts": they still hold their shingles, so that
     what their leaving reaches can be found, but are no passages any more)."""
 
-    def __init__(self, kept: Signatures, retained: list[int], ghosts: list[int],
+    def __init__(self, kept: Signatures, retained: np.ndarray, ghosts: np.ndarray,
                  new_rows: list[Mapping], new_sets: list[np.ndarray]):
-        starts = np.concatenate(([0], np.cumsum(kept.sizes)))
-        old_sets = [kept.codes[starts[i]:starts[i + 1]] for i in range(len(kept.ids))]
-        old_order = [(bool(kept.timed[i]), int(kept.kind_rank[i]), bool(kept.his[i]))
-                     for i in range(len(kept.ids))]
-        self.kept = kept
-        self.n_live = len(retained) + len(new_rows)
-        self.first_new = len(retained)
-        everyone = retained + ghosts
+        n_old, n_kept, n_new = len(kept.ids), len(retained), len(new_rows)
+        self.first_new, self.n_live = n_kept, n_kept + n_new
+        n = self.n_live + len(ghosts)
+        here = np.empty(n_old, dtype=np.int64)  # kept rank -> number here
+        here[retained] = np.arange(n_kept)
+        here[ghosts] = self.n_live + np.arange(len(ghosts))
+        new_orders = [order_of(r) for r in new_rows]
+        new_class = order_class(*zip(*new_orders)) if new_rows else np.zeros(0, np.int64)
+        cat = lambda a, b: np.concatenate((a[retained], b, a[ghosts]))  # noqa: E731
         self.ids = [kept.ids[i] for i in retained] + [r["id"] for r in new_rows] + \
             [kept.ids[i] for i in ghosts]
         self.keys = [kept.keys[i] for i in retained] + [r["key"] for r in new_rows]
-        self.orders = [old_order[i] for i in retained] + [order_of(r) for r in new_rows] + \
-            [old_order[i] for i in ghosts]
-        self.sets = [old_sets[i] for i in retained] + list(new_sets) + \
-            [old_sets[i] for i in ghosts]
-        n = len(self.ids)
-        # Rank: the place in find_copies' order (duplicates.preference), ghosts among them.
-        keys = [(not t, k, not h, cid) for (t, k, h), cid in zip(self.orders, self.ids)]
-        self.rank = np.empty(n, dtype=np.int64)
-        self.rank[sorted(range(n), key=keys.__getitem__)] = np.arange(n)
-        self.live = np.zeros(n, dtype=bool)
-        self.live[:self.n_live] = True
+        self.timed = cat(kept.timed, np.array([o[0] for o in new_orders], dtype=bool))
+        self.kind_rank = cat(kept.kind_rank, np.array([o[1] for o in new_orders], np.int8))
+        self.his = cat(kept.his, np.array([o[2] for o in new_orders], dtype=bool))
+        # Rank: kept passages are in the order already; a new one goes where its class and
+        # id fall among them (duplicates.preference).
+        classes = kept.classes()
+        places = []
+        for row, c in zip(new_rows, new_class.tolist()):
+            lo, hi = np.searchsorted(classes, c, "left"), np.searchsorted(classes, c, "right")
+            places.append((bisect.bisect_left(kept.ids, row["id"], int(lo), int(hi)), c,
+                           row["id"]))
+        among_new = sorted(range(n_new), key=places.__getitem__)
+        at = np.array([places[k][0] for k in among_new], dtype=np.int64)
+        old_rank = np.arange(n_old) + np.searchsorted(at, np.arange(n_old), "right")
+        new_rank = np.empty(n_new, dtype=np.int64)
+        new_rank[among_new] = at + np.arange(n_new)
+        self.rank = cat(old_rank, new_rank)
+        self.live = np.arange(n) < self.n_live
+        self.is_new = (np.arange(n) >= self.first_new) & self.live
         # Decisions: kept ones carried over (renumbered), new ones taken when their turn comes.
-        number = {old: place if place < len(retained) else place + len(new_rows)
-                  for place, old in enumerate(everyone)}  # kept number -> number here
-        self.canon = np.full(n, CANONICAL, dtype=np.int64)
-        self.cover = np.zeros(n, dtype=np.float64)
-        for old, new in number.items():
-            c = int(kept.canon[old])
-            self.canon[new] = CANONICAL if c == CANONICAL else number[c]
-            self.cover[new] = kept.cover[old]
-        # Who holds each shingle: every set's codes, sorted once.
-        self.sizes = np.array([len(s) for s in self.sets], dtype=np.int64)
-        codes = np.concatenate(self.sets) if n else np.zeros(0, dtype=np.uint64)
-        owner = np.repeat(np.arange(n, dtype=np.int64), self.sizes)
-        order = np.argsort(codes, kind="stable")
-        self.codes, self.owner = codes[order], owner[order]
-        self.is_new = np.zeros(n, dtype=bool)
-        self.is_new[self.first_new:self.n_live] = True
+        mapped = np.where(kept.canon == CANONICAL, CANONICAL,
+                          here[np.maximum(kept.canon, 0)])
+        self.canon = cat(mapped, np.full(n_new, CANONICAL, dtype=np.int64))
+        self.cover = cat(kept.cover, np.zeros(n_new))
+        # Shingles: each passage's, from a pool of the kept ones and the new ones.
+        new_sizes = np.array([len(s) for s in new_sets], dtype=np.int64)
+        new_codes = np.concatenate(new_sets) if new_sets else np.zeros(0, dtype=np.uint64)
+        kept_starts = np.concatenate(([0], np.cumsum(kept.sizes)[:-1]))
+        self.pool = np.concatenate((kept.codes, new_codes))
+        self.starts = cat(kept_starts, len(kept.codes) +
+                          np.concatenate(([0], np.cumsum(new_sizes)[:-1]))[:n_new])
+        self.sizes = cat(kept.sizes, new_sizes)
+        # Who holds each shingle: the kept index, renumbered, with the new shingles merged in.
+        order = np.argsort(new_codes, kind="stable")
+        new_owner = np.repeat(self.first_new + np.arange(n_new, dtype=np.int64), new_sizes)
+        where = np.searchsorted(kept.index_codes, new_codes[order])
+        self.codes = np.insert(kept.index_codes, where, new_codes[order])
+        self.owner = np.insert(here[kept.index_owner], where, new_owner[order])
         self.decided = 0
+
+    def set_of(self, j: int) -> np.ndarray:
+        return self.pool[self.starts[j]:self.starts[j] + self.sizes[j]]
 
     # ---- who holds what -----------------------------------------------------------------------
     def holders(self, j: int) -> tuple[np.ndarray, np.ndarray, int]:
         """(holder, which of j's shingles it holds) for every other passage or ghost holding
         one of j's shingles, and the number of j's shingles."""
-        mine = self.sets[j]
+        mine = self.set_of(j)
         lo = np.searchsorted(self.codes, mine, "left")
         hi = np.searchsorted(self.codes, mine, "right")
-        width = hi - lo
-        which = np.repeat(np.arange(len(mine)), width)
-        offsets = np.repeat(lo - np.concatenate(([0], np.cumsum(width)[:-1])), width)
-        positions = offsets + np.arange(int(width.sum()))
-        holder = self.owner[positions]
+        which = np.repeat(np.arange(len(mine)), hi - lo)
+        holder = self.owner[ranges(lo, hi - lo)]
         keep = holder != j
         return holder[keep], which[keep], len(mine)
 
@@ -305,22 +344,31 @@ class _Refresh:
         for j in range(self.first_new, self.n_live):
             push(self.crossed(j))
         # A kept copy whose canonical left is decided again (reached finds it too; be sure).
-        push([j for j in range(self.first_new) if self.canon[j] >= self.n_live])
+        push(np.flatnonzero(self.canon[:self.first_new] >= self.n_live))
         while queue:
             _, j = heapq.heappop(queue)
             was_canonical = self.canon[j] == CANONICAL and not self.is_new[j]
             self.decide(j)
             if (self.canon[j] == CANONICAL) != was_canonical:
                 push(self.reached(j))
-        live = range(self.n_live)
+        return Refreshed(*self._result(corpus), self.decided)
+
+    def _result(self, corpus: str) -> tuple[dict, Signatures]:
+        """The live passages in rank order, as the next refresh keeps them."""
+        n = self.n_live
+        perm = np.argsort(self.rank[:n], kind="stable")
+        rank_of = np.empty(n, dtype=np.int64)  # number here -> rank among the live
+        rank_of[perm] = np.arange(n)
+        canon = self.canon[perm]
+        assert (canon < n).all(), "a copy points at a removed passage"
+        canon = np.where(canon == CANONICAL, CANONICAL, rank_of[np.maximum(canon, 0)])
+        sizes = self.sizes[perm]
+        codes = self.pool[ranges(self.starts[perm], sizes)]
+        live = self.owner < n
         signatures = Signatures(
-            ids=self.ids[:self.n_live], keys=self.keys,
-            timed=np.array([self.orders[j][0] for j in live], dtype=bool),
-            kind_rank=np.array([self.orders[j][1] for j in live], dtype=np.int8),
-            his=np.array([self.orders[j][2] for j in live], dtype=bool),
-            sizes=self.sizes[:self.n_live].copy(),
-            codes=np.concatenate(self.sets[:self.n_live]) if self.n_live else
-            np.zeros(0, dtype=np.uint64),
-            canon=self.canon[:self.n_live].copy(), cover=self.cover[:self.n_live].copy(),
+            ids=[self.ids[j] for j in perm.tolist()], keys=[self.keys[j] for j in perm.tolist()],
+            timed=self.timed[perm], kind_rank=self.kind_rank[perm], his=self.his[perm],
+            sizes=sizes, codes=codes, canon=canon, cover=self.cover[perm],
+            index_codes=self.codes[live], index_owner=rank_of[self.owner[live]],
             corpus=corpus)
-        return Refreshed(signatures.copies(), signatures, self.decided)
+        return signatures.copies(), signatures

@@ -345,3 +345,14 @@ def test_damaged_signatures_are_found_again_from_scratch(store):
     store.add(Document(id="blog:more", kind="blog", title="More", text=MORE,
                        author=store.subject, date="2024-01-01"))
     assert not update_copies(store)["from_scratch"]  # written again, whole
+
+
+def test_a_passage_whose_speaker_is_learnt_later_is_found_again_from_scratch(store):
+    """Whose words a passage is moves it in the order: every decision after it may change."""
+    caption(store)
+    transcript(store, near(LECTURE))
+    update_copies(store)
+    store.db.execute("UPDATE chunks SET speaker = 'someone else' WHERE id = 'yt:captions#0'")
+    rest(store)
+    assert update_copies(store)["from_scratch"]
+    assert store.copies() == {c: v[0] for c, v in from_scratch_copies(store).items()}
