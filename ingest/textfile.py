@@ -63,6 +63,9 @@ def read_text_file(path: Path) -> Document:
     title = str(meta.get("title") or _first_heading(body) or (registered.title if registered
                                                               else None)
                 or (dated.group(2) if dated else stem))
+    if provenance and provenance.repo_path and kind != "readme" and \
+            title.strip().lower() == provenance.name.lower():
+        title = f"{title} — {provenance.repo_path}"  # not the repo's README, which shares it
     date = front_matter_date(meta.get("date")) or (file_name_date(dated.group(1)) if dated
                                                    else None) \
         or (registered.date if registered else None)

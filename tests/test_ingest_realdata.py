@@ -171,6 +171,8 @@ def test_the_manifest_traces_his_repos_docs_and_pages_to_him_and_a_scrape_to_nob
     assert layernorm.url.endswith("/doc/layernorm/layernorm.md")
     guide = store.get("doc:nntutorial")  # a page of his GitHub Pages site, by its permalink
     assert (guide.author, guide.url) == (HIM, "https://karpathy.github.io/neuralnets/")
+    # its heading is the repo's name, as its README's is: the title says which file it is
+    assert store.get("doc:autoresearch-program").title == "autoresearch — program.md"
     lectures = store.get("doc:nn-zero-to-hero-lectures-transcript-tiny-karpathy")
     assert lectures.author == "unknown"  # the manifest names another account's repo
 
