@@ -233,6 +233,7 @@ def find_quote(text: str, quote: str) -> tuple[int, int] | None:
 
 
 def _find(text: str, quote: str, drop: str) -> tuple[int, int] | None:
+    quote = quote.translate({ord(c): None for c in drop})  # both sides without the marks
     pieces = [p.strip(" .,;:…") for p in _ELLIPSIS.split(normalize(quote))]
     pieces = [p for p in pieces if p]
     if not pieces:

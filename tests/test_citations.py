@@ -162,3 +162,15 @@ def test_a_changed_word_never_verifies(source, data):
     span[data.draw(st.integers(0, 2))] = "zzyzx"
     [(marker, status, _)] = check(f'"{" ".join(span)}" [S{source + 1}]')
     assert status != "quote-verified"
+
+
+def test_a_quote_of_a_markdown_passage_verifies_with_or_without_its_emphasis_marks():
+    post = [his(8, "We usually talk about the *derivative* of one input, or about a "
+                   "**gradient** with respect to all the inputs.", kind="doc")]
+    for quote in ("We usually talk about the *derivative* of one input, or about a gradient "
+                  "with respect to all the inputs.",  # the reading drops bold, keeps italics
+                  "We usually talk about the derivative of one input",
+                  "about a **gradient** with respect to all the inputs"):
+        assert check(f"- “{quote}” [S1]", post) == [("S1", "quote-verified", None)]
+    assert check("- “We usually talk about the *gradient* of one input” [S1]", post) == [
+        ("S1", "quote-not-found", "quote not found verbatim in S1")]
