@@ -23,12 +23,17 @@ import re
 
 from corpus.textnorm import fenced_blocks, is_punctuated, trim_span
 
-RULES = 2  # 2: sentences cut before a link in an aside; caption windows end at the end
+RULES = 3  # 2: sentences cut before a link in an aside; caption windows end at the end;
+# 3: an ellipsis before a capital ends a sentence; enumerators "1)" are no parenthesis
 MAX_WORDS = 45
 PAIR_WORDS = 40  # two sentences quoted together at most this long
 MIN_WORDS = 6
 CAPTION_WORDS = (18, 40)  # a caption quote's length in words
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+|\n\s*\n|\n(?=\s*[-*•]\s)")
+# An ellipsis before a capital ends a sentence too: a scraped tweet's shortened link ends in
+# one ("…status/188254… Basically my timelines…"), and the sentence after it is his point.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+|(?<=…)\s+(?=[A-Z])|\n\s*\n|"
+                           r"\n(?=\s*[-*•]\s)")
+_ENUMERATOR = re.compile(r"(?<![\w(])(?:\d{1,2}|[a-zA-Z])\)")
 _LEANS_BACK = re.compile(r"^(?:this|that|these|those|it|they|so|but|and|which|then|here)\b", re.I)
 _NOT_PROSE = re.compile(r"[├└│─]|^\s*[$>#|]|\w+\.\w+\(|[{};]\s*$|`|https?://|\w+_\w+\(|"
                         r"\]\(|\*\*|\b[\w-]+\.(?:com|net|org|io|ai|dev|co)/")
@@ -68,7 +73,7 @@ def quotable_spans(text: str, quoted=()) -> list[tuple[int, int, str]]:
         end, cut = _before_link(text, start, end)
         # One line (the verifier compares whitespace-blind), emphasis marks dropped.
         quote = " ".join(re.sub(r"\*\*|__", "", text[start:end]).split()) + cut
-        if quote in seen or _INCOMPLETE.search(quote) or quote.count("(") != quote.count(")"):
+        if quote in seen or _INCOMPLETE.search(quote) or _unbalanced(quote):
             continue  # a lead into a list ("…as follows:"), or half of a parenthesis
         seen.add(quote)
         words = quote.split()
@@ -76,6 +81,21 @@ def quotable_spans(text: str, quoted=()) -> list[tuple[int, int, str]]:
             continue  # (curly quote marks inside would end the quote it is shown in)
         out.append((start, end, quote))
     return out
+
+
+def _unbalanced(quote: str) -> bool:
+    """Half of a parenthesis. A ")" closing nothing after "1" or "a" is an enumerator ("1) saw
+    … while 2) there is"), not the end of an aside begun before the quote."""
+    depth = 0
+    for m in re.finditer(r"[()]", quote):
+        if m.group() == "(":
+            depth += 1
+        elif depth:
+            depth -= 1
+        elif not _ENUMERATOR.match(quote, max(0, m.start() - 2)) and \
+                not _ENUMERATOR.match(quote, max(0, m.start() - 1)):
+            return True
+    return depth != 0
 
 
 def _before_link(text: str, start: int, end: int) -> tuple[int, str]:

@@ -193,3 +193,19 @@ def test_a_genre_the_registry_does_not_know_is_a_problem(tmp_path):
     sources.write_text(sources.read_text().replace("genre: fiction", "genre: poetry", 1))
     with pytest.raises(FrameworkError, match="genre must be one of fiction, not 'poetry'"):
         load_framework(folder)
+
+
+def test_a_shortened_link_ends_its_sentence_and_an_enumeration_is_no_open_parenthesis():
+    from corpus.quotable import quotable_spans
+
+    tweet = ("My answer is a reference to this earlier post nitter.net/karpathy/status/188254… "
+             "Basically my timelines are a few times longer than what you hear at parties, but "
+             "still optimistic. The apparent conflict is not: we 1) saw a lot of progress while "
+             "2) there is still a lot of work remaining (integration work, sensors, safety).")
+    quotes = [q for _, _, q in quotable_spans(tweet)]
+    assert ("Basically my timelines are a few times longer than what you hear at parties, but "
+            "still optimistic.") in quotes
+    assert any(q.startswith("The apparent conflict is not: we 1) saw") for q in quotes)
+    assert not any("nitter.net" in q for q in quotes)
+    assert not any("fine) and" in q for q in (q for _, _, q in quotable_spans(
+        "It ran for a while and was fine) and then it stopped working for good.")))
