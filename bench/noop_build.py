@@ -18,7 +18,8 @@ random unit vectors (with span vectors for their quotable stretches) written und
 encoder's name by the current code, so `ktp build` takes the index as built and embeds nothing;
 its graph is then built by `ktp build`. Making it takes a few minutes at 100k (Chroma inserts
 ~500 vectors/s here); `--work` keeps it for next time (a home made by an older version of this
-script, without span vectors, is made again: the current build would embed all of it).
+script, without span vectors, is made again: the current build would embed all of it; one
+whose span vectors predate the quotable rules in use is restamped, see `restamp`).
 
 `--before COMMIT` also times the no-op of that commit's code (exported with `git archive`) on
 its own copy of the home, alternating with this checkout, for a ratio under the same load.
@@ -193,8 +194,10 @@ def synthetic_home(n: int, work: Path) -> Path:
     """A data home of n tweets, vectors in Chroma, graph built (kept in `work`)."""
     home = work / f"synthetic-{n}"
     recipe = home / "bench-recipe.json"
-    if (home / "graph.json").is_file() and recipe.is_file() and \
-            json.loads(recipe.read_text()).get("version") == VERSION:
+    if recipe.is_file() and json.loads(recipe.read_text()).get("version") != VERSION:
+        recipe.unlink()
+    if (home / "graph.json").is_file() and recipe.is_file():
+        restamp(home)  # quotable rules moved on since it was made: its vectors are random
         say(f"using the synthetic home {home}")
         return home
     shutil.rmtree(home, ignore_errors=True)
@@ -202,11 +205,33 @@ def synthetic_home(n: int, work: Path) -> Path:
     say(f"making a synthetic home of {n} passages in {home} (minutes) ...")
     env = dict(os.environ, ANONYMIZED_TELEMETRY="False", PYTHONPATH=str(REPO))
     subprocess.run([PYTHON, "-c", SYNTHETIC, str(n), str(home)], cwd=REPO, env=env, check=True)
+    restamp(home)
     say("building its graph with `ktp build` ...")
     seconds, _ = ktp(home, "build")
     say(f"graph built in {seconds:.1f} s")
     recipe.write_text(json.dumps({"version": VERSION, "passages": n}))
     return home
+
+
+def restamp(home: Path) -> None:
+    """Stamp a synthetic home's span vectors with the quotable rules in use. They are random,
+    so they are as good under any rules; left with an older stamp, the next `ktp build` would
+    embed every synthetic passage again with the real encoder (hours at 100k) to no purpose.
+    Never done to a real home."""
+    sys.path.insert(0, str(REPO))
+    from corpus.quotable import RULES
+
+    pointer = home / "index.json"
+    state = json.loads(pointer.read_text())
+    if state.get("spans") in (None, RULES):
+        return
+    spans = home / "vectors" / state["vectors"] / "spans.json"
+    data = json.loads(spans.read_text())
+    data["rules"] = RULES
+    spans.write_text(json.dumps(data))
+    say(f"span vectors of rules {state['spans']} restamped as rules {RULES} (random vectors)")
+    state["spans"] = RULES
+    pointer.write_text(json.dumps(state))
 
 
 def main() -> None:

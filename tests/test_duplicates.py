@@ -356,3 +356,19 @@ def test_a_passage_whose_speaker_is_learnt_later_is_found_again_from_scratch(sto
     rest(store)
     assert update_copies(store)["from_scratch"]
     assert store.copies() == {c: v[0] for c, v in from_scratch_copies(store).items()}
+
+
+def test_past_the_exact_size_a_copy_still_leaves_k_passages(store, embedder, tmp_path,
+                                                            monkeypatch):
+    """Chroma answers past EXACT_MAX; the copy it finds beside its canonical is dropped, and
+    the place it leaves goes to the next passage, not to nobody."""
+    import graph.vector_index as vi
+
+    caption(store)
+    transcript(store, near(LECTURE))
+    rest(store)
+    index = VectorIndex.open(DataHome(tmp_path), embedder)
+    index.sync(store)
+    question = embedder.embed(["how does backpropagation compute the gradient of the loss"])[0]
+    monkeypatch.setattr(vi, "EXACT_MAX", 0)
+    assert [h.chunk_id for h in index.query(question, k=2)] == ["yt:captions#0", "blog:soup#0"]
