@@ -206,8 +206,9 @@ def update_copies(store) -> dict:
 
 
 def signatures_path(store) -> Path:
-    """Where the shingles and decisions of the last copy finding are kept: beside the store."""
-    return Path(store.path).with_name("copy-signatures.npz")
+    """Where the shingles and decisions of the last copy finding are kept: beside the store,
+    named after it (corpus.sqlite3 -> corpus.copy-signatures.npz)."""
+    return Path(store.path).with_name(f"{Path(store.path).stem}.copy-signatures.npz")
 
 
 def _ordering_rows(store, with_text: bool = False) -> list[dict]:
