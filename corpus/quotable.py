@@ -12,8 +12,8 @@ its quotes from, and the build gives a vector each (`graph.vector_index`).
   (ref: [paper](https://…))") is quoted up to the aside, with "…" where it was cut. A link
   that is what the sentence says ("the best place to start is [here](…)") is not cut off: the
   sentence is left out, as before.
-- Never: what he quotes from others, code, file trees, shell lines, links, the tail of a
-  sentence begun before the passage, the lead into a list ("…as follows:").
+- Never: what he quotes from others, code, file trees, shell lines, links, headings, the tail
+  of a sentence begun before the passage, the lead into a list ("…as follows:").
 
 RULES names this version of the rules: vectors kept for spans of another version are stale.
 """
@@ -24,7 +24,8 @@ import re
 from corpus.textnorm import fenced_blocks, is_punctuated, trim_span
 
 RULES = 3  # 2: sentences cut before a link in an aside; caption windows end at the end;
-# 3: an ellipsis before a capital ends a sentence; enumerators "1)" are no parenthesis
+# 3: an ellipsis before a capital ends a sentence; enumerators "1)" are no parenthesis;
+# Markdown headings are not sentences
 MAX_WORDS = 45
 PAIR_WORDS = 40  # two sentences quoted together at most this long
 MIN_WORDS = 6
@@ -58,6 +59,8 @@ def quotable_spans(text: str, quoted=()) -> list[tuple[int, int, str]]:
         for n, (start, end) in enumerate(sentences):
             if text[start:start + 1].islower():
                 continue  # the tail of a sentence begun before this passage
+            if _heading(text, start):
+                continue  # "### Brief taste of …": a title, not something he said
             if len(text[start:end].split()) > 2 * MAX_WORDS:  # a caption run without stops
                 spans += [(start + s, start + e) for s, e in caption_spans(text[start:end])]
                 continue
@@ -81,6 +84,12 @@ def quotable_spans(text: str, quoted=()) -> list[tuple[int, int, str]]:
             continue  # (curly quote marks inside would end the quote it is shown in)
         out.append((start, end, quote))
     return out
+
+
+def _heading(text: str, start: int) -> bool:
+    """Does the sentence at `start` open a Markdown heading line ("## Why")?"""
+    before = text[text.rfind("\n", 0, start) + 1:start].strip()
+    return bool(before) and set(before) == {"#"}
 
 
 def _unbalanced(quote: str) -> bool:

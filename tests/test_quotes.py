@@ -209,3 +209,14 @@ def test_a_shortened_link_ends_its_sentence_and_an_enumeration_is_no_open_parent
     assert not any("nitter.net" in q for q in quotes)
     assert not any("fine) and" in q for q in (q for _, _, q in quotable_spans(
         "It ran for a while and was fine) and then it stopped working for good.")))
+
+
+def test_a_markdown_heading_is_not_quoted_as_something_he_said():
+    from corpus.quotable import quotable_spans
+
+    doc = ("So the paper says they trained on two trillion tokens, and that is a lot.\n\n"
+           "### Brief taste of the complexities of tokenization\n\n"
+           "Tokenization is at the heart of much weirdness of large language models.")
+    quotes = [q for _, _, q in quotable_spans(doc)]
+    assert "Tokenization is at the heart of much weirdness of large language models." in quotes
+    assert not any("Brief taste" in q for q in quotes)
