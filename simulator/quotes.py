@@ -36,6 +36,16 @@ _ASKS_NUMBER = re.compile(r"\b(?:how (?:many|much|long|short|big|fast|large|smal
                           r"what (?:accuracy|percentage|share|fraction|rate|error|size|number)|"
                           r"roughly how)\b", re.I)
 NUMBER_BONUS = 0.08
+# "What is X?" / "What does he mean by X?" is answered by the sentence that says what X is:
+# one naming the term with a defining phrase ("a new kind of coding I call X, where…").
+_ASKS_DEFINITION = re.compile(r"^\s*what(?:'s| is| are| was| were)\s+(?:an?\s+|the\s+)?"
+                              r"(?P<a>[^?]{2,60})\?\s*$|^\s*what (?:does|did|do) (?:he|you|"
+                              r"karpathy|andrej) (?:mean|call) by\s+(?P<b>[^?]{2,60})\?\s*$",
+                              re.I)
+_DEFINES = re.compile(r"\b(?:i call|we call|(?:is|are) called|i coined|means|"
+                      r"is when|is the idea|is a (?:new )?(?:kind|type|way)|the idea (?:here )?is)"
+                      r"\b", re.I)
+DEFINITION_BONUS = 0.08
 CAPTION_DISCOUNT = 0.6
 QUESTION_DISCOUNT = 0.5  # a sentence that asks restates the question (bench: +1 answering)
 # A character's line in one of his short stories is not his view, unless the question asks
@@ -102,9 +112,12 @@ class QuotePool:
             self.scores = lexical
         numeric = bool(_ASKS_NUMBER.search(question))
         story = bool(_ASKS_STORY.search(question))
+        term = defined_term(question)
         for n, (i, (_, _, text)) in enumerate(self.candidates):
             if numeric and re.search(r"\d", text):
                 self.scores[n] += NUMBER_BONUS  # "how many hours?" is answered by a number
+            if term and term in text.lower() and _DEFINES.search(text):
+                self.scores[n] += DEFINITION_BONUS
             if not is_sentenced(evidence[i].text):
                 self.scores[n] *= CAPTION_DISCOUNT  # unpunctuated captions read worst
             if text.rstrip("\"”’) ").endswith("?"):
@@ -146,6 +159,16 @@ class QuotePool:
         quote, whole = shorten(text, self.wanted)
         return Quote(text=quote, evidence_index=i, score=round(self.scores[n], 4), start=start,
                      whole=whole, candidate=n)
+
+
+def defined_term(question: str) -> str | None:
+    """The term a "what is X?" question asks to be defined, lower case ("vibe coding")."""
+    m = _ASKS_DEFINITION.match(question)
+    if not m:
+        return None
+    term = (m.group("a") or m.group("b")).strip(" \"'“”").lower()
+    term = re.sub(r"\s+(?:according to him|in his view|to him)$", "", term)
+    return term if 1 <= len(term.split()) <= 4 else None
 
 
 def candidate_spans(e: Evidence) -> list[tuple[int, int, str]]:

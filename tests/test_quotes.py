@@ -220,3 +220,18 @@ def test_a_markdown_heading_is_not_quoted_as_something_he_said():
     quotes = [q for _, _, q in quotable_spans(doc)]
     assert "Tokenization is at the heart of much weirdness of large language models." in quotes
     assert not any("Brief taste" in q for q in quotes)
+
+
+def test_what_is_x_puts_the_sentence_that_defines_x_first(embed):
+    from simulator.quotes import defined_term
+
+    assert defined_term("What is vibe coding?") == "vibe coding"
+    assert defined_term("What does he mean by Software 2.0?") == "software 2.0"
+    assert defined_term("Why is vibe coding popular?") is None
+    posts = [passage("A friend asked me if I was vibe coding today and I said no, I am really "
+                     "coding.", 1),
+             passage("I went to a vibe coding hackathon and built a small web app with "
+                     "payments.", 2),
+             passage("There is a new kind of coding I call vibe coding, where you give in to "
+                     "the vibes and forget that the code even exists.", 3)]
+    assert choose_quotes("What is vibe coding?", posts, embed)[0].evidence_index == 2
