@@ -7,9 +7,11 @@ Candidates are the quotable stretches of passages of his own words (`corpus.quot
 sentences, sentence pairs, caption windows; never what he quotes from others, code or shell
 lines). Each is scored by meaning against the question and by the question's content words:
 by meaning with the vector the build gave it (`span_vectors`), else embedded now (only the
-likeliest EMBEDDED of those, by shared words). Then the best are chosen with diversity (maximal marginal relevance, at
-most two from one document). A sentence longer than MAX_WORDS keeps its best stretch of
-clauses, with an ellipsis where it was cut: the verifier checks each piece in order.
+likeliest EMBEDDED of those, by shared words); a number for a "how many" question and a
+definition for a "what is X" one score higher. Then the best are chosen with diversity (maximal
+marginal relevance, at most PER_DOC from one document). A sentence longer than MAX_WORDS keeps
+its best stretch of clauses, with an ellipsis where it was cut: the verifier checks each piece
+in order.
 """
 from __future__ import annotations
 
