@@ -48,7 +48,8 @@ def read_text_file(path: Path) -> Document:
     site = _site_of(path, provenance)
     url = meta.get("url") or meta.get("permalink")
     if url and not str(url).startswith("http"):  # a Jekyll permalink: a page of the site
-        url = urljoin(site.rstrip("/") + "/", str(url).lstrip("/")) if site else None
+        plain = not urlsplit(str(url)).scheme  # never "javascript:…" joined into a link
+        url = urljoin(site.rstrip("/") + "/", str(url).lstrip("/")) if site and plain else None
     from_url = doc_id_for_url(str(url)) if url and str(url).startswith("http") else None
     if from_url and from_url.startswith("url:"):
         from_url = None  # an unknown site: the file name names it better than its URL
