@@ -23,6 +23,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 MANIFEST = "manifest.json"
 LEVELS = 4  # folders searched upwards from a file for a manifest
@@ -53,7 +54,7 @@ class Provenance:
         base = f"https://github.com/{self.repo}"
         ref = self.commit or "HEAD"
         if self.repo_path:
-            return f"{base}/blob/{ref}/{self.repo_path}"
+            return f"{base}/blob/{ref}/{quote(self.repo_path, safe='/')}"
         return f"{base}/tree/{self.commit}" if self.commit else base
 
     @property
