@@ -61,6 +61,14 @@ class VectorTable:
         self.own = np.array([bool(m["own"]) for m in metas], dtype=bool)
         self.his = np.array([bool(m["his"]) for m in metas], dtype=bool)
         self._row_of: dict[str, int] | None = None
+        # The rest of each row's index metadata (text hash, likes, reply), when every row has
+        # it: then the table tells a sync what the index holds without reading it from Chroma
+        # (14 s of a one-document build at 100k passages).
+        self.h = self.likes = self.reply = None
+        if metas and all(_is_hash(m.get("h")) and "likes" in m and "reply" in m for m in metas):
+            self.h = np.array([int(m["h"], 16) for m in metas], dtype=np.uint64)
+            self.likes = np.array([int(m["likes"]) for m in metas], dtype=np.int64)
+            self.reply = np.array([bool(m["reply"]) for m in metas], dtype=bool)
         self.canon = np.arange(len(self.ids), dtype=np.int32)
         for i, m in enumerate(metas):
             if m.get("copy_of") is not None:
@@ -85,6 +93,24 @@ class VectorTable:
         if self.canon[row] != row:
             meta["copy_of"] = self.ids[self.canon[row]]
         return meta
+
+    def all_meta(self) -> dict[str, dict] | None:
+        """{chunk id: its whole index metadata, as written to Chroma}, or None when the table
+        does not hold all of it (made before it did)."""
+        if self.h is None:
+            return None
+        docs, kinds, ids = self.docs, self.kinds, self.ids
+        out = {}
+        for row, (d, k, ts, own, his, h, likes, reply, canon) in enumerate(zip(
+                self.doc.tolist(), self.kind.tolist(), self.ts.tolist(), self.own.tolist(),
+                self.his.tolist(), self.h.tolist(), self.likes.tolist(), self.reply.tolist(),
+                self.canon.tolist())):
+            meta = {"doc_id": docs[d], "kind": kinds[k], "ts": ts, "h": f"{h:016x}",
+                    "own": own, "reply": reply, "likes": likes, "his": his}
+            if canon != row:
+                meta["copy_of"] = ids[canon]
+            out[ids[row]] = meta
+        return out
 
     # ---- searching ----------------------------------------------------------------------------
     def mask(self, *, kind: str | None = None, since_day: int | None = None,
@@ -211,8 +237,10 @@ class VectorTable:
         tmp.mkdir()
         try:
             np.save(tmp / "vectors.npy", self.vectors, allow_pickle=False)
+            extra = {} if self.h is None else {"h": self.h, "likes": self.likes,
+                                                  "reply": self.reply}
             np.savez(tmp / "columns.npz", doc=self.doc, kind=self.kind, ts=self.ts,
-                     own=self.own, his=self.his, canon=self.canon)
+                     own=self.own, his=self.his, canon=self.canon, **extra)
             (tmp / "rows.json").write_text(json.dumps(
                 {"ids": self.ids, "docs": self.docs, "kinds": self.kinds}), encoding="utf-8")
             if self.spans is not None:
@@ -235,19 +263,36 @@ class VectorTable:
             # Tables saved before copies existed have no column: every row is canonical.
             table.canon = columns["canon"] if "canon" in columns.files else \
                 np.arange(len(table.doc), dtype=np.int32)
+            # Tables saved before they held the whole metadata: a sync asks Chroma instead.
+            whole = all(c in columns.files for c in ("h", "likes", "reply"))
+            table.h, table.likes, table.reply = (columns["h"], columns["likes"],
+                                                 columns["reply"]) if whole else (None,) * 3
         rows = json.loads((folder / "rows.json").read_text(encoding="utf-8"))
         table.ids, table.docs, table.kinds = rows["ids"], rows["docs"], rows["kinds"]
         table._row_of = None
         table.spans = SpanVectors.load(folder)
         n = len(table.ids)
         if table.vectors.ndim != 2 or table.vectors.shape[0] != n or any(
-                len(getattr(table, c)) != n for c in ("doc", "kind", "ts", "own", "his", "canon")):
+                len(getattr(table, c)) != n for c in ("doc", "kind", "ts", "own", "his", "canon")) \
+                or (table.h is not None and any(len(getattr(table, c)) != n
+                                                for c in ("h", "likes", "reply"))):
             raise ValueError(f"{folder} is inconsistent: {n} ids, vectors "
                              f"{table.vectors.shape}")
         if n and (table.doc.max() >= len(table.docs) or table.kind.max() >= len(table.kinds)
                   or table.canon.max() >= n or table.canon.min() < 0):
             raise ValueError(f"{folder} is inconsistent: a code past its vocabulary")
         return table
+
+
+def _is_hash(h) -> bool:
+    """A row's text hash as the index writes it: 16 hex digits (fits one uint64 column)."""
+    if not isinstance(h, str) or len(h) != 16:
+        return False
+    try:
+        int(h, 16)
+    except ValueError:
+        return False
+    return True
 
 
 def _products(vectors: np.ndarray, q: np.ndarray) -> np.ndarray:

@@ -214,11 +214,11 @@ class VectorIndex:
                 self.collection.count() == total:
             return {**_nothing_to_do(total), "copy_finding": finding}
         wanted = _chunk_rows(store)
-        have = self._indexed_meta()
+        old = self._exact()
+        have = self._known_meta(old)
         stale = [cid for cid in have if cid not in wanted]
         # A passage is embedded again when its text changed, or when the embedder makes span
         # vectors and the table has none for it (made before they existed, or under old rules).
-        old = self._exact()
         spans = old.spans if old is not None and old.spans is not None else None
         todo = [cid for cid, row in wanted.items() if (have.get(cid) or {}).get("h") != row["h"]
                 or (self.makes_spans and not (spans and spans.covers(cid)))]
@@ -456,6 +456,18 @@ class VectorIndex:
             if progress:
                 progress(min(start + BATCH, len(rows)), len(rows))
         return done, spans_done
+
+    def _known_meta(self, table: VectorTable | None) -> dict[str, dict]:
+        """{chunk id: its metadata in the index}: from the exact-search table of the live
+        collection when it holds all of it and as many rows as Chroma (a sync killed between
+        writing Chroma and the table leaves them unequal: then Chroma is read, so rows it got
+        meanwhile are still found and removed if stale)."""
+        if table is not None and table.h is not None and \
+                self.collection.count() == len(table):
+            known = table.all_meta()
+            if known is not None:
+                return known
+        return self._indexed_meta()
 
     def _indexed_meta(self) -> dict[str, dict]:
         found, offset = {}, 0
