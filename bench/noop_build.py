@@ -8,8 +8,9 @@ corpus and on a synthetic one of 100k passages.
 Each home is copied (never changed) and timed as a user runs it: `ktp build` in a child
 process. First the no-op, `--runs` times (the median is reported); then one small Markdown
 document is ingested with `ktp ingest` and the build that follows is timed (it embeds that
-document's passage with the real encoder, finds its copies, and rebuilds the graph); then the
-no-op once more. The one-document build reports what the copy finder compared (`copies` in
+document's passage with the real encoder, finds its copies, and rebuilds the graph), and again
+with a second document (the first build after a change also writes what an older home lacks);
+then the no-op once more. The one-document build reports what the copy finder compared (`copies` in
 `ktp build --json`): with an incremental finder that is the new passages, not the corpus.
 
 The synthetic home (`--sizes`): N tweets of 20-50 words drawn from a small vocabulary, one in
@@ -44,12 +45,16 @@ PYTHON = sys.executable
 STARTED = time.perf_counter()
 VERSION = 2  # of the synthetic home's recipe: a kept home of another version is made again
 
-NEW_DOCUMENT = """# Notes on a small experiment
+NEW_DOCUMENTS = ("""# Notes on a small experiment
 
 I trained a tiny character level model on a few pages of my own notes and watched the loss
 fall for an hour. The samples were nonsense at first and then, slowly, they started to look
 like my handwriting: short lines, lists, and the same three words I always overuse.
-"""
+""", """# Another small experiment
+
+The same tiny model, trained this time on a folder of recipes, learned within minutes to write
+confident and slightly wrong instructions for soup, always ending with salt to taste.
+""")
 
 
 def say(message: str) -> None:
@@ -109,21 +114,27 @@ def measure(label: str, home: Path, runs: int, tmp: Path, old_code: Path | None)
             line += f", before {before[-1]:.2f} s"
         say(line + f" (embedded {data.get('index', {}).get('embedded')}, "
                    f"graph rebuilt {data.get('rebuilt')})")
-    note = tmp / "new-note.md"
-    note.write_text(NEW_DOCUMENT)
-    ingest_s, _ = ktp(now_home, "ingest", str(note), "--author", "Andrej Karpathy")
-    added, data = build(now_home)
-    copies = data.get("index", {}).get("copy_finding", {})
-    say(f"{label}: one document ingested ({ingest_s:.2f} s), then build {added:.2f} s "
-        f"(embedded {data.get('index', {}).get('embedded')}, copy finder: {copies})")
+    # Twice: the first build after a change also writes what this version keeps and an older
+    # home lacks (e.g. copy signatures, the table's metadata columns); the second is the
+    # steady state.
+    adds = []
+    for n, text in enumerate(NEW_DOCUMENTS, 1):
+        note = tmp / f"new-note-{n}.md"
+        note.write_text(text)
+        ingest_s, _ = ktp(now_home, "ingest", str(note), "--author", "Andrej Karpathy")
+        added, data = build(now_home)
+        adds.append(added)
+        copies = data.get("index", {}).get("copy_finding", {})
+        say(f"{label}: document {n} ingested ({ingest_s:.2f} s), then build {added:.2f} s "
+            f"(embedded {data.get('index', {}).get('embedded')}, copy finder: {copies})")
     after, _ = build(now_home)
     say(f"{label}: no-op after the addition {after:.2f} s")
     line = f"{label:<26} no-op median {statistics.median(now):6.2f} s of {runs}"
     if before:
         line += f" (before {statistics.median(before):.2f} s, " \
                 f"now/before {statistics.median(now) / statistics.median(before):.2f})"
-    print(line + f"; add one document: build {added:.2f} s; no-op after {after:.2f} s",
-          flush=True)
+    print(line + f"; add one document: build {adds[0]:.2f} s, another {adds[1]:.2f} s; "
+                 f"no-op after {after:.2f} s", flush=True)
     shutil.rmtree(now_home)
     shutil.rmtree(old_home, ignore_errors=True)
 
