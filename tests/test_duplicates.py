@@ -372,3 +372,22 @@ def test_past_the_exact_size_a_copy_still_leaves_k_passages(store, embedder, tmp
     question = embedder.embed(["how does backpropagation compute the gradient of the loss"])[0]
     monkeypatch.setattr(vi, "EXACT_MAX", 0)
     assert [h.chunk_id for h in index.query(question, k=2)] == ["yt:captions#0", "blog:soup#0"]
+
+
+def test_a_build_with_nothing_new_finds_no_copies_and_one_new_document_compares_itself(
+        store, embedder, tmp_path):
+    from corpus.duplicates import signatures_path
+
+    home = DataHome(tmp_path)
+    caption(store)
+    transcript(store, near(LECTURE))
+    first = build_index(home, store, embedder)
+    assert first["copy_finding"] == {"recomputed": True, "decided": 2, "from_scratch": True}
+    kept = signatures_path(store).stat().st_mtime_ns
+    again = build_index(home, store, embedder)
+    assert "copy_finding" not in again and again["embedded"] == 0  # the no-op looks at nothing
+    assert signatures_path(store).stat().st_mtime_ns == kept
+    rest(store)
+    added = build_index(home, store, embedder)
+    assert added["copy_finding"] == {"recomputed": True, "decided": 1, "from_scratch": False}
+    assert added["embedded"] == 1
