@@ -28,7 +28,7 @@ from simulator.evidence import Evidence, with_genres
 from simulator.persona import render_persona
 from simulator.prompt import build_prompt, prompt_text
 from simulator.dating import AsOf, day
-from simulator.reading import framework_reading, is_change_question
+from simulator.reading import choose_steps, framework_reading, is_change_question
 from simulator.support import support_scorer
 
 # Calibrated on realdata (bench/answer_quality.py: 58 questions on his material and the 34 of
@@ -109,12 +109,15 @@ def answer(question: str, retriever, framework: Framework, llm=None, *, k: int =
     persona = render_persona(framework, {i.id for i in items})
     embedder = getattr(retriever, "embedder", None)
     if llm is None:  # the reading may add nearby passages it quotes: the prompt shows them too
+        embed = embedder.embed if embedder else None
+        vector = retriever.question_vector(query) if embedder else None
+        steps = choose_steps(query, framework, embed, vector) if covered else []
+        nearby = nearby_passages(retriever, query, evidence, filters) if covered else []
+        nearby += step_passages(retriever, steps, [*evidence, *nearby], filters)
         text, evidence = framework_reading(
-            query, evidence, items, framework, embedder.embed if embedder else None,
-            retriever.question_vector(query) if embedder else None,
-            nearby=with_genres(nearby_passages(retriever, query, evidence, filters), framework)
-            if covered else (),
-            span_vectors=getattr(retriever, "span_vectors", None), unlabelled=unlabelled)
+            query, evidence, items, framework, embed, vector,
+            nearby=with_genres(nearby, framework), span_vectors=getattr(
+                retriever, "span_vectors", None), unlabelled=unlabelled, steps=steps)
     elif change:  # the LLM reads the sources oldest first, to say what moved
         evidence = sorted(evidence, key=lambda e: day(e.date) or "9999")
     messages = build_prompt(question, evidence, memory_notes, history, persona,
@@ -191,6 +194,21 @@ def nearby_passages(retriever, query: str, evidence: Sequence[Evidence],
             query, [e for e in evidence if e.doc_id in best_docs],
             exclude=seen | {e.chunk_id for e in found}, k=WITHIN_K, speaker=speaker)
     return found
+
+
+def step_passages(retriever, steps: Sequence, found: Sequence[Evidence],
+                  filters: dict) -> list[Evidence]:
+    """The passages holding the framework's quotes of his for the protocol steps the reading
+    shows (the filters applied): a step chosen because it fits the question comes with the
+    words of his it was written from ("look at the data" with the line of his training
+    recipe that says so), which the search by meaning alone can miss."""
+    graph = getattr(retriever, "graph", None)
+    if graph is None or not steps or not hasattr(retriever, "passages"):
+        return []
+    # item_passages lists the passages holding the item's quotes first
+    wanted = [p for s in steps for p in graph.item_passages(s.id)[:len(s.quotes)]]
+    return retriever.passages(list(dict.fromkeys(wanted)), {e.chunk_id for e in found},
+                              "framework quote", **filters)
 
 
 UNLABELLED_K = 3

@@ -67,14 +67,16 @@ CHANGE = re.compile(
 def framework_reading(question: str, evidence: Sequence[Evidence], items: Sequence[Item],
                       framework: Framework, embed=None, question_vector=None,
                       nearby: Sequence[Evidence] = (), span_vectors=None,
-                      unlabelled: Sequence[Evidence] = ()) -> tuple[str, list[Evidence]]:
+                      unlabelled: Sequence[Evidence] = (),
+                      steps: Sequence[Item] | None = None) -> tuple[str, list[Evidence]]:
     """(the reading, the evidence it cites as [S1]…). `embed(texts) -> unit vectors` (the
     retriever's embedder) scores by meaning; without it quotes and steps are chosen by shared
     words. `nearby`: passages next to the best ones (the answer often sits one passage on);
     those a quote is taken from join the evidence, after the retrieved ones. `span_vectors`:
     the build's vectors of each passage's sentences (`simulator.quotes.QuotePool`).
     `unlabelled`: when nothing of his covers the question, passages close to it whose speaker
-    is not identified, listed as leads (never quoted as his)."""
+    is not identified, listed as leads (never quoted as his). `steps`: the protocol steps to
+    show, when the caller chose them (`choose_steps`) to fetch their passages."""
     if not evidence and unlabelled:
         return "\n\n".join([LABEL, UNLABELLED, _sources(unlabelled)]), list(unlabelled)
     if not evidence:
@@ -82,7 +84,8 @@ def framework_reading(question: str, evidence: Sequence[Evidence], items: Sequen
     pool = QuotePool(question, [*evidence, *nearby], embed, question_vector, span_vectors)
     change, eras = is_change_question(question), framework.of_kind("era")
     quotes = _across_eras(pool, eras) if change else _shown(pool.best(QUOTES))
-    steps = choose_steps(question, framework, embed, question_vector)
+    if steps is None:
+        steps = choose_steps(question, framework, embed, question_vector)
     backing = _backing(steps, pool, quotes)
     evidence, quotes, backing = _renumber(evidence, nearby, quotes, backing)
     parts = [LABEL]

@@ -134,6 +134,16 @@ class HybridRetriever:
                 for c, sim in wanted.items() if c in rows and _passes(rows[c], f)
                 and rows[c].get("copy_of") not in exclude]
 
+    def passages(self, chunk_ids: list[str], exclude: set[str], why: str,
+                 **filters) -> list[Evidence]:
+        """These passages as evidence (found some other way: `why`), those the filters keep
+        (the `retrieve` filters: kind, since, until, own_only, speaker)."""
+        f = Filters(**{k: v for k, v in filters.items() if k in Filters.__dataclass_fields__})
+        rows = _dated(self.store.chunk_rows([c for c in chunk_ids if c not in exclude]))
+        return [evidence_from_row(rows[c], 0.0, (why,), self._supports(c))
+                for c in chunk_ids if c in rows and _passes(rows[c], f)
+                and rows[c].get("copy_of") not in exclude]
+
     def within_documents(self, question: str, evidence, exclude: set[str], k: int,
                          speaker: str | None = "his") -> list:
         """The passages of the same documents closest to the question, beyond those already

@@ -115,3 +115,61 @@ def test_unlabelled_interview_turns_are_leads_when_his_words_do_not_cover_it(tmp
     plain = answer("Which knitting needles suit a beginner?", retriever, world.framework)
     assert not plain.covered and plain.evidence == ()
     assert "The sources I have don't cover this question" in plain.text
+
+
+def test_a_step_shown_brings_the_passage_its_quote_of_his_comes_from(tmp_path):
+    """The protocol step that fits the question is quoted from the post its framework quote
+    cites, though the question's words lead the search elsewhere; as of a day before that
+    post, the passage is not brought."""
+    from conftest import HIM, TINY_FRAMEWORK, write_files
+    from corpus.home import DataHome
+    from corpus.store import CorpusStore
+    from graph.embedder import MiniLMEmbedder
+    from graph.pipeline import build_index, open_index, open_world
+
+    recipe = ("Neural nets fail silently, so the recipe is slow and careful. The first step is "
+              "to not touch any model code at all and instead begin by thoroughly inspecting "
+              "your examples.")
+    protocol = """
+        protocol:
+          - id: step:inspect
+            order: 1
+            title: Look at the raw data before theorising
+            question: Have I looked at many examples with my own eyes?
+            summary: Spend real time inspecting examples before writing model code.
+            description: Reading examples by hand shapes what model is sensible.
+            quotes:
+              - text: "begin by thoroughly inspecting your examples"
+                source: {title: Recipe, date: 2019-04-25, url: "http://karpathy.github.io/2019/04/25/recipe/"}
+        """
+    home = DataHome(tmp_path / "home").ensure()
+    with CorpusStore(home.corpus_db) as store:
+        store.add(Document(id="blog:recipe", kind="blog", title="Recipe", date="2019-04-25",
+                           author=HIM, text=recipe,
+                           url="http://karpathy.github.io/2019/04/25/recipe/"))
+        for n, text in enumerate(["Training data for a language model should be of the "
+                                  "highest quality you can find.",
+                                  "Before training anything big, data pipelines deserve "
+                                  "tests of their own.",
+                                  "Pretraining data mixtures decide much of what a model "
+                                  "knows."]):
+            store.add(Document(id=f"tweet:{70 + n}", kind="tweet", title="t",
+                               date=["2024-01-01", "2018-06-01", "2024-01-03"][n],
+                               author=HIM, text=text,
+                               url=f"https://x.com/karpathy/status/{70 + n}"))
+        embedder = MiniLMEmbedder()
+        build_index(home, store, embedder)
+    world = open_world(home, write_files(tmp_path / "fw", {**TINY_FRAMEWORK,
+                                                           "protocol.yaml": protocol}))
+    index, _ = open_index(home, embedder)
+    retriever = HybridRetriever(world.store, embedder, index, world.graph, world.framework)
+    question = "Why should you look at your training data before training anything?"
+    plain = retriever.retrieve(question, 2, speaker="his")
+    assert "blog:recipe#0" not in [e.chunk_id for e in plain]  # the search alone misses it
+    result = answer(question, retriever, world.framework, k=2)
+    brought = [e for e in result.evidence if e.chunk_id == "blog:recipe#0"]
+    assert brought and brought[0].why == ("framework quote",)
+    assert "inspecting your examples" in result.text and result.all_verified
+    earlier = answer(question, retriever, world.framework, k=2, as_of="2019-01-01")
+    assert earlier.covered and "**How he would approach it**" in earlier.text
+    assert [e.chunk_id for e in earlier.evidence] == ["tweet:71#0"]
