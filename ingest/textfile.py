@@ -59,8 +59,8 @@ def read_text_file(path: Path) -> Document:
         url = registered.url
     elif not url and dated and kind == "blog" and site:
         url = _jekyll_url(site, dated.group(1), dated.group(2))
-    if not url and provenance:
-        url = provenance.link
+    if not url and provenance and by_provenance(provenance):
+        url = provenance.link  # his repo's file; a copy found in another's repo is no source
     title = str(meta.get("title") or _first_heading(body) or (registered.title if registered
                                                               else None)
                 or (dated.group(2) if dated else stem))

@@ -175,6 +175,7 @@ def test_the_manifest_traces_his_repos_docs_and_pages_to_him_and_a_scrape_to_nob
     assert store.get("doc:autoresearch-program").title == "autoresearch — program.md"
     lectures = store.get("doc:nn-zero-to-hero-lectures-transcript-tiny-karpathy")
     assert lectures.author == "unknown"  # the manifest names another account's repo
+    assert lectures.url is None  # where a copy was found is not where it was said
 
 
 def test_files_that_are_not_his_words_are_not_attributed_to_him(real):
