@@ -127,13 +127,19 @@ def test_a_copy_of_the_same_text_shares_its_span_vectors(store, embedder, tmp_pa
     assert index.span_vectors(copy).keys() == index.span_vectors(canonical).keys()
 
 
-def test_a_copy_takes_no_second_place_in_any_result(store, embedder, tmp_path):
+def lecture_twice(store, embedder, tmp_path):
+    """The lecture as captions and as a near-copy transcript, beside the other passages,
+    indexed; and a question on it, embedded."""
     caption(store)
     transcript(store, near(LECTURE))
     rest(store)
     index = VectorIndex.open(DataHome(tmp_path), embedder)
     index.sync(store)
-    question = embedder.embed(["how does backpropagation compute the gradient of the loss"])[0]
+    return index, embedder.embed(["how does backpropagation compute the gradient of the loss"])[0]
+
+
+def test_a_copy_takes_no_second_place_in_any_result(store, embedder, tmp_path):
+    index, question = lecture_twice(store, embedder, tmp_path)
     hits = [h.chunk_id for h in index.query(question, k=10)]
     assert hits == ["yt:captions#0", "blog:soup#0"]
     assert [h.id for h in store.search("gradient loss")] == ["yt:captions#0"]
@@ -364,12 +370,7 @@ def test_past_the_exact_size_a_copy_still_leaves_k_passages(store, embedder, tmp
     the place it leaves goes to the next passage, not to nobody."""
     import graph.vector_index as vi
 
-    caption(store)
-    transcript(store, near(LECTURE))
-    rest(store)
-    index = VectorIndex.open(DataHome(tmp_path), embedder)
-    index.sync(store)
-    question = embedder.embed(["how does backpropagation compute the gradient of the loss"])[0]
+    index, question = lecture_twice(store, embedder, tmp_path)
     monkeypatch.setattr(vi, "EXACT_MAX", 0)
     assert [h.chunk_id for h in index.query(question, k=2)] == ["yt:captions#0", "blog:soup#0"]
 
