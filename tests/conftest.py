@@ -277,7 +277,9 @@ def hostile_world(tmp_path_factory):
                      url=b + "/status\"><img src=" + b + "/url-attr.png>",
                      origin="/tmp/" + hostile(b, "origin").replace("/", "_") + ".js",
                      text=STARTING_SMALL * 3 + hostile(b, "tweet-text")),
-            Document(id="blog:hostile", kind="blog", title=hostile(b, "blog-title"),
+            # blog:small is the source the tiny framework's quote cites: the post is linked to
+            # its item by that quote, not by a similarity that could fall either side of the line
+            Document(id="blog:small", kind="blog", title=hostile(b, "blog-title"),
                      date="2020-02-02", author=HIM, url="javascript:fetch('" + b + "/js-url')",
                      origin=b + "/origin\"<img src=" + b + "/origin-img.png>",
                      text=STARTING_SMALL + hostile(b, "blog-text")),
