@@ -18,6 +18,7 @@ answer to `support_counts` (graph/backend.py), read from these edges.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from corpus.framework_model import Framework
 from corpus.store import CorpusStore
@@ -30,10 +31,13 @@ LINKED_KINDS = ("axiom", "model")
 
 
 def link_evidence(graph: GraphRows, framework: Framework, store: CorpusStore, index=None,
-                  embedder=None) -> dict:
+                  embedder=None, cache_dir: Path | None = None) -> dict:
+    """`cache_dir`: where the items' vectors are kept (`graph.vector_cache`), as the
+    retriever reads them: the first answer after a build then embeds none of them."""
     not_his: list[str] = []
     located = link_quotes(graph, framework, store, not_his)
-    supported = link_support(graph, framework, store, index, embedder) if index else 0
+    supported = link_support(graph, framework, store, index, embedder,
+                             cache_dir=cache_dir) if index else 0
     return {"quotes_located": located, "quotes": len(framework.quotes()),
             "support_links": supported, "quotes_in_others_words": not_his}
 
@@ -61,9 +65,12 @@ def link_quotes(graph: GraphRows, framework: Framework, store: CorpusStore,
 
 
 def link_support(graph: GraphRows, framework: Framework, store: CorpusStore, index, embedder,
-                 threshold: float = SUPPORT_THRESHOLD, per_item: int = PER_ITEM) -> int:
-    items = [i for kind in LINKED_KINDS for i in framework.of_kind(kind)]
-    vectors = embedder.embed([item_text(i) for i in items])
+                 threshold: float = SUPPORT_THRESHOLD, per_item: int = PER_ITEM,
+                 cache_dir: Path | None = None) -> int:
+    from graph.vector_cache import cached_vectors
+
+    items = linked_items(framework)
+    vectors = cached_vectors(embedder, [item_text(i) for i in items], cache_dir)
     links = 0
     for item, vector in zip(items, vectors):
         for hit in index.query(vector, k=per_item * 3, his=True):
@@ -76,6 +83,12 @@ def link_support(graph: GraphRows, framework: Framework, store: CorpusStore, ind
                                similarity=round(float(hit.similarity), 4))
                 links += 1
     return links
+
+
+def linked_items(framework: Framework) -> list:
+    """The items passages are linked to by meaning (axioms, then mental models): the same
+    list, in the same order, that retrieval matches questions against."""
+    return [i for kind in LINKED_KINDS for i in framework.of_kind(kind)]
 
 
 def item_text(item) -> str:

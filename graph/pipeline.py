@@ -66,7 +66,7 @@ def ensure_graph(home: DataHome, framework: Framework, folder: Path, store: Corp
         return backend, None
     rows = build_graph(framework, store.catalog())
     index, embedder = open_index(home)
-    link_evidence(rows, framework, store, index, embedder)
+    link_evidence(rows, framework, store, index, embedder, cache_dir=home.root / "cache")
     return backend, backend.sync(rows, wanted)
 
 

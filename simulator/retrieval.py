@@ -24,7 +24,7 @@ import numpy as np
 
 from corpus.query import QueryError, question_query
 from corpus.store import CorpusStore
-from graph.evidence_links import item_text
+from graph.evidence_links import item_text, linked_items
 from graph.vector_cache import cached_vectors
 from simulator.dating import day, passage_date
 from simulator.evidence import Evidence, evidence_from_row
@@ -270,7 +270,7 @@ class HybridRetriever:
     def _framework_vectors(self):
         if self.framework is None or self.embedder is None or self.graph is None:
             return [], None
-        items = self.framework.of_kind("axiom") + self.framework.of_kind("model")
+        items = linked_items(self.framework)
         return items, cached_vectors(self.embedder, [item_text(i) for i in items],
                                      self.cache_dir)
 

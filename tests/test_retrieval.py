@@ -123,3 +123,27 @@ def test_open_retriever_without_an_index_still_answers_by_keywords(tmp_path):
         store.add(DOCS[4])
     r = open_retriever(home)
     assert r.index is None and docs(r.retrieve("leeks", k=1)) == ["blog:soup"]
+
+
+def test_a_build_keeps_the_item_vectors_a_retriever_starts_with(world):
+    """The build embeds the framework's items to link passages to them and keeps those
+    vectors in the home's cache: a retriever starting after it embeds none of them."""
+    from simulator.retrieval import HybridRetriever
+
+    home, w, retriever = world
+
+    class Counting:  # the real embedder, counting the texts it is given
+        def __init__(self, inner):
+            self.inner, self.texts = inner, 0
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def embed(self, texts):
+            self.texts += len(texts)
+            return self.inner.embed(texts)
+
+    counting = Counting(retriever.embedder)
+    started = HybridRetriever(w.store, counting, retriever.index, w.graph, w.framework,
+                              cache_dir=home.root / "cache")
+    assert len(started._items) == 3 and counting.texts == 0
