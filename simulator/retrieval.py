@@ -104,6 +104,7 @@ class HybridRetriever:
         along, so the choice is the one made over every candidate."""
         order = sorted(scores, key=lambda c: (-scores[c], c))
         rows: dict[str, dict] = {}
+        chosen: list[str] = []
         page = max(3 * k, 24)
         for start in range(0, len(order), page):
             fetched = self.store.chunk_rows(order[start:start + page])
@@ -116,8 +117,6 @@ class HybridRetriever:
             chosen = self._dedupe([c for c in order if c in rows], rows, k)
             if len(chosen) == k:
                 break
-        else:
-            chosen = self._dedupe([c for c in order if c in rows], rows, k)
         return rows, chosen
 
     def neighbours(self, evidence, exclude: set[str], speaker: str | None = "his") -> list:
