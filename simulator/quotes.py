@@ -41,9 +41,8 @@ NUMBER_BONUS = 0.08
 # "What is X?" / "What does he mean by X?" is answered by the sentence that says what X is:
 # one naming the term with a defining phrase ("a new kind of coding I call X, where…").
 _ASKS_DEFINITION = re.compile(r"^\s*what(?:'s| is| are| was| were)\s+(?:an?\s+|the\s+)?"
-                              r"(?P<a>[^?]{2,60})\?\s*$|^\s*what (?:does|did|do) (?:he|you|"
-                              r"karpathy|andrej) (?:mean|call) by\s+(?P<b>[^?]{2,60})\?\s*$",
-                              re.I)
+                              r"(?P<a>[^?]{2,60})\?\s*$|^\s*what (?:does|did|do) \w+ "
+                              r"(?:mean|call) by\s+(?P<b>[^?]{2,60})\?\s*$", re.I)
 _DEFINES = re.compile(r"\b(?:i call|we call|(?:is|are) called|i coined|means|"
                       r"is when|is the idea|is a (?:new )?(?:kind|type|way)|the idea (?:here )?is)"
                       r"\b", re.I)
