@@ -112,7 +112,7 @@ def _entries(manifest: str, _mtime_ns: int) -> dict[str, dict]:
                 and isinstance(entry.get("repo"), str) and _REPO.match(entry["repo"])
                 and isinstance(entry.get("sha256"), str)
                 and _SHA256.match(entry["sha256"].lower())):
-            entries[entry["path"].lstrip("./")] = {**entry, "sha256": entry["sha256"].lower()}
+            entries[entry["path"].removeprefix("./")] = {**entry, "sha256": entry["sha256"].lower()}
     return entries
 
 
