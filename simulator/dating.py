@@ -74,8 +74,9 @@ class AsOf:
         return self._in_time(self.inner.within_documents(question, evidence, exclude, k,
                                                          speaker=speaker))
 
-    def passages(self, chunk_ids, exclude, why, **filters):
-        return self._in_time(self.inner.passages(chunk_ids, exclude, why, **filters))
+    def passages(self, chunk_ids, exclude, why, similarity=None, **filters):
+        return self._in_time(self.inner.passages(chunk_ids, exclude, why, similarity,
+                                                 **filters))
 
     def _in_time(self, evidence):
         return [e for e in evidence if e.date and day(e.date) <= self.as_of]

@@ -127,19 +127,18 @@ class HybridRetriever:
             for c in (f"{doc}#{int(n) - 1}", f"{doc}#{int(n) + 1}"):
                 if c not in exclude and c not in wanted:  # as close as its neighbour, nearly
                     wanted[c] = round(e.similarity * 0.9, 4) if e.similarity else None
-        rows = _dated(self.store.chunk_rows(list(wanted)))
-        f = Filters(speaker=speaker)
-        return [evidence_from_row(rows[c], 0.0, ("nearby",), self._supports(c), sim)
-                for c, sim in wanted.items() if c in rows and _passes(rows[c], f)
-                and rows[c].get("copy_of") not in exclude]
+        return self.passages(list(wanted), exclude, "nearby", wanted, speaker=speaker)
 
     def passages(self, chunk_ids: list[str], exclude: set[str], why: str,
+                 similarity: dict[str, float | None] | None = None,
                  **filters) -> list[Evidence]:
-        """These passages as evidence (found some other way: `why`), those the filters keep
-        (the `retrieve` filters: kind, since, until, own_only, speaker)."""
+        """These passages as evidence (found some other way: `why`; `similarity` to the
+        question where known), those the filters keep (the `retrieve` filters: kind, since,
+        until, own_only, speaker), none that is in `exclude` or a copy of one there."""
         f = Filters(**{k: v for k, v in filters.items() if k in Filters.__dataclass_fields__})
         rows = _dated(self.store.chunk_rows([c for c in chunk_ids if c not in exclude]))
-        return [evidence_from_row(rows[c], 0.0, (why,), self._supports(c))
+        return [evidence_from_row(rows[c], 0.0, (why,), self._supports(c),
+                                  (similarity or {}).get(c))
                 for c in chunk_ids if c in rows and _passes(rows[c], f)
                 and rows[c].get("copy_of") not in exclude]
 
@@ -159,12 +158,8 @@ class HybridRetriever:
             if hasattr(self.index, "sentence_query") else []
         hits = hits or self.index.query(vector, k + len(exclude), his=his, doc_ids=docs)
         hits = [h for h in hits if h.chunk_id not in exclude][:k]
-        rows = _dated(self.store.chunk_rows([h.chunk_id for h in hits]))
-        f = Filters(speaker=speaker)
-        return [evidence_from_row(rows[h.chunk_id], 0.0, ("same document",),
-                                  self._supports(h.chunk_id), h.similarity)
-                for h in hits if h.chunk_id in rows and _passes(rows[h.chunk_id], f)
-                and rows[h.chunk_id].get("copy_of") not in exclude]
+        return self.passages([h.chunk_id for h in hits], exclude, "same document",
+                             {h.chunk_id: h.similarity for h in hits}, speaker=speaker)
 
     def question_vector(self, question: str):
         """The question embedded once, however many steps of an answer ask for it."""
