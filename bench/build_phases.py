@@ -46,21 +46,24 @@ def instrument() -> None:
     import graph.span_vectors
     import graph.vector_index
 
-    timed(graph.minilm_cache, "compiled_model", "encoder graph: build, quantize, parity check")
-    timed(graph.embedder.MiniLMEmbedder, "_hidden", "encoder: onnxruntime")
-    timed(graph.embedder.MiniLMEmbedder, "embed_spans", "embedding calls (all inside)")
-    timed(graph.span_vectors, "pooled_spans", "span vectors: pooling")
-    timed(graph.vector_index, "_quotable", "span vectors: quotable stretches")
-    timed(graph.vector_index, "update_copies", "copies found (dedup)")
-    timed(graph.vector_index, "_chunk_rows", "passages read from SQLite")
-    timed(chroma_collection.Collection, "upsert", "Chroma upsert")
-    timed(graph.vector_index.VectorIndex, "_table", "exact-search table assembled")
-    timed(graph.vector_index.VectorIndex, "_publish", "vectors written (table, spans)")
-    timed(graph.pipeline, "build_index", "index (all inside)")
-    timed(graph.pipeline, "build_graph", "graph: rows")
-    timed(graph.pipeline, "link_evidence", "graph: evidence links")
-    timed(graph.pipeline, "open_world", "graph (all inside)")
-
+    phases = [
+        (graph.minilm_cache, "compiled_model", "encoder graph: build, quantize, parity check"),
+        (graph.embedder.MiniLMEmbedder, "_hidden", "encoder: onnxruntime"),
+        (graph.embedder.MiniLMEmbedder, "embed_spans", "embedding calls (all inside)"),
+        (graph.span_vectors, "pooled_spans", "span vectors: pooling"),
+        (graph.vector_index, "_quotable", "span vectors: quotable stretches"),
+        (graph.vector_index, "update_copies", "copies found (dedup)"),
+        (graph.vector_index, "_chunk_rows", "passages read from SQLite"),
+        (chroma_collection.Collection, "upsert", "Chroma upsert"),
+        (graph.vector_index.VectorIndex, "_table", "exact-search table assembled"),
+        (graph.vector_index.VectorIndex, "_publish", "vectors written (table, spans)"),
+        (graph.pipeline, "build_index", "index (all inside)"),
+        (graph.pipeline, "build_graph", "graph: rows"),
+        (graph.pipeline, "link_evidence", "graph: evidence links"),
+        (graph.pipeline, "open_world", "graph (all inside)"),
+    ]
+    for owner, name, label in phases:
+        timed(owner, name, label)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
