@@ -69,19 +69,18 @@ class NetworkxGraphStore:
             _write_json(self.supports_path, {**stamp, **maps})
         _write_json(self.head_path, {**stamp, "counts": counts})
 
-    def side_map(self, head: dict, name: str) -> dict[str, list[str]] | None:
-        """One of the maps ("supports": passage -> items; "item_passages": item -> passages)
-        written with the graph `head` describes, or None (missing, stale, or written before
-        that map existed)."""
+    def saved_maps(self, head: dict) -> dict:
+        """The side maps ("supports": passage -> items; "item_passages": item -> passages)
+        written with the graph `head` describes, read in one go; {} when missing or stale (a
+        map written before it existed is simply absent)."""
         try:
             saved = json.loads(self.supports_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return None
+            return {}
         if not isinstance(saved, dict) or any(saved.get(k) != head.get(k) for k in
-                                              ("format", "fingerprint", "size", "mtime_ns")) \
-                or not isinstance(saved.get(name), dict):
-            return None
-        return saved[name]
+                                              ("format", "fingerprint", "size", "mtime_ns")):
+            return {}
+        return saved
 
     def head(self) -> dict | None:
         """The saved graph's fingerprint and counts without reading the graph, or None when the
@@ -236,6 +235,7 @@ class NetworkxGraph:
         self.where = str(path) if path is not None else "memory"
         self._graph, self._fingerprint, self._head = graph, None, None
         self._maps: dict[str, dict | bool] = {}  # side maps read; False: none in step
+        self._saved: dict | None = None  # the side-map file, read once
         self._lock = threading.Lock()
 
     @classmethod
@@ -299,8 +299,10 @@ class NetworkxGraph:
         if self._graph is not None or self.fingerprint() is None or self._head is None:
             return None
         if name not in self._maps:
-            found = self.store.side_map(self._head, name)
-            self._maps[name] = False if found is None else found
+            if self._saved is None:
+                self._saved = self.store.saved_maps(self._head)
+            found = self._saved.get(name)
+            self._maps[name] = found if isinstance(found, dict) else False
         return None if self._maps[name] is False else self._maps[name]
 
     # ---- the product's questions --------------------------------------------------------
