@@ -44,7 +44,7 @@ from corpus.errors import KtpError
 from corpus.query import STOPWORDS
 from corpus.quotable import is_sentenced
 from corpus.textnorm import content_stems
-from graph.evidence_links import LINKED_KINDS, SUPPORT_THRESHOLD, item_text
+from graph.evidence_links import SUPPORT_THRESHOLD, item_text, linked_items
 from simulator.dating import day, passage_date
 from simulator.evidence import evidence_from_row, with_genres
 from simulator.quotes import MEANING, WORDS, candidate_spans, shorten, word_overlap
@@ -137,7 +137,7 @@ def new_ideas(home, framework, store, graph, since: str | None = None) -> NewIde
     recent = [table.row_of(cid) for cid in sorted(said) if not copy[table.row_of(cid)]]
     copies = len(said) - len(recent)
     long_enough = [r for r in recent if len(rows[table.ids[r]]["text"].split()) >= MIN_WORDS]
-    items = [i for kind in LINKED_KINDS for i in framework.of_kind(kind)]
+    items = linked_items(framework)
     vectors = np.asarray(table.vectors[long_enough], dtype=np.float32) if long_enough else \
         np.zeros((0, table.dim), dtype=np.float32)
     best = _best_item_similarity(home, embedder_name, items, vectors)
