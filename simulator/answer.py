@@ -113,7 +113,7 @@ def answer(question: str, retriever, framework: Framework, llm=None, *, k: int =
         vector = retriever.question_vector(query) if embedder else None
         steps = choose_steps(query, framework, embed, vector) if covered else []
         nearby = nearby_passages(retriever, query, evidence, filters) if covered else []
-        nearby += step_passages(retriever, steps, [*evidence, *nearby], filters)
+        nearby += quote_passages(retriever, [*steps, *items], [*evidence, *nearby], filters)
         text, evidence = framework_reading(
             query, evidence, items, framework, embed, vector,
             nearby=with_genres(nearby, framework), span_vectors=getattr(
@@ -196,17 +196,18 @@ def nearby_passages(retriever, query: str, evidence: Sequence[Evidence],
     return found
 
 
-def step_passages(retriever, steps: Sequence, found: Sequence[Evidence],
-                  filters: dict) -> list[Evidence]:
-    """The passages holding the framework's quotes of his for the protocol steps the reading
-    shows (the filters applied): a step chosen because it fits the question comes with the
-    words of his it was written from ("look at the data" with the line of his training
-    recipe that says so), which the search by meaning alone can miss."""
+def quote_passages(retriever, items: Sequence, found: Sequence[Evidence],
+                   filters: dict) -> list[Evidence]:
+    """The passages holding the framework's quotes of his for the items the reading shows
+    (protocol steps, ideas in play; the filters applied): a step or idea chosen because it
+    fits the question comes with the words of his it was written from ("look at the data"
+    with the line of his training recipe that says so), which the search by meaning alone
+    can miss."""
     graph = getattr(retriever, "graph", None)
-    if graph is None or not steps or not hasattr(retriever, "passages"):
+    if graph is None or not items or not hasattr(retriever, "passages"):
         return []
     # item_passages lists the passages holding the item's quotes first
-    wanted = [p for s in steps for p in graph.item_passages(s.id)[:len(s.quotes)]]
+    wanted = [p for s in items for p in graph.item_passages(s.id)[:len(s.quotes)]]
     return retriever.passages(list(dict.fromkeys(wanted)), {e.chunk_id for e in found},
                               "framework quote", **filters)
 

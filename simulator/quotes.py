@@ -22,7 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from corpus.quotable import MAX_WORDS, MIN_WORDS, caption_spans, is_sentenced, quotable_spans
-from corpus.textnorm import content_stems
+from corpus.textnorm import content_stems, locate, normalize
 from simulator.evidence import Evidence
 
 # Candidates without a vector from the build embedded now (each ~8 ms here; 24 gave one more
@@ -154,6 +154,17 @@ class QuotePool:
         fit = (self.vectors @ vector + self.meaning) / 2
         ranked = [n for n in sorted(range(len(fit)), key=lambda n: -fit[n]) if n not in exclude]
         return self.quote(ranked[0]) if ranked and fit[ranked[0]] >= minimum else None
+
+    def holding(self, words: str) -> list[int]:
+        """The candidates that hold (part of) these words, where they occur in a passage."""
+        found, out, needle = {}, [], normalize(words).lower()
+        for n, (i, (start, end, _)) in enumerate(self.candidates):
+            if i not in found:  # locate() is slow: only where the words are known to be
+                text = self.evidence[i].text
+                found[i] = locate(text, words) if needle in normalize(text).lower() else None
+            if found[i] and start < found[i][1] and found[i][0] < end:
+                out.append(n)
+        return out
 
     def quote(self, n: int) -> Quote:
         i, (start, _, text) = self.candidates[n]

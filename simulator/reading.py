@@ -86,8 +86,10 @@ def framework_reading(question: str, evidence: Sequence[Evidence], items: Sequen
     quotes = _across_eras(pool, eras) if change else _shown(pool.best(QUOTES))
     if steps is None:
         steps = choose_steps(question, framework, embed, question_vector)
-    backing = _backing(steps, pool, quotes)
-    evidence, quotes, backing = _renumber(evidence, nearby, quotes, backing)
+    own = _own_quotes(items, pool, {q.candidate for q in quotes})
+    backing = _backing(steps, pool, [*quotes, *filter(None, own)])
+    evidence, quotes, picked = _renumber(evidence, nearby, quotes, [*own, *backing])
+    own, backing = picked[:len(own)], picked[len(own):]
     parts = [LABEL]
     if quotes and change:
         quotes.sort(key=lambda q: day(evidence[q.evidence_index].date) or "9999")
@@ -100,7 +102,7 @@ def framework_reading(question: str, evidence: Sequence[Evidence], items: Sequen
                      "this question directly; the sources below are the closest.")
     if items:
         parts.append("**The ideas of his in play**\n" + "\n".join(
-            _item_line(item, evidence, quotes) for item in items))
+            _item_line(item, evidence, quotes, mine) for item, mine in zip(items, own)))
     if steps:
         parts.append("**How he would approach it**\n" + _approach(steps, backing, evidence))
     if items or steps:
@@ -231,12 +233,34 @@ def _quote_line(q: Quote, evidence: Sequence[Evidence]) -> str:
     return f"- “{q.text}” [S{q.evidence_index + 1}] ({e.badge}, {(e.date or 'undated')[:10]})"
 
 
-def _item_line(item: Item, evidence: Sequence[Evidence], quotes: Sequence[Quote]) -> str:
+def _item_line(item: Item, evidence: Sequence[Evidence], quotes: Sequence[Quote],
+               own: Quote | None = None) -> str:
     linked = sorted({q.evidence_index + 1 for q in quotes
                      if item.id in evidence[q.evidence_index].supports})
     where = (f" The graph links it to the passage{'s' * (len(linked) > 1)} quoted from "
              + ", ".join(f"S{n}" for n in linked) + ".") if linked else ""
-    return f"- **{_label(item)}**: {item.summary.rstrip('.')}.{where}"
+    line = f"- **{_label(item)}**: {item.summary.rstrip('.')}.{where}"
+    if own is not None:
+        e = evidence[own.evidence_index]
+        line += (f"\n  In his words: “{own.text}” [S{own.evidence_index + 1}] "
+                 f"({e.badge}, {(e.date or 'undated')[:10]})")
+    return line
+
+
+def _own_quotes(items: Sequence[Item], pool: QuotePool, taken: set[int]) -> list:
+    """For each idea in play, the sentence of his that holds one of the framework's quotes
+    for it, when a passage found holds it, it bears on the question as much as a quote shown
+    must (MIN_QUOTE_SCORE) and it is not shown already (the best-scored, if several): the
+    idea is then stated in his words, not only in our summary. None otherwise."""
+    out, taken = [], set(taken)
+    for item in items:
+        held = [n for fq in item.quotes for n in pool.holding(fq.text)
+                if n not in taken and pool.scores[n] >= MIN_QUOTE_SCORE]
+        best = max(held, key=lambda n: pool.scores[n], default=None)
+        if best is not None:
+            taken.add(best)
+        out.append(pool.quote(best) if best is not None else None)
+    return out
 
 
 def _backing(steps: Sequence[Item], pool: QuotePool, shown: Sequence[Quote]) -> list:

@@ -173,3 +173,61 @@ def test_a_step_shown_brings_the_passage_its_quote_of_his_comes_from(tmp_path):
     earlier = answer(question, retriever, world.framework, k=2, as_of="2019-01-01")
     assert earlier.covered and "**How he would approach it**" in earlier.text
     assert [e.chunk_id for e in earlier.evidence] == ["tweet:71#0"]
+
+
+def test_an_idea_in_play_is_stated_in_his_words_from_the_passage_its_quote_comes_from(tmp_path):
+    """The mental model that fits the question is shown with the sentence of his that its
+    framework quote comes from, verified against that passage; as of a day before he said
+    it, it is neither his idea nor his words yet."""
+    from conftest import HIM, TINY_FRAMEWORK, write_files
+    from corpus.home import DataHome
+    from corpus.store import CorpusStore
+    from graph.embedder import MiniLMEmbedder
+    from graph.pipeline import build_index, open_index, open_world
+
+    models = """
+        mental_models:
+          - id: model:straw
+            title: Learning from one reward at the end is learning through a straw
+            summary: A single reward at the end of a long attempt teaches the model very little.
+            description: Every step of a lucky attempt is rewarded, the wrong turns too.
+            axioms: [axiom:verify]
+            quotes:
+              - text: "sucking supervision through a straw"
+                source: {title: A talk, date: 2025-10-17, url: "https://www.youtube.com/watch?v=strawstraw1"}
+        """
+    talk = ("We talked about rollouts for a while. A single reward at the end of a long attempt "
+            "means you are sucking supervision through a straw, and every step gets the same "
+            "credit.")
+    home = DataHome(tmp_path / "home").ensure()
+    with CorpusStore(home.corpus_db) as store:
+        store.add(Document(id="yt:strawstraw1", kind="transcript", title="A talk",
+                           date="2025-10-17", author=HIM, text=talk,
+                           url="https://www.youtube.com/watch?v=strawstraw1"))
+        for n, text in enumerate(["Rewards at the end of a game are how the Pong agent learns "
+                                  "which moves were good.",
+                                  "A long attempt by a model needs patience from whoever "
+                                  "reads its output.",
+                                  "Reward models for chat can be gamed by the model."]):
+            store.add(Document(id=f"tweet:{80 + n}", kind="tweet", title="t",
+                               date=["2016-05-31", "2024-01-02", "2024-08-07"][n],
+                               author=HIM, text=text,
+                               url=f"https://x.com/karpathy/status/{80 + n}"))
+        embedder = MiniLMEmbedder()
+        build_index(home, store, embedder)
+    world = open_world(home, write_files(tmp_path / "fw", {**TINY_FRAMEWORK,
+                                                           "mental_models.yaml": models}))
+    index, _ = open_index(home, embedder)
+    retriever = HybridRetriever(world.store, embedder, index, world.graph, world.framework)
+    question = "What is wrong with learning from a single reward at the end of a long attempt?"
+    result = answer(question, retriever, world.framework, k=2)
+    ideas = result.text.split("**The ideas of his in play**")[1].split("**How he")[0]
+    assert "Learning from one reward at the end" in ideas
+    assert "In his words: “" in ideas and "sucking supervision through a straw" in ideas
+    cited = [c for c in result.citations if "sucking supervision" in (c.quote or "")]
+    assert cited and all(c.verified for c in cited)
+    assert {c.chunk_id for c in cited} == {"yt:strawstraw1#0"}
+    earlier = answer(question, retriever, world.framework, k=2, as_of="2025-01-01")
+    assert earlier.covered and "Learning from one reward at the end" not in earlier.text
+    assert "sucking supervision" not in earlier.text
+    assert "yt:strawstraw1#0" not in [e.chunk_id for e in earlier.evidence]
