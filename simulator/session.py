@@ -122,9 +122,11 @@ def is_follow_up(question: str) -> bool:
 
 
 def _subject_words(text: str) -> list[str]:
-    """The words that carry a question's subject (order kept, no duplicates)."""
+    """The words that carry a question's subject (order kept, no duplicates). Short words
+    are left out, but not acronyms: "RL", "AI" are often the whole subject."""
     from corpus.query import STOPWORDS
 
     words = [w for w in re.findall(r"[A-Za-z0-9][\w.+-]*", text)
-             if w.lower() not in STOPWORDS and len(w) > 2 and w.lower()[:6] not in _GENERIC]
+             if w.lower() not in STOPWORDS and (len(w) > 2 or w.isupper() and len(w) == 2)
+             and w.lower()[:6] not in _GENERIC]
     return list(dict.fromkeys(words))

@@ -26,6 +26,14 @@ def test_a_question_with_its_own_subject_is_not_rewritten(small_world):
     assert again.resolved is None
 
 
+def test_an_acronym_is_the_subject_carried_into_a_follow_up(small_world):
+    _, world, retriever = small_world
+    session = Session(retriever, world.framework)
+    session.ask("Why does he think RL is a poor way to learn?")
+    resolved, filters = session.resolve("Can you give an example of that from his tweets?")
+    assert resolved.split()[-4:] == ["RL", "poor", "way", "learn"] and filters == {"kind": "tweet"}
+
+
 def test_follow_up_detection():
     assert is_follow_up("Can you give an example of that?")
     assert is_follow_up("Why?")
