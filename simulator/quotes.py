@@ -152,8 +152,15 @@ class QuotePool:
         if self.vectors is None or not self.candidates:
             return None
         fit = (self.vectors @ vector + self.meaning) / 2
-        ranked = [n for n in sorted(range(len(fit)), key=lambda n: -fit[n]) if n not in exclude]
+        ranked = [n for n in sorted(range(len(fit)), key=lambda n: -fit[n])
+                  if not self.clashes(n, exclude)]
         return self.quote(ranked[0]) if ranked and fit[ranked[0]] >= minimum else None
+
+    def clashes(self, n: int, shown) -> bool:
+        """Is candidate n one of those shown, or a stretch sharing words with one (a sentence
+        and the pair it opens)?"""
+        return n in shown or any(_overlaps(self.candidates[n], self.candidates[m])
+                                 for m in shown if m >= 0)
 
     def holding(self, words: str) -> list[int]:
         """The candidates that hold (part of) these words, where they occur in a passage."""

@@ -250,12 +250,12 @@ def _item_line(item: Item, evidence: Sequence[Evidence], quotes: Sequence[Quote]
 def _own_quotes(items: Sequence[Item], pool: QuotePool, taken: set[int]) -> list:
     """For each idea in play, the sentence of his that holds one of the framework's quotes
     for it, when a passage found holds it, it bears on the question as much as a quote shown
-    must (MIN_QUOTE_SCORE) and it is not shown already (the best-scored, if several): the
+    must (MIN_QUOTE_SCORE) and no part of it is shown already (the best-scored, if several): the
     idea is then stated in his words, not only in our summary. None otherwise."""
     out, taken = [], set(taken)
     for item in items:
         held = [n for fq in item.quotes for n in pool.holding(fq.text)
-                if n not in taken and pool.scores[n] >= MIN_QUOTE_SCORE]
+                if not pool.clashes(n, taken) and pool.scores[n] >= MIN_QUOTE_SCORE]
         best = max(held, key=lambda n: pool.scores[n], default=None)
         if best is not None:
             taken.add(best)

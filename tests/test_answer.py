@@ -177,8 +177,8 @@ def test_a_step_shown_brings_the_passage_its_quote_of_his_comes_from(tmp_path):
 
 def test_an_idea_in_play_is_stated_in_his_words_from_the_passage_its_quote_comes_from(tmp_path):
     """The mental model that fits the question is shown with the sentence of his that its
-    framework quote comes from, verified against that passage; as of a day before he said
-    it, it is neither his idea nor his words yet."""
+    framework quote comes from, verified against that passage, which the search alone did
+    not bring; as of a day before he said it, it is neither his idea nor his words yet."""
     from conftest import HIM, TINY_FRAMEWORK, write_files
     from corpus.home import DataHome
     from corpus.store import CorpusStore
@@ -196,21 +196,25 @@ def test_an_idea_in_play_is_stated_in_his_words_from_the_passage_its_quote_comes
               - text: "sucking supervision through a straw"
                 source: {title: A talk, date: 2025-10-17, url: "https://www.youtube.com/watch?v=strawstraw1"}
         """
-    talk = ("We talked about rollouts for a while. A single reward at the end of a long attempt "
-            "means you are sucking supervision through a straw, and every step gets the same "
-            "credit.")
+    talk = ("We talked about rollouts for a while. With one reward at the end of a long rollout "
+            "you are sucking supervision through a straw.")
     home = DataHome(tmp_path / "home").ensure()
     with CorpusStore(home.corpus_db) as store:
         store.add(Document(id="yt:strawstraw1", kind="transcript", title="A talk",
                            date="2025-10-17", author=HIM, text=talk,
                            url="https://www.youtube.com/watch?v=strawstraw1"))
-        for n, text in enumerate(["Rewards at the end of a game are how the Pong agent learns "
+        for n, text in enumerate(["Learning from a single reward at the end of a long attempt "
+                                  "is slow.",
+                                  "A single reward at the end of a long attempt says little "
+                                  "about which step was wrong.",
+                                  "What is wrong with a long attempt is that one reward at the "
+                                  "end cannot tell the good steps from the bad.",
+                                  "Rewards at the end of a game are how the Pong agent learns "
                                   "which moves were good.",
-                                  "A long attempt by a model needs patience from whoever "
-                                  "reads its output.",
-                                  "Reward models for chat can be gamed by the model."]):
+                                  "A long attempt learned from a single final reward wastes "
+                                  "most of the attempt."]):
             store.add(Document(id=f"tweet:{80 + n}", kind="tweet", title="t",
-                               date=["2016-05-31", "2024-01-02", "2024-08-07"][n],
+                               date=f"2024-01-0{n + 1}",
                                author=HIM, text=text,
                                url=f"https://x.com/karpathy/status/{80 + n}"))
         embedder = MiniLMEmbedder()
@@ -227,6 +231,9 @@ def test_an_idea_in_play_is_stated_in_his_words_from_the_passage_its_quote_comes
     cited = [c for c in result.citations if "sucking supervision" in (c.quote or "")]
     assert cited and all(c.verified for c in cited)
     assert {c.chunk_id for c in cited} == {"yt:strawstraw1#0"}
+    talk = [e for e in result.evidence if e.chunk_id == "yt:strawstraw1#0"]
+    assert talk[0].why == ("framework quote",)  # the search alone did not bring it
+    assert result.text.count("sucking supervision through a straw") == 1  # shown once
     earlier = answer(question, retriever, world.framework, k=2, as_of="2025-01-01")
     assert earlier.covered and "Learning from one reward at the end" not in earlier.text
     assert "sucking supervision" not in earlier.text

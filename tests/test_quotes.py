@@ -57,6 +57,18 @@ def test_no_two_quotes_share_words_or_repeat_a_sentence(embed):
     assert sum("thoroughly inspecting your data" in t for t in texts) == 1
 
 
+def test_the_words_of_a_framework_quote_are_found_and_a_stretch_sharing_words_clashes(embed):
+    pool = QuotePool("What should I do first?", [passage(RECIPE)], embed)
+    held = pool.holding("begin by  thoroughly inspecting your data")
+    texts = [pool.candidates[n][1][2] for n in held]
+    assert held and all("thoroughly inspecting your data" in t for t in texts)
+    assert pool.holding("words he never wrote") == []
+    sentence = next(n for n in held if pool.candidates[n][1][2].startswith("The first step"))
+    others = [n for n in range(len(pool.candidates)) if n != sentence]
+    assert all(pool.clashes(n, {sentence}) for n in held)  # the pair it opens, or itself
+    assert not all(pool.clashes(n, {sentence}) for n in others)  # other sentences do not
+
+
 def test_a_caption_passage_without_punctuation_is_cut_at_pauses_never_mid_word():
     text = ("okay so today we are going to build a tokenizer from scratch and the tokenizer is "
             "a completely separate stage of the pipeline it has its own training set and its "
