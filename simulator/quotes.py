@@ -48,6 +48,9 @@ _DEFINES = re.compile(r"\b(?:i call|we call|(?:is|are) called|i coined|means|"
                       r"\b", re.I)
 DEFINITION_BONUS = 0.08
 CAPTION_DISCOUNT = 0.6
+# ... unless the question asks about something he said aloud: then the captions are the source.
+_ASKS_TALK = re.compile(r"\b(?:lectures?|videos?|talks?|podcasts?|interviews?|keynote|"
+                        r"livestream|episode)\b", re.I)
 QUESTION_DISCOUNT = 0.5  # a sentence that asks restates the question (bench: +1 answering)
 # A character's line in one of his short stories is not his view, unless the question asks
 # about the story.
@@ -113,13 +116,14 @@ class QuotePool:
             self.scores = lexical
         numeric = bool(_ASKS_NUMBER.search(question))
         story = bool(_ASKS_STORY.search(question))
+        spoken = bool(_ASKS_TALK.search(question))
         term = defined_term(question)
         for n, (i, (_, _, text)) in enumerate(self.candidates):
             if numeric and re.search(r"\d", text):
                 self.scores[n] += NUMBER_BONUS  # "how many hours?" is answered by a number
             if term and term in text.lower() and _DEFINES.search(text):
                 self.scores[n] += DEFINITION_BONUS
-            if not is_sentenced(evidence[i].text):
+            if not spoken and not is_sentenced(evidence[i].text):
                 self.scores[n] *= CAPTION_DISCOUNT  # unpunctuated captions read worst
             if text.rstrip("\"”’) ").endswith("?"):
                 self.scores[n] *= QUESTION_DISCOUNT  # a question restates, it does not answer
@@ -146,14 +150,17 @@ class QuotePool:
         return [self.quote(n) for n in _diverse(self.candidates, self.scores, self.vectors,
                                                 self.evidence, k)]
 
-    def best_for(self, vector, minimum: float, exclude: set[int] = frozenset()) -> Quote | None:
+    def best_for(self, vector, minimum: float, exclude: set[int] = frozenset(),
+                 relates: float = 0.0) -> Quote | None:
         """The candidate closest to `vector` (a protocol step) that also bears on the question,
-        if it reaches `minimum`; by meaning only (None without an embedder)."""
+        if it reaches `minimum` (the mean of the two) and is at least `relates` close to the
+        step itself; by meaning only (None without an embedder)."""
         if self.vectors is None or not self.candidates:
             return None
-        fit = (self.vectors @ vector + self.meaning) / 2
+        step = self.vectors @ vector
+        fit = (step + self.meaning) / 2
         ranked = [n for n in sorted(range(len(fit)), key=lambda n: -fit[n])
-                  if not self.clashes(n, exclude)]
+                  if step[n] >= relates and not self.clashes(n, exclude)]
         return self.quote(ranked[0]) if ranked and fit[ranked[0]] >= minimum else None
 
     def clashes(self, n: int, shown) -> bool:

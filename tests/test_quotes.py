@@ -247,3 +247,33 @@ def test_what_is_x_puts_the_sentence_that_defines_x_first(embed):
              passage("There is a new kind of coding I call vibe coding, where you give in to "
                      "the vibes and forget that the code even exists.", 3)]
     assert choose_quotes("What is vibe coding?", posts, embed)[0].evidence_index == 2
+
+
+def test_a_step_is_backed_only_by_a_quote_that_relates_to_the_step_itself(embed):
+    """A sentence close to the question but not to the step backs nothing: the step is left
+    unbacked rather than shown with a quote that has nothing to do with it."""
+    from simulator.reading import STEP_BACKING, STEP_RELATES
+
+    post = passage("The repository trains a small GPT in a few hours on one node. It is the "
+                   "simplest, fastest repository for training medium-sized GPTs.")
+    question = "Which repository trains a small GPT fastest?"
+    pool = QuotePool(question, [post], embed)
+    step = embed(["Look at the raw data before theorising: have I looked at many examples of "
+                  "the inputs with my own eyes?"])[0]
+    assert pool.best_for(step, STEP_BACKING - 0.2) is not None  # close enough to the question
+    assert pool.best_for(step, STEP_BACKING - 0.2, relates=STEP_RELATES) is None
+
+
+def test_a_question_about_a_talk_does_not_discount_its_captions(embed):
+    """Unpunctuated captions rank below written sentences that say as much, unless the
+    question asks about a talk: then what he said there is what is asked for."""
+    captions = passage("so the reason we divide by the square root of the head size here is "
+                       "to keep the variance at one before it goes into the softmax", n=2,
+                       chunk_id="yt:abcdefghijk#3", doc_id="yt:abcdefghijk", kind="transcript")
+    post = passage("Dividing by the square root of the head size keeps the variance near one "
+                   "before the softmax.")
+    written = choose_quotes("Why divide by the square root of the head size before the softmax?",
+                            [post, captions], embed, k=1)
+    spoken = choose_quotes("In his lecture, why does he divide by the square root of the head "
+                           "size before the softmax?", [post, captions], embed, k=1)
+    assert written[0].evidence_index == 0 and spoken[0].evidence_index == 1
