@@ -59,7 +59,7 @@ def quotable_spans(text: str, quoted=()) -> list[tuple[int, int, str]]:
         for n, (start, end) in enumerate(sentences):
             if text[start:start + 1].islower():
                 continue  # the tail of a sentence begun before this passage
-            if _heading(text, start):
+            if _heading(text, start, end):
                 continue  # "### Brief taste of …": a title, not something he said
             if len(text[start:end].split()) > 2 * MAX_WORDS:  # a caption run without stops
                 spans += [(start + s, start + e) for s, e in caption_spans(text[start:end])]
@@ -86,10 +86,23 @@ def quotable_spans(text: str, quoted=()) -> list[tuple[int, int, str]]:
     return out
 
 
-def _heading(text: str, start: int) -> bool:
-    """Does the sentence at `start` open a Markdown heading line ("## Why")?"""
-    before = text[text.rfind("\n", 0, start) + 1:start].strip()
-    return bool(before) and set(before) == {"#"}
+def _heading(text: str, start: int, end: int | None = None) -> bool:
+    """Does the sentence at `start` open a Markdown heading line ("## Why"), or a line that is
+    bold from end to end without a full stop ("**Lecture 5: Becoming a Backprop Ninja**", a
+    README's title for what follows)? (Leaving such lines out removes stretches and changes no other: the vectors
+    kept for the rest stay good, so RULES does not change for it.)"""
+    line_start = text.rfind("\n", 0, start) + 1
+    before = text[line_start:start].strip()
+    if before and set(before) == {"#"}:
+        return True
+    line_end = text.find("\n", start)
+    line_end = len(text) if line_end < 0 else line_end
+    if end is not None and end > line_end:
+        return False  # "**Results:**" and the list after it: the label leads into what he found
+    line = text[line_start:line_end].strip()
+    return before in ("", line[:2]) and len(line) > 4 and line[:2] in ("**", "__") and \
+        line[-2:] == line[:2] and line[:2] not in line[2:-2] and \
+        not line[:-2].rstrip().endswith((".", "!", "?"))  # a bold sentence is still said
 
 
 def _unbalanced(quote: str) -> bool:

@@ -301,12 +301,12 @@ def _extrapolation(items: Sequence[Item], steps: Sequence[Item]) -> str:
               f"{_lower_first(item.summary.rstrip('.'))}" for item in items[:3]]
     asks = [_lower_first(s.attrs.get("question", "").rstrip("?")) for s in steps[:2]
             if s.attrs.get("question")]
-    text = "**Extrapolating from his framework:** "
+    said = []
     if pieces:
-        text += "Applied to this question: " + "; ".join(pieces) + "."
+        said.append("Applied to this question: " + "; ".join(pieces) + ".")
     if asks:
-        text += " The first questions he would put to it: " + "; ".join(asks) + "?"
-    return text
+        said.append("The first questions he would put to it: " + "; ".join(asks) + "?")
+    return "**Extrapolating from his framework:** " + " ".join(said)
 
 
 def _lower_first(text: str) -> str:

@@ -234,6 +234,18 @@ def test_a_markdown_heading_is_not_quoted_as_something_he_said():
     assert not any("Brief taste" in q for q in quotes)
 
 
+def test_a_bold_title_line_is_not_quoted_but_a_bold_sentence_is():
+    from corpus.quotable import quotable_spans
+
+    doc = ("**Lecture 5: Building makemore Part 4: Becoming a Backprop Ninja**\n\n"
+           "We take the two-layer network and backpropagate through it by hand, with no "
+           "autograd.\n\n**Backprop is well worth understanding and gaining intuition for.**")
+    quotes = [q for _, _, q in quotable_spans(doc)]
+    assert not any("Lecture 5" in q for q in quotes)
+    assert "Backprop is well worth understanding and gaining intuition for." in quotes
+    assert any(q.startswith("We take the two-layer network") for q in quotes)
+
+
 def test_what_is_x_puts_the_sentence_that_defines_x_first(embed):
     from simulator.quotes import defined_term
 
