@@ -6,8 +6,10 @@
 For each question of bench/eval_questions.yaml with answering words (bench/answer_spans_a/b.yaml,
 written by reading the gold passage): is one of those runs of words inside a quote of the
 answer? And, looser, is a run of any sentence that states the answer (answer_spans_c.yaml,
-written blind from the gold documents) inside one? Also: the share of quotes that are fragments (start mid-sentence, or stop without an
-end, with no ellipsis to say so), the share that are his words, abstention errors both ways
+written blind from the gold documents) inside one, and inside one of the first section ("His
+words on this", what a reader sees first)? Also: the share of quotes that are fragments (start
+mid-sentence, or stop without an end, with no ellipsis to say so), the share that are his
+words, abstention errors both ways
 (the on-topic questions declined; the questions of bench/off_topic.yaml answered), and the time
 to answer, warm.
 """
@@ -46,6 +48,13 @@ def quotes_of(text: str) -> list[tuple[str, int]]:
     return [(q, int(n)) for q, n in _QUOTE.findall(text)]
 
 
+def top_section(text: str) -> str:
+    """The reading's first section, "His words on this": what a reader sees first, before the
+    ideas in play and the steps (whose quotes are counted in the figures above too)."""
+    return re.split(r"\*\*The ideas of his in play\*\*|\*\*How he would approach it\*\*|"
+                    r"\*\*Extrapolating", text)[0]
+
+
 def is_fragment(quote: str, source_text: str) -> bool:
     """Starts mid-sentence or stops without an end, and no ellipsis says it was cut. In
     captions without punctuation, a quote is whole when it starts on a word boundary."""
@@ -68,8 +77,8 @@ def main() -> None:
     off_topic = yaml.safe_load((HERE / "off_topic.yaml").read_text())["questions"]
     answering, blind = spans(), spans("answer_spans_c.yaml")
     answer(questions[0]["question"], retriever, fw)  # warm
-    hits, blind_hits, asked, quotes, fragments, his, declined, times, shown = \
-        0, 0, 0, 0, 0, 0, 0, [], 0
+    hits, blind_hits, top_hits, asked, quotes, fragments, his, declined, times, shown = \
+        0, 0, 0, 0, 0, 0, 0, 0, [], 0
     for q in questions:
         start = time.perf_counter()
         result = answer(q["question"], retriever, fw)
@@ -88,6 +97,9 @@ def main() -> None:
             hit = any(a in quote for a in anchors for quote in flat)
             hits += hit
             blind_hits += any(a in quote for a in blind.get(q["id"], []) for quote in flat)
+            top = [normalize(t.replace("…", " ")).lower() for t, _ in quotes_of(top_section(
+                result.text))]
+            top_hits += any(a in quote for a in blind.get(q["id"], []) for quote in top)
         if shown < args.show:
             shown += 1
             print(f"\n=== {q['id']} ({'answers' if anchors and hit else 'misses'}): "
@@ -99,6 +111,8 @@ def main() -> None:
     print(f"  quotes hold the answering words   {hits}/{asked} ({hits / max(asked, 1):.2f})")
     print(f"  … any answering sentence (set c)  {blind_hits}/{asked} "
           f"({blind_hits / max(asked, 1):.2f})")
+    print(f"  … of those, at the top (his words) {top_hits}/{asked} "
+          f"({top_hits / max(asked, 1):.2f})")
     print(f"  quotes that are fragments         {fragments}/{quotes} "
           f"({fragments / max(quotes, 1):.1%})")
     print(f"  quotes that are his words         {his}/{quotes}")
