@@ -117,15 +117,37 @@ def test_unlabelled_interview_turns_are_leads_when_his_words_do_not_cover_it(tmp
     assert "The sources I have don't cover this question" in plain.text
 
 
-def test_a_step_shown_brings_the_passage_its_quote_of_his_comes_from(tmp_path):
-    """The protocol step that fits the question is quoted from the post its framework quote
-    cites, though the question's words lead the search elsewhere; as of a day before that
-    post, the passage is not brought."""
+def _world_with(tmp_path, documents, tweets, framework_files):
+    """A data home holding these documents of his and his tweets (text, day) as tweet:70…,
+    built for real with the MiniLM, and a retriever over it with the tiny framework plus
+    `framework_files`."""
     from conftest import HIM, TINY_FRAMEWORK, write_files
     from corpus.home import DataHome
     from corpus.store import CorpusStore
     from graph.embedder import MiniLMEmbedder
     from graph.pipeline import build_index, open_index, open_world
+
+    home = DataHome(tmp_path / "home").ensure()
+    with CorpusStore(home.corpus_db) as store:
+        for document in documents:
+            store.add(document)
+        for n, (text, date) in enumerate(tweets):
+            store.add(Document(id=f"tweet:{70 + n}", kind="tweet", title="t", date=date,
+                               author=HIM, text=text,
+                               url=f"https://x.com/karpathy/status/{70 + n}"))
+        embedder = MiniLMEmbedder()
+        build_index(home, store, embedder)
+    world = open_world(home, write_files(tmp_path / "fw", {**TINY_FRAMEWORK,
+                                                           **framework_files}))
+    index, _ = open_index(home, embedder)
+    return world, HybridRetriever(world.store, embedder, index, world.graph, world.framework)
+
+
+def test_a_step_shown_brings_the_passage_its_quote_of_his_comes_from(tmp_path):
+    """The protocol step that fits the question is quoted from the post its framework quote
+    cites, though the question's words lead the search elsewhere; as of a day before that
+    post, the passage is not brought."""
+    from conftest import HIM
 
     recipe = ("Neural nets fail silently, so the recipe is slow and careful. The first step is "
               "to not touch any model code at all and instead begin by thoroughly inspecting "
@@ -142,27 +164,15 @@ def test_a_step_shown_brings_the_passage_its_quote_of_his_comes_from(tmp_path):
               - text: "begin by thoroughly inspecting your examples"
                 source: {title: Recipe, date: 2019-04-25, url: "http://karpathy.github.io/2019/04/25/recipe/"}
         """
-    home = DataHome(tmp_path / "home").ensure()
-    with CorpusStore(home.corpus_db) as store:
-        store.add(Document(id="blog:recipe", kind="blog", title="Recipe", date="2019-04-25",
-                           author=HIM, text=recipe,
-                           url="http://karpathy.github.io/2019/04/25/recipe/"))
-        for n, text in enumerate(["Training data for a language model should be of the "
-                                  "highest quality you can find.",
-                                  "Before training anything big, data pipelines deserve "
-                                  "tests of their own.",
-                                  "Pretraining data mixtures decide much of what a model "
-                                  "knows."]):
-            store.add(Document(id=f"tweet:{70 + n}", kind="tweet", title="t",
-                               date=["2024-01-01", "2018-06-01", "2024-01-03"][n],
-                               author=HIM, text=text,
-                               url=f"https://x.com/karpathy/status/{70 + n}"))
-        embedder = MiniLMEmbedder()
-        build_index(home, store, embedder)
-    world = open_world(home, write_files(tmp_path / "fw", {**TINY_FRAMEWORK,
-                                                           "protocol.yaml": protocol}))
-    index, _ = open_index(home, embedder)
-    retriever = HybridRetriever(world.store, embedder, index, world.graph, world.framework)
+    post = Document(id="blog:recipe", kind="blog", title="Recipe", date="2019-04-25",
+                    author=HIM, text=recipe, url="http://karpathy.github.io/2019/04/25/recipe/")
+    world, retriever = _world_with(tmp_path, [post], [
+        ("Training data for a language model should be of the highest quality you can find.",
+         "2024-01-01"),
+        ("Before training anything big, data pipelines deserve tests of their own.",
+         "2018-06-01"),
+        ("Pretraining data mixtures decide much of what a model knows.", "2024-01-03")],
+        {"protocol.yaml": protocol})
     question = "Why should you look at your training data before training anything?"
     plain = retriever.retrieve(question, 2, speaker="his")
     assert "blog:recipe#0" not in [e.chunk_id for e in plain]  # the search alone misses it
@@ -179,11 +189,7 @@ def test_an_idea_in_play_is_stated_in_his_words_from_the_passage_its_quote_comes
     """The mental model that fits the question is shown with the sentence of his that its
     framework quote comes from, verified against that passage, which the search alone did
     not bring; as of a day before he said it, it is neither his idea nor his words yet."""
-    from conftest import HIM, TINY_FRAMEWORK, write_files
-    from corpus.home import DataHome
-    from corpus.store import CorpusStore
-    from graph.embedder import MiniLMEmbedder
-    from graph.pipeline import build_index, open_index, open_world
+    from conftest import HIM
 
     models = """
         mental_models:
@@ -196,33 +202,19 @@ def test_an_idea_in_play_is_stated_in_his_words_from_the_passage_its_quote_comes
               - text: "sucking supervision through a straw"
                 source: {title: A talk, date: 2025-10-17, url: "https://www.youtube.com/watch?v=strawstraw1"}
         """
-    talk = ("We talked about rollouts for a while. With one reward at the end of a long rollout "
-            "you are sucking supervision through a straw.")
-    home = DataHome(tmp_path / "home").ensure()
-    with CorpusStore(home.corpus_db) as store:
-        store.add(Document(id="yt:strawstraw1", kind="transcript", title="A talk",
-                           date="2025-10-17", author=HIM, text=talk,
-                           url="https://www.youtube.com/watch?v=strawstraw1"))
-        for n, text in enumerate(["Learning from a single reward at the end of a long attempt "
-                                  "is slow.",
-                                  "A single reward at the end of a long attempt says little "
-                                  "about which step was wrong.",
-                                  "What is wrong with a long attempt is that one reward at the "
-                                  "end cannot tell the good steps from the bad.",
-                                  "Rewards at the end of a game are how the Pong agent learns "
-                                  "which moves were good.",
-                                  "A long attempt learned from a single final reward wastes "
-                                  "most of the attempt."]):
-            store.add(Document(id=f"tweet:{80 + n}", kind="tweet", title="t",
-                               date=f"2024-01-0{n + 1}",
-                               author=HIM, text=text,
-                               url=f"https://x.com/karpathy/status/{80 + n}"))
-        embedder = MiniLMEmbedder()
-        build_index(home, store, embedder)
-    world = open_world(home, write_files(tmp_path / "fw", {**TINY_FRAMEWORK,
-                                                           "mental_models.yaml": models}))
-    index, _ = open_index(home, embedder)
-    retriever = HybridRetriever(world.store, embedder, index, world.graph, world.framework)
+    talk = Document(id="yt:strawstraw1", kind="transcript", title="A talk", date="2025-10-17",
+                    author=HIM, url="https://www.youtube.com/watch?v=strawstraw1",
+                    text="We talked about rollouts for a while. With one reward at the end of "
+                         "a long rollout you are sucking supervision through a straw.")
+    world, retriever = _world_with(tmp_path, [talk], [(text, f"2024-01-0{n + 1}") for n, text in
+                                                      enumerate([
+        "Learning from a single reward at the end of a long attempt is slow.",
+        "A single reward at the end of a long attempt says little about which step was wrong.",
+        "What is wrong with a long attempt is that one reward at the end cannot tell the good "
+        "steps from the bad.",
+        "Rewards at the end of a game are how the Pong agent learns which moves were good.",
+        "A long attempt learned from a single final reward wastes most of the attempt."])],
+        {"mental_models.yaml": models})
     question = "What is wrong with learning from a single reward at the end of a long attempt?"
     result = answer(question, retriever, world.framework, k=2)
     ideas = result.text.split("**The ideas of his in play**")[1].split("**How he")[0]
@@ -231,8 +223,8 @@ def test_an_idea_in_play_is_stated_in_his_words_from_the_passage_its_quote_comes
     cited = [c for c in result.citations if "sucking supervision" in (c.quote or "")]
     assert cited and all(c.verified for c in cited)
     assert {c.chunk_id for c in cited} == {"yt:strawstraw1#0"}
-    talk = [e for e in result.evidence if e.chunk_id == "yt:strawstraw1#0"]
-    assert talk[0].why == ("framework quote",)  # the search alone did not bring it
+    brought = [e for e in result.evidence if e.chunk_id == "yt:strawstraw1#0"]
+    assert brought[0].why == ("framework quote",)  # the search alone did not bring it
     assert result.text.count("sucking supervision through a straw") == 1  # shown once
     earlier = answer(question, retriever, world.framework, k=2, as_of="2025-01-01")
     assert earlier.covered and "Learning from one reward at the end" not in earlier.text
