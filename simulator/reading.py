@@ -51,10 +51,16 @@ STEPS = (2, 4)  # how many protocol steps, at least and at most
 STEP_MATCH = 0.25  # question-to-step similarity for a step beyond the first two
 STEP_BACKING = 0.3  # how well a quote must fit a step (and the question) to back it,
 # and how close to the step alone: a quote close to the question only is no backing ("look at
-# the raw data" backed by a line on a repo's speed). Read on the 58 bench answers' backings:
-# of those under 0.3 to their step none relates to it; above, some do ("the first nine" for the
-# long tail from demo to product, at 0.38), though MiniLM is a rough judge there.
-STEP_RELATES = 0.3
+# the raw data" backed by a line on a repo's speed). Read on the bench's answers: under 0.3 to
+# its step none related to it, and from 0.3 to 0.45 most did not ("keep the human in the loop"
+# backed by a line on setting the learning rate in a for loop); MiniLM is a rough judge here,
+# so a step is more often left unbacked than backed by chance.
+STEP_RELATES = 0.45
+# The step's own framework quote backs it when it bears on the question at least this much
+# (a quote score, as MIN_QUOTE_SCORE): less than a quote shown above must, since the step was
+# chosen for the question, but not nothing ("a progression of the AI doing more" for a
+# question on learning rates).
+STEP_OWN_QUOTE = 0.25
 CHANGE_QUOTES = 6  # quotes for a question about change: one per era first, then the best
 # A question about how his view moved: a change word and a view word, or two times compared.
 # "Over the years" or "shift" alone are not enough ("books that stuck with him over the years",
@@ -269,12 +275,19 @@ def _own_quotes(items: Sequence[Item], pool: QuotePool, taken: set[int]) -> list
 
 
 def _backing(steps: Sequence[Item], pool: QuotePool, shown: Sequence[Quote]) -> list:
-    """For each step, the quote of his that bears on it and on the question, or None."""
+    """For each step, the quote of his that bears on it and on the question, or None: the
+    sentence the framework quotes for the step when a passage found holds it (the words it
+    was written from), else the closest that relates to both."""
     used, out = {q.candidate for q in shown}, []
     vectors = _step_vectors(steps, pool.embed) if pool.embed else None
-    for n, _ in enumerate(steps):
-        quote = pool.best_for(vectors[n], STEP_BACKING, used, STEP_RELATES) \
-            if vectors is not None else None
+    for n, step in enumerate(steps):
+        own = [m for fq in step.quotes for m in pool.holding(fq.text)
+               if not pool.clashes(m, used) and pool.scores[m] >= STEP_OWN_QUOTE]
+        if own:
+            quote = pool.quote(max(own, key=lambda m: pool.scores[m]))
+        else:
+            quote = pool.best_for(vectors[n], STEP_BACKING, used, STEP_RELATES) \
+                if vectors is not None else None
         if quote:
             used.add(quote.candidate)
         out.append(quote)

@@ -144,9 +144,9 @@ def _world_with(tmp_path, documents, tweets, framework_files):
 
 
 def test_a_step_shown_brings_the_passage_its_quote_of_his_comes_from(tmp_path):
-    """The protocol step that fits the question is quoted from the post its framework quote
-    cites, though the question's words lead the search elsewhere; as of a day before that
-    post, the passage is not brought."""
+    """The protocol step that fits the question is backed by the sentence of the post its
+    framework quote cites, though the question's words lead the search elsewhere; as of a
+    day before that post, the passage is not brought and the step is left unbacked."""
     from conftest import HIM
 
     recipe = ("Neural nets fail silently, so the recipe is slow and careful. The first step is "
@@ -180,8 +180,11 @@ def test_a_step_shown_brings_the_passage_its_quote_of_his_comes_from(tmp_path):
     brought = [e for e in result.evidence if e.chunk_id == "blog:recipe#0"]
     assert brought and brought[0].why == ("framework quote",)
     assert "inspecting your examples" in result.text and result.all_verified
+    steps = result.text.split("**How he would approach it**")[1].split("**Extrapolating")[0]
+    assert "His words that bear on it: “The first step is to not touch" in steps  # backs it
     earlier = answer(question, retriever, world.framework, k=2, as_of="2019-01-01")
     assert earlier.covered and "**How he would approach it**" in earlier.text
+    assert "(No passage found here bears on this step.)" in earlier.text
     assert [e.chunk_id for e in earlier.evidence] == ["tweet:71#0"]
 
 
