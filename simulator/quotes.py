@@ -86,6 +86,7 @@ class QuotePool:
         made for a passage's stretches (`graph.span_vectors`), same embedder as `embed`;
         `rescored`: how many of the best of those are also embedded alone."""
         self.rescored = rescored
+        self._plain: dict[int, str] = {}  # evidence index -> its text normalised (holding())
         self.evidence, self.embed = evidence, embed
         self.wanted = content_stems(question)
         found = [(i, c) for i, e in enumerate(evidence) if e.his_words
@@ -172,10 +173,13 @@ class QuotePool:
     def holding(self, words: str) -> list[int]:
         """The candidates that hold (part of) these words, where they occur in a passage."""
         found, out, needle = {}, [], normalize(words).lower()
+        plain = self._plain  # each passage normalised once
         for n, (i, (start, end, _)) in enumerate(self.candidates):
             if i not in found:  # locate() is slow: only where the words are known to be
                 text = self.evidence[i].text
-                found[i] = locate(text, words) if needle in normalize(text).lower() else None
+                if i not in plain:
+                    plain[i] = normalize(text).lower()
+                found[i] = locate(text, words) if needle in plain[i] else None
             if found[i] and start < found[i][1] and found[i][0] < end:
                 out.append(n)
         return out
