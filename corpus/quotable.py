@@ -89,8 +89,8 @@ def quotable_spans(text: str, quoted=()) -> list[tuple[int, int, str]]:
 def _heading(text: str, start: int, end: int | None = None) -> bool:
     """Does the sentence at `start` open a Markdown heading line ("## Why"), or a line that is
     bold from end to end without a full stop ("**Lecture 5: Becoming a Backprop Ninja**", a
-    README's title for what follows)? (Leaving such lines out removes stretches and changes no other: the vectors
-    kept for the rest stay good, so RULES does not change for it.)"""
+    README's title for what follows)? Leaving such lines out removes stretches and changes
+    no other, so the vectors kept for the rest stay good and RULES does not change for it."""
     line_start = text.rfind("\n", 0, start) + 1
     before = text[line_start:start].strip()
     if before and set(before) == {"#"}:

@@ -281,10 +281,10 @@ def _backing(steps: Sequence[Item], pool: QuotePool, shown: Sequence[Quote]) -> 
     used, out = {q.candidate for q in shown}, []
     vectors = _step_vectors(steps, pool.embed) if pool.embed else None
     for n, step in enumerate(steps):
-        own = [m for fq in step.quotes for m in pool.holding(fq.text)
-               if not pool.clashes(m, used) and pool.scores[m] >= STEP_OWN_QUOTE]
-        if own:
-            quote = pool.quote(max(own, key=lambda m: pool.scores[m]))
+        held = [m for fq in step.quotes for m in pool.holding(fq.text)
+                if not pool.clashes(m, used) and pool.scores[m] >= STEP_OWN_QUOTE]
+        if held:
+            quote = pool.quote(max(held, key=lambda m: pool.scores[m]))
         else:
             quote = pool.best_for(vectors[n], STEP_BACKING, used, STEP_RELATES) \
                 if vectors is not None else None
