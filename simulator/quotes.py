@@ -184,6 +184,13 @@ class QuotePool:
                 out.append(n)
         return out
 
+    def best_holding(self, words: Sequence[str], minimum: float, shown) -> Quote | None:
+        """The best-scored candidate holding any of these words (an item's framework quotes)
+        that reaches `minimum` and shares no words with those shown; None if there is none."""
+        held = [n for w in words for n in self.holding(w)
+                if self.scores[n] >= minimum and not self.clashes(n, shown)]
+        return self.quote(max(held, key=lambda n: self.scores[n])) if held else None
+
     def quote(self, n: int) -> Quote:
         i, (start, _, text) = self.candidates[n]
         quote, whole = shorten(text, self.wanted)

@@ -265,12 +265,10 @@ def _own_quotes(items: Sequence[Item], pool: QuotePool, taken: set[int]) -> list
     idea is then stated in his words, not only in our summary. None otherwise."""
     out, taken = [], set(taken)
     for item in items:
-        held = [n for fq in item.quotes for n in pool.holding(fq.text)
-                if not pool.clashes(n, taken) and pool.scores[n] >= MIN_QUOTE_SCORE]
-        best = max(held, key=lambda n: pool.scores[n], default=None)
-        if best is not None:
-            taken.add(best)
-        out.append(pool.quote(best) if best is not None else None)
+        quote = pool.best_holding([fq.text for fq in item.quotes], MIN_QUOTE_SCORE, taken)
+        if quote:
+            taken.add(quote.candidate)
+        out.append(quote)
     return out
 
 
@@ -281,13 +279,9 @@ def _backing(steps: Sequence[Item], pool: QuotePool, shown: Sequence[Quote]) -> 
     used, out = {q.candidate for q in shown}, []
     vectors = _step_vectors(steps, pool.embed) if pool.embed else None
     for n, step in enumerate(steps):
-        held = [m for fq in step.quotes for m in pool.holding(fq.text)
-                if not pool.clashes(m, used) and pool.scores[m] >= STEP_OWN_QUOTE]
-        if held:
-            quote = pool.quote(max(held, key=lambda m: pool.scores[m]))
-        else:
-            quote = pool.best_for(vectors[n], STEP_BACKING, used, STEP_RELATES) \
-                if vectors is not None else None
+        quote = pool.best_holding([fq.text for fq in step.quotes], STEP_OWN_QUOTE, used)
+        if quote is None and vectors is not None:
+            quote = pool.best_for(vectors[n], STEP_BACKING, used, STEP_RELATES)
         if quote:
             used.add(quote.candidate)
         out.append(quote)
